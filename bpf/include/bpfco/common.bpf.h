@@ -1,0 +1,11 @@
+/* Shared by bpfco's BPF C programs: vmlinux types, libbpf helpers, and small conveniences. */
+#pragma once
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+/* The process id user space calls pid (the kernel's tgid). */
+static __always_inline __u32 bpfco_current_pid(void) { return bpf_get_current_pid_tgid() >> 32; }

@@ -1,0 +1,11 @@
+// The umbrella header: everything bpfco offers.
+#pragma once
+
+#include <bpfco/error.hpp>
+#include <bpfco/features.hpp>
+#include <bpfco/link.hpp>
+#include <bpfco/map.hpp>
+#include <bpfco/object.hpp>
+#include <bpfco/program.hpp>
+#include <bpfco/test_run.hpp>
+#include <bpfco/unique_fd.hpp>

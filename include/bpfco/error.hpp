@@ -1,0 +1,58 @@
+// Errors: every synchronous call returns bpfco::result<T>; a failure carries an errno-category
+// code and a message that names the object (program, map, interface, file) and the reason.
+#pragma once
+
+#include <boost/outcome/basic_result.hpp>
+#include <boost/outcome/policy/base.hpp>
+#include <boost/outcome/try.hpp>
+
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace bpfco {
+
+/// The failure half of a result: what went wrong (code) and about what (message).
+struct error {
+    std::error_code code;
+    std::string message;
+};
+
+/// Thrown by result<T>::value() on failure, so that `.value()` reads like Outcome's default and
+/// the exception still says which program or map failed.
+class error_exception : public std::system_error {
+public:
+    explicit error_exception(const error& e) : std::system_error(e.code, e.message) {}
+};
+
+namespace detail {
+struct throwing_policy : boost::outcome_v2::policy::base {
+    template <class Impl> static constexpr void wide_value_check(Impl&& self) {
+        if (!base::_has_value(self)) throw error_exception(base::_error(self));
+    }
+    template <class Impl> static constexpr void wide_error_check(Impl&& self) {
+        if (!base::_has_error(self)) throw std::logic_error("bpfco::result holds a value, not an error");
+    }
+};
+}  // namespace detail
+
+template <class T>
+using result = boost::outcome_v2::basic_result<T, error, detail::throwing_policy>;
+
+/// A failure from an errno value and a message naming the thing.
+inline error make_error(int errnum, std::string message) {
+    return error{std::error_code(errnum, std::generic_category()), std::move(message)};
+}
+
+/// The failure half from an errno value, convertible to any result<T>.
+inline auto failure(int errnum, std::string message) {
+    return boost::outcome_v2::failure(make_error(errnum, std::move(message)));
+}
+inline auto failure(error e) { return boost::outcome_v2::failure(std::move(e)); }
+
+/// What to say for EPERM/EACCES when the process lacks privileges for BPF.
+std::string privilege_hint(int errnum);
+
+}  // namespace bpfco
+
+#define BPFCO_TRY BOOST_OUTCOME_TRY

@@ -1,0 +1,86 @@
+// A BPF object file: open (file or memory), adjust, load, then find programs and maps by name.
+// libbpf does the ELF parsing, CO-RE relocation and loading.
+#pragma once
+
+#include <bpfco/error.hpp>
+#include <bpfco/map.hpp>
+#include <bpfco/program.hpp>
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct bpf_object;
+
+namespace bpfco {
+
+class object {
+public:
+    object() = default;
+    object(object&& o) noexcept;
+    object& operator=(object&& o) noexcept;
+    object(const object&) = delete;
+    object& operator=(const object&) = delete;
+    ~object();
+
+    /// Opens without loading, so programs can be switched off (set_autoload) first.
+    static result<object> open_file(const std::string& path);
+    /// `name` is used in messages and as libbpf's object name.
+    static result<object> open_memory(std::string_view name, std::span<const std::byte> elf);
+    /// Loads every program with autoload on into the kernel. A verifier rejection names the
+    /// program and carries the tail of the verifier log.
+    result<void> load();
+
+    /// Opens and loads in one step.
+    static result<object> load_file(const std::string& path);
+    static result<object> load_memory(std::string_view name, std::span<const std::byte> elf);
+
+    /// The object embedded by a bpftool skeleton (bpfco's meson helper makes one per .bpf.c):
+    /// `bpfco::object::open_skeleton("counter", counter_bpf__elf_bytes)`.
+    template <class ElfBytes>
+    static result<object> open_skeleton(std::string_view name, ElfBytes elf_bytes) {
+        std::size_t size = 0;
+        const void* data = elf_bytes(&size);
+        return open_memory(name, {static_cast<const std::byte*>(data), size});
+    }
+    template <class ElfBytes>
+    static result<object> load_skeleton(std::string_view name, ElfBytes elf_bytes) {
+        BPFCO_TRY(auto obj, open_skeleton(name, elf_bytes));
+        BPFCO_TRY(obj.load());
+        return obj;
+    }
+
+    const std::string& name() const noexcept { return name_; }
+    bool loaded() const noexcept { return loaded_; }
+
+    /// A program by name; an unknown name lists the names that exist.
+    result<bpfco::program> program(std::string_view name) const;
+    std::vector<bpfco::program> programs() const;
+    /// A map by name (after load: a handle with its own fd); an unknown name lists the names.
+    result<bpfco::map> map(std::string_view name) const;
+    /// A typed view: `obj.map<bpfco::hash_map<K, V>>("name")`; sizes are checked.
+    template <class View>
+    result<View> map(std::string_view name) const {
+        BPFCO_TRY(auto m, map(name));
+        return View::make(std::move(m));
+    }
+    std::vector<std::string> map_names() const;
+
+    /// Before load: reuse a map pinned at `path` (or pin it there after load).
+    result<void> set_pin_path(std::string_view map_name, const std::string& path);
+    /// Before load: the number of entries of a map (ring sizes, table sizes).
+    result<void> set_max_entries(std::string_view map_name, std::uint32_t entries);
+
+    bpf_object* native_handle() const noexcept { return obj_; }
+
+private:
+    object(bpf_object* o, std::string name) : obj_(o), name_(std::move(name)) {}
+    bpf_object* obj_ = nullptr;
+    std::string name_;
+    bool loaded_ = false;
+    std::vector<std::byte> elf_;  // open_memory's bytes: libbpf reads them in place
+};
+
+}  // namespace bpfco

@@ -1,0 +1,78 @@
+// A program inside a loaded object: a view, valid while its object lives. Every attach returns a
+// link that owns the attachment.
+#pragma once
+
+#include <bpfco/error.hpp>
+#include <bpfco/link.hpp>
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+struct bpf_program;
+
+namespace bpfco {
+
+/// XDP attach modes (the kernel's XDP_FLAGS_*); `automatic` lets the kernel choose.
+enum class xdp_mode : std::uint32_t { automatic = 0, generic = 1u << 1, native = 1u << 2, offload = 1u << 3 };
+
+enum class tc_direction { ingress, egress };
+
+struct kprobe_options {
+    std::uint64_t offset = 0;
+    bool retprobe = false;
+};
+
+struct uprobe_options {
+    pid_t pid = -1;  ///< -1: every process that maps the binary
+    bool retprobe = false;
+    std::uint64_t offset = 0;  ///< added to the symbol's address
+};
+
+class program {
+public:
+    program() = default;
+    explicit program(bpf_program* p) noexcept : prog_(p) {}
+
+    std::string_view name() const noexcept;
+    std::string_view section() const noexcept;
+    int fd() const noexcept;
+    std::uint32_t type() const noexcept;  ///< enum bpf_prog_type
+    bpf_program* native_handle() const noexcept { return prog_; }
+
+    /// Before load: whether this program is loaded with its object (libbpf autoload).
+    void set_autoload(bool on) noexcept;
+
+    /// Attaches the way its section name says (SEC("tracepoint/...") etc.).
+    result<link> attach() const;
+    result<link> attach_tracepoint(std::string_view category, std::string_view name) const;
+    result<link> attach_raw_tracepoint(std::string_view name) const;
+    result<link> attach_kprobe(std::string_view function, kprobe_options opts = {}) const;
+    result<link> attach_kretprobe(std::string_view function) const;
+    /// Resolves `symbol` through the binary's ELF symbol tables (libbpf does the lookup).
+    result<link> attach_uprobe(const std::string& binary, std::string_view symbol,
+                               uprobe_options opts = {}) const;
+    result<link> attach_xdp(std::string_view interface, xdp_mode mode = xdp_mode::automatic) const;
+    result<link> attach_xdp(int ifindex, xdp_mode mode = xdp_mode::automatic) const;
+    result<link> attach_tc(std::string_view interface, tc_direction direction,
+                           std::uint32_t priority = 1) const;
+    /// Takes ownership of perf_fd: the link closes it.
+    result<link> attach_perf_event(int perf_fd) const;
+    /// fentry/fexit/fmod_ret: the target was fixed by the section name at load time.
+    result<link> attach_trace() const;
+    /// attach_type: enum bpf_attach_type (BPF_CGROUP_INET_INGRESS, ...).
+    result<link> attach_cgroup(const std::string& cgroup_path, std::uint32_t attach_type) const;
+
+    /// An error about this program: "program 'name': what: strerror (+ hint)".
+    error make_error(int errnum, std::string_view what) const;
+
+private:
+    bpf_program* prog_ = nullptr;
+};
+
+/// The ifindex of a network interface, or an error naming it.
+result<int> interface_index(std::string_view interface);
+
+}  // namespace bpfco

@@ -1,0 +1,101 @@
+#include <bpfco/error.hpp>
+
+#include "libbpf_log.hpp"
+
+#include <bpf/libbpf.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+namespace bpfco {
+
+std::string privilege_hint(int errnum) {
+    if (errnum != EPERM) return {};
+    return " (loading BPF needs CAP_BPF with CAP_PERFMON for tracing, CAP_NET_ADMIN for XDP/TC, "
+           "or root; check also kernel.unprivileged_bpf_disabled and RLIMIT_MEMLOCK)";
+}
+
+namespace detail {
+
+namespace {
+thread_local libbpf_capture* current_capture = nullptr;
+
+int print_to_capture(enum libbpf_print_level level, const char* fmt, va_list args) {
+    static const bool debug = std::getenv("BPFCO_DEBUG") != nullptr;
+    if (debug) {
+        va_list copy;
+        va_copy(copy, args);
+        std::vfprintf(stderr, fmt, copy);
+        va_end(copy);
+    }
+    libbpf_capture* c = current_capture;
+    if (c == nullptr || level == LIBBPF_DEBUG) return 0;
+    char buf[4096];
+    int n = std::vsnprintf(buf, sizeof buf, fmt, args);
+    if (n > 0) c->append(buf, std::min<std::size_t>(n, sizeof buf - 1));
+    return 0;
+}
+}  // namespace
+
+void libbpf_capture::append(const char* s, std::size_t n) {
+    // The verifier log of a big program can be megabytes: the tail is what explains it.
+    constexpr std::size_t cap = 1 << 20;
+    if (text_.size() + n > cap) text_.erase(0, text_.size() + n - cap);
+    text_.append(s, n);
+}
+
+libbpf_capture::libbpf_capture() : previous_(current_capture) {
+    static std::once_flag once;
+    std::call_once(once, [] { libbpf_set_print(print_to_capture); });
+    current_capture = this;
+}
+
+libbpf_capture::~libbpf_capture() { current_capture = previous_; }
+
+std::string libbpf_capture::tail(std::size_t max_lines) const {
+    std::string_view t = text_;
+    if (auto b = t.rfind("-- BEGIN PROG LOAD LOG --"); b != std::string_view::npos) {
+        t.remove_prefix(b + std::strlen("-- BEGIN PROG LOAD LOG --"));
+        if (auto e = t.find("-- END PROG LOAD LOG --"); e != std::string_view::npos) t = t.substr(0, e);
+    }
+    while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.remove_suffix(1);
+    std::size_t pos = t.size();
+    for (std::size_t lines = 0; pos > 0 && lines < max_lines; ++lines) {
+        auto nl = t.rfind('\n', pos - 1);
+        pos = nl == std::string_view::npos ? 0 : nl;
+    }
+    std::string_view last = t.substr(pos);
+    while (!last.empty() && last.front() == '\n') last.remove_prefix(1);
+    return std::string(last);
+}
+
+std::string errno_text(int errnum) {
+    char buf[256];
+    if (libbpf_strerror(errnum, buf, sizeof buf) == 0) return buf;
+    return std::strerror(errnum);
+}
+
+bool ensure_mounted(const char* fstype, const char* where) {
+    static std::mutex m;
+    std::lock_guard lock(m);
+    struct statfs st {};
+    static const std::vector<std::pair<std::string, unsigned long>> magics = {
+        {"tracefs", 0x74726163}, {"debugfs", 0x64626720}, {"bpf", 0xcafe4a11}};
+    unsigned long want = 0;
+    for (auto& [n, v] : magics)
+        if (n == fstype) want = v;
+    if (::statfs(where, &st) == 0 && static_cast<unsigned long>(st.f_type) == want) return true;
+    ::mkdir(where, 0700);
+    return ::mount(fstype, where, fstype, 0, nullptr) == 0 || errno == EBUSY;
+}
+
+}  // namespace detail
+}  // namespace bpfco

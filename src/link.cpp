@@ -1,0 +1,62 @@
+#include <bpfco/link.hpp>
+
+#include "libbpf_log.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace bpfco {
+
+link link::tc_filter(int ifindex, bool ingress, std::uint32_t handle, std::uint32_t priority) {
+    link l;
+    l.tc_ = {ifindex, ingress, handle, priority};
+    return l;
+}
+
+link::link(link&& o) noexcept
+    : lib_(std::exchange(o.lib_, nullptr)), fd_(std::move(o.fd_)), tc_(std::exchange(o.tc_, {})) {}
+
+link& link::operator=(link&& o) noexcept {
+    if (this != &o) {
+        detach();
+        lib_ = std::exchange(o.lib_, nullptr);
+        fd_ = std::move(o.fd_);
+        tc_ = std::exchange(o.tc_, {});
+    }
+    return *this;
+}
+
+link::operator bool() const noexcept { return lib_ != nullptr || bool(fd_) || tc_.ifindex != 0; }
+
+int link::fd() const noexcept { return lib_ ? bpf_link__fd(lib_) : fd_.get(); }
+
+result<void> link::pin(const std::string& path) {
+    if (fd() < 0) return failure(EOPNOTSUPP, "link: TC filters have no link fd to pin");
+    if (!detail::ensure_bpffs()) return failure(errno, "link: bpffs is not mounted at /sys/fs/bpf");
+    if (bpf_obj_pin(fd(), path.c_str()) != 0) {
+        int e = errno;
+        return failure(e, fmt::format("link: pin at '{}': {}{}", path, std::strerror(e), privilege_hint(e)));
+    }
+    return boost::outcome_v2::success();
+}
+
+void link::detach() noexcept {
+    if (lib_) bpf_link__destroy(std::exchange(lib_, nullptr));
+    fd_.reset();
+    if (tc_.ifindex != 0) {
+        LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = tc_.ifindex,
+                    .attach_point = tc_.ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+        LIBBPF_OPTS(bpf_tc_opts, opts, .handle = tc_.handle, .priority = tc_.priority);
+        // The interface may be gone already, which removed the filter with it.
+        detail::libbpf_capture quiet;
+        bpf_tc_detach(&hook, &opts);
+        tc_ = {};
+    }
+}
+
+}  // namespace bpfco

@@ -1,0 +1,178 @@
+#include <bpfco/object.hpp>
+
+#include "libbpf_log.hpp"
+
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace bpfco {
+
+namespace {
+std::string join(const std::vector<std::string>& names) {
+    std::string out;
+    for (auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out.empty() ? "none" : out;
+}
+
+// libbpf names the program it failed on only in its log: "prog 'name': ...".
+std::string failed_program(const std::string& log) {
+    auto end = log.find("-- BEGIN PROG LOAD LOG --");
+    auto p = log.rfind("prog '", end);
+    if (p == std::string::npos) return {};
+    p += 6;
+    auto q = log.find('\'', p);
+    return q == std::string::npos ? std::string() : log.substr(p, q - p);
+}
+}  // namespace
+
+object::object(object&& o) noexcept
+    : obj_(std::exchange(o.obj_, nullptr)), name_(std::move(o.name_)),
+      loaded_(std::exchange(o.loaded_, false)), elf_(std::move(o.elf_)) {}
+
+object& object::operator=(object&& o) noexcept {
+    if (this != &o) {
+        if (obj_) bpf_object__close(obj_);
+        obj_ = std::exchange(o.obj_, nullptr);
+        name_ = std::move(o.name_);
+        loaded_ = std::exchange(o.loaded_, false);
+        elf_ = std::move(o.elf_);
+    }
+    return *this;
+}
+
+object::~object() {
+    if (obj_) bpf_object__close(obj_);
+}
+
+result<object> object::open_file(const std::string& path) {
+    detail::libbpf_capture cap;
+    bpf_object* o = bpf_object__open_file(path.c_str(), nullptr);
+    if (!o) {
+        int e = errno ? errno : EINVAL;
+        auto why = e == ENOENT ? std::string("no such file") : detail::errno_text(e);
+        auto tail = cap.tail(3);
+        return failure(detail::portable_errno(e), fmt::format("object file '{}': cannot open: {}{}{}", path, why,
+                                      tail.empty() ? "" : "\n", tail));
+    }
+    return object(o, bpf_object__name(o));
+}
+
+result<object> object::open_memory(std::string_view name, std::span<const std::byte> elf) {
+    // libbpf keeps pointing into the buffer it was given, so the object keeps its own copy.
+    std::vector<std::byte> copy(elf.begin(), elf.end());
+    std::string n(name);
+    LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = n.c_str());
+    detail::libbpf_capture cap;
+    bpf_object* o = bpf_object__open_mem(copy.data(), copy.size(), &opts);
+    if (!o) {
+        int e = errno ? errno : EINVAL;
+        auto tail = cap.tail(3);
+        return failure(detail::portable_errno(e),
+                       fmt::format("object '{}' ({} bytes in memory): not a valid BPF ELF object: {}{}{}",
+                                      name, elf.size(), detail::errno_text(e), tail.empty() ? "" : "\n", tail));
+    }
+    object obj(o, n);
+    obj.elf_ = std::move(copy);
+    return obj;
+}
+
+result<void> object::load() {
+    detail::libbpf_capture cap;
+    if (bpf_object__load(obj_) == 0) {
+        loaded_ = true;
+        return boost::outcome_v2::success();
+    }
+    int e = errno ? errno : EINVAL;
+    auto prog = failed_program(cap.text());
+    bool verifier = cap.text().find("-- BEGIN PROG LOAD LOG --") != std::string::npos;
+    std::string what = prog.empty() ? fmt::format("object '{}': load failed", name_)
+                                    : fmt::format("object '{}': program '{}': {}", name_, prog,
+                                                  verifier ? "rejected by the verifier" : "load failed");
+    auto tail = cap.tail(verifier ? 12 : 4);
+    return failure(detail::portable_errno(e),
+                   fmt::format("{}: {}{}{}{}", what, detail::errno_text(e), privilege_hint(e),
+                                  tail.empty() ? "" : "\n", tail));
+}
+
+result<object> object::load_file(const std::string& path) {
+    BPFCO_TRY(auto obj, open_file(path));
+    BPFCO_TRY(obj.load());
+    return obj;
+}
+
+result<object> object::load_memory(std::string_view name, std::span<const std::byte> elf) {
+    BPFCO_TRY(auto obj, open_memory(name, elf));
+    BPFCO_TRY(obj.load());
+    return obj;
+}
+
+result<bpfco::program> object::program(std::string_view name) const {
+    std::string n(name);
+    if (auto* p = bpf_object__find_program_by_name(obj_, n.c_str())) return bpfco::program(p);
+    std::vector<std::string> names;
+    for (auto& p : programs()) names.emplace_back(p.name());
+    return failure(ENOENT, fmt::format("object '{}': no program named '{}' (programs: {})", name_, name,
+                                       join(names)));
+}
+
+std::vector<bpfco::program> object::programs() const {
+    std::vector<bpfco::program> out;
+    bpf_program* p = nullptr;
+    while ((p = bpf_object__next_program(obj_, p))) out.emplace_back(p);
+    return out;
+}
+
+std::vector<std::string> object::map_names() const {
+    std::vector<std::string> out;
+    bpf_map* m = nullptr;
+    while ((m = bpf_object__next_map(obj_, m))) out.emplace_back(bpf_map__name(m));
+    return out;
+}
+
+result<bpfco::map> object::map(std::string_view name) const {
+    std::string n(name);
+    bpf_map* m = bpf_object__find_map_by_name(obj_, n.c_str());
+    if (!m)
+        return failure(ENOENT, fmt::format("object '{}': no map named '{}' (maps: {})", name_, name,
+                                           join(map_names())));
+    if (!loaded_)
+        return failure(EAGAIN, fmt::format("object '{}': map '{}': the object is not loaded yet", name_, name));
+    int fd = ::fcntl(bpf_map__fd(m), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) return failure(errno, fmt::format("object '{}': map '{}': dup: {}", name_, name, std::strerror(errno)));
+    return bpfco::map::from_fd(unique_fd(fd));
+}
+
+namespace {
+result<bpf_map*> find_unloaded(bpf_object* obj, const std::string& oname, bool loaded, std::string_view name) {
+    std::string n(name);
+    bpf_map* m = bpf_object__find_map_by_name(obj, n.c_str());
+    if (!m) return failure(ENOENT, fmt::format("object '{}': no map named '{}'", oname, name));
+    if (loaded)
+        return failure(EBUSY, fmt::format("object '{}': map '{}': already loaded; set this before load()", oname, name));
+    return m;
+}
+}  // namespace
+
+result<void> object::set_pin_path(std::string_view map_name, const std::string& path) {
+    BPFCO_TRY(auto m, find_unloaded(obj_, name_, loaded_, map_name));
+    detail::ensure_bpffs();
+    if (int r = bpf_map__set_pin_path(m, path.c_str()); r != 0)
+        return failure(-r, fmt::format("object '{}': map '{}': pin path '{}': {}", name_, map_name, path, std::strerror(-r)));
+    return boost::outcome_v2::success();
+}
+
+result<void> object::set_max_entries(std::string_view map_name, std::uint32_t entries) {
+    BPFCO_TRY(auto m, find_unloaded(obj_, name_, loaded_, map_name));
+    if (int r = bpf_map__set_max_entries(m, entries); r != 0)
+        return failure(-r, fmt::format("object '{}': map '{}': max entries {}: {}", name_, map_name, entries, std::strerror(-r)));
+    return boost::outcome_v2::success();
+}
+
+}  // namespace bpfco

@@ -1,0 +1,174 @@
+#include <bpfco/features.hpp>
+#include <bpfco/program.hpp>
+
+#include "libbpf_log.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace bpfco {
+
+namespace {
+std::string with_detail(std::string msg, const detail::libbpf_capture& cap) {
+    auto t = cap.tail(4);
+    if (!t.empty()) msg += "\n" + t;
+    return msg;
+}
+}  // namespace
+
+std::string_view program::name() const noexcept { return bpf_program__name(prog_); }
+std::string_view program::section() const noexcept { return bpf_program__section_name(prog_); }
+int program::fd() const noexcept { return bpf_program__fd(prog_); }
+std::uint32_t program::type() const noexcept { return bpf_program__type(prog_); }
+void program::set_autoload(bool on) noexcept { bpf_program__set_autoload(prog_, on); }
+
+error program::make_error(int errnum, std::string_view what) const {
+    return bpfco::make_error(errnum, fmt::format("program '{}': {}: {}{}", name(), what,
+                                                 std::strerror(errnum), privilege_hint(errnum)));
+}
+
+namespace {
+// Turns libbpf's (link or NULL + errno) into a result, with libbpf's own explanation attached.
+result<link> wrap(const program& p, bpf_link* l, std::string_view what,
+                  const detail::libbpf_capture& cap) {
+    if (l) return link(l);
+    int e = errno ? errno : EINVAL;
+    auto err = p.make_error(e, what);
+    err.message = with_detail(std::move(err.message), cap);
+    return failure(std::move(err));
+}
+
+result<link> wrap_fd(const program& p, int fd, std::string_view what) {
+    if (fd >= 0) return link(unique_fd(fd));
+    return failure(p.make_error(errno, what));
+}
+}  // namespace
+
+result<link> program::attach() const {
+    detail::ensure_tracefs();
+    detail::libbpf_capture cap;
+    return wrap(*this, bpf_program__attach(prog_), fmt::format("attach by section '{}'", section()), cap);
+}
+
+result<link> program::attach_tracepoint(std::string_view category, std::string_view name) const {
+    auto what = fmt::format("attach to tracepoint '{}/{}'", category, name);
+    if (!detail::ensure_tracefs())
+        return failure(make_error(errno, what + " (tracefs is not mounted and cannot be mounted)"));
+    detail::libbpf_capture cap;
+    std::string c(category), n(name);
+    auto* l = bpf_program__attach_tracepoint(prog_, c.c_str(), n.c_str());
+    if (!l && errno == ENOENT)
+        return failure(make_error(ENOENT, what + " (no such tracepoint: see /sys/kernel/tracing/events)"));
+    return wrap(*this, l, what, cap);
+}
+
+result<link> program::attach_raw_tracepoint(std::string_view name) const {
+    detail::libbpf_capture cap;
+    std::string n(name);
+    auto what = fmt::format("attach to raw tracepoint '{}'", name);
+    auto* l = bpf_program__attach_raw_tracepoint(prog_, n.c_str());
+    if (!l && errno == ENOENT) return failure(make_error(ENOENT, what + " (no such tracepoint)"));
+    return wrap(*this, l, what, cap);
+}
+
+result<link> program::attach_kprobe(std::string_view function, kprobe_options o) const {
+    auto what = fmt::format("attach {} to '{}'", o.retprobe ? "kretprobe" : "kprobe", function);
+    if (!features::kprobes())
+        return failure(make_error(EOPNOTSUPP, what + " (this kernel has no kprobes: CONFIG_KPROBES is "
+                                                     "off; use a tracepoint or raw tracepoint instead)"));
+    detail::ensure_tracefs();
+    detail::libbpf_capture cap;
+    std::string f(function);
+    LIBBPF_OPTS(bpf_kprobe_opts, opts, .offset = o.offset, .retprobe = o.retprobe);
+    return wrap(*this, bpf_program__attach_kprobe_opts(prog_, f.c_str(), &opts), what, cap);
+}
+
+result<link> program::attach_kretprobe(std::string_view function) const {
+    return attach_kprobe(function, {.offset = 0, .retprobe = true});
+}
+
+result<link> program::attach_uprobe(const std::string& binary, std::string_view symbol,
+                                    uprobe_options o) const {
+    detail::ensure_tracefs();
+    detail::libbpf_capture cap;
+    std::string s(symbol);
+    LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = o.retprobe, .func_name = s.c_str());
+    return wrap(*this,
+                bpf_program__attach_uprobe_opts(prog_, o.pid, binary.c_str(), o.offset, &opts),
+                fmt::format("attach {} to '{}' in '{}'", o.retprobe ? "uretprobe" : "uprobe", symbol, binary),
+                cap);
+}
+
+result<int> interface_index(std::string_view interface) {
+    std::string n(interface);
+    unsigned idx = ::if_nametoindex(n.c_str());
+    if (idx == 0) return failure(ENODEV, fmt::format("interface '{}': no such network interface", interface));
+    return static_cast<int>(idx);
+}
+
+result<link> program::attach_xdp(std::string_view interface, xdp_mode mode) const {
+    auto idx = interface_index(interface);
+    if (!idx) return failure(make_error(ENODEV, fmt::format("attach XDP to interface '{}' (no such interface)", interface)));
+    return attach_xdp(idx.value(), mode);
+}
+
+result<link> program::attach_xdp(int ifindex, xdp_mode mode) const {
+    LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = static_cast<std::uint32_t>(mode));
+    char ifname[IF_NAMESIZE] = "?";
+    ::if_indextoname(ifindex, ifname);
+    return wrap_fd(*this, bpf_link_create(fd(), ifindex, BPF_XDP, &opts),
+                   fmt::format("attach XDP to interface '{}' (ifindex {})", ifname, ifindex));
+}
+
+result<link> program::attach_tc(std::string_view interface, tc_direction direction,
+                                std::uint32_t priority) const {
+    auto what = fmt::format("attach TC {} to interface '{}'",
+                            direction == tc_direction::ingress ? "ingress" : "egress", interface);
+    auto idx = interface_index(interface);
+    if (!idx) return failure(make_error(ENODEV, what + " (no such interface)"));
+    detail::libbpf_capture cap;
+    bool ingress = direction == tc_direction::ingress;
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = idx.value(),
+                .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+    // The clsact qdisc may exist already (another filter, or our other direction).
+    if (int r = bpf_tc_hook_create(&hook); r != 0 && r != -EEXIST)
+        return failure(make_error(-r, what + " (creating the clsact qdisc)"));
+    LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fd(), .priority = priority);
+    if (int r = bpf_tc_attach(&hook, &opts); r != 0) return failure(make_error(-r, what));
+    return link::tc_filter(idx.value(), ingress, opts.handle, opts.priority);
+}
+
+result<link> program::attach_perf_event(int perf_fd) const {
+    unique_fd owned(perf_fd);
+    detail::libbpf_capture cap;
+    auto r = wrap(*this, bpf_program__attach_perf_event(prog_, perf_fd),
+                  fmt::format("attach to perf event fd {}", perf_fd), cap);
+    if (r) owned.release();  // the link closes it now
+    return r;
+}
+
+result<link> program::attach_trace() const {
+    auto what = fmt::format("attach {} (section '{}')", "fentry/fexit", section());
+    if (!features::fentry())
+        return failure(make_error(EOPNOTSUPP, what + " (this kernel cannot attach fentry/fexit "
+                                                     "trampolines; use a kprobe or tracepoint instead)"));
+    detail::libbpf_capture cap;
+    return wrap(*this, bpf_program__attach_trace(prog_), what, cap);
+}
+
+result<link> program::attach_cgroup(const std::string& cgroup_path, std::uint32_t attach_type) const {
+    auto what = fmt::format("attach to cgroup '{}'", cgroup_path);
+    unique_fd cg(::open(cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!cg) return failure(make_error(errno, what + " (cannot open the cgroup directory)"));
+    return wrap_fd(*this, bpf_link_create(fd(), cg.get(), static_cast<bpf_attach_type>(attach_type), nullptr), what);
+}
+
+}  // namespace bpfco

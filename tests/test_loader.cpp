@@ -1,0 +1,122 @@
+#include "support.hpp"
+
+#include "syscall_count.bpf.skel.h"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+using namespace bpfco;
+using bpfco::testing::elf_of;
+
+namespace {
+object load_syscall_count() {
+    return object::load_memory("syscall_count", elf_of(syscall_count_bpf__elf_bytes)).value();
+}
+
+void set_filter_pid(const object& obj) {
+    auto filter = obj.map("filter").value();
+    std::uint32_t zero = 0, pid = static_cast<std::uint32_t>(::getpid());
+    filter.update_bytes(&zero, &pid, update_flags::any).value();
+}
+
+std::uint64_t count(const object& obj) {
+    std::uint32_t zero = 0;
+    std::uint64_t n = 0;
+    CHECK(obj.map("counts").value().lookup_bytes(&zero, &n).value());
+    return n;
+}
+}  // namespace
+
+TEST_CASE("tracepoint counts the syscalls this test makes") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto obj = load_syscall_count();
+    set_filter_pid(obj);
+    auto link = obj.program("count_sys_enter").value().attach_tracepoint("raw_syscalls", "sys_enter").value();
+    const std::uint64_t before = count(obj);
+    constexpr int calls = 1000;
+    for (int i = 0; i < calls; ++i) ::syscall(SYS_getppid);
+    const std::uint64_t after = count(obj);
+    // The map reads around the loop are syscalls too: a few more than the calls made.
+    CHECK(after - before >= calls);
+    CHECK(after - before < calls + 50);
+    link.detach();
+    const std::uint64_t detached = count(obj);
+    for (int i = 0; i < 100; ++i) ::syscall(SYS_getppid);
+    CHECK(count(obj) == detached);
+}
+
+TEST_CASE("raw tracepoint counts the syscalls this test makes") {
+    BPFCO_REQUIRE_ROOT();
+    auto obj = load_syscall_count();
+    set_filter_pid(obj);
+    auto link = obj.program("count_raw_sys_enter").value().attach_raw_tracepoint("sys_enter").value();
+    const std::uint64_t before = count(obj);
+    for (int i = 0; i < 500; ++i) ::syscall(SYS_getppid);
+    CHECK(count(obj) - before >= 500);
+}
+
+TEST_CASE("unknown names are errors that list what exists") {
+    BPFCO_REQUIRE_ROOT();
+    auto obj = load_syscall_count();
+    auto p = obj.program("nope");
+    REQUIRE(p.has_error());
+    MESSAGE(p.error().message);
+    CHECK(p.error().code == std::errc::no_such_file_or_directory);
+    CHECK(p.error().message.find("count_sys_enter") != std::string::npos);
+    auto m = obj.map("nope");
+    REQUIRE(m.has_error());
+    MESSAGE(m.error().message);
+    CHECK(m.error().message.find("counts") != std::string::npos);
+}
+
+TEST_CASE("missing tracepoint is an error naming it") {
+    BPFCO_REQUIRE_ROOT();
+    auto obj = load_syscall_count();
+    auto l = obj.program("count_sys_enter").value().attach_tracepoint("no_such_category", "no_such_event");
+    REQUIRE(l.has_error());
+    MESSAGE(l.error().message);
+    CHECK(l.error().message.find("no_such_category/no_such_event") != std::string::npos);
+}
+
+TEST_CASE("corrupt and truncated objects are errors, not crashes") {
+    std::vector<std::byte> junk(4096);
+    for (std::size_t i = 0; i < junk.size(); ++i) junk[i] = std::byte(i * 131 + 7);
+    auto r = object::open_memory("junk", junk);
+    REQUIRE(r.has_error());
+    MESSAGE(r.error().message);
+    CHECK(r.error().message.find("junk") != std::string::npos);
+
+    auto elf = elf_of(syscall_count_bpf__elf_bytes);
+    for (std::size_t cut : {std::size_t(0), std::size_t(16), std::size_t(64), elf.size() / 3, elf.size() / 2, elf.size() - 8}) {
+        auto t = object::load_memory("truncated", elf.first(cut));
+        CHECK_MESSAGE(t.has_error(), "cut at ", cut);
+        if (cut == elf.size() / 2 && t.has_error()) MESSAGE(t.error().message);
+    }
+
+    auto f = object::open_file("/nonexistent/prog.bpf.o");
+    REQUIRE(f.has_error());
+    MESSAGE(f.error().message);
+    CHECK(f.error().message.find("/nonexistent/prog.bpf.o") != std::string::npos);
+}
+
+TEST_CASE("everything a test made is gone from the kernel after destruction") {
+    BPFCO_REQUIRE_ROOT();
+    auto before = testing::list_kernel_ids();
+    testing::kernel_ids made;
+    {
+        auto obj = load_syscall_count();
+        set_filter_pid(obj);
+        auto link = obj.program("count_sys_enter").value().attach_tracepoint("raw_syscalls", "sys_enter").value();
+        made = testing::new_ids(before, testing::list_kernel_ids());
+        CHECK(made.progs.size() >= 2);
+        CHECK(made.maps.size() >= 2);
+        CHECK(made.links.size() >= 1);
+    }
+    auto still = testing::wait_gone(made);
+    CHECK(still.progs.empty());
+    CHECK(still.maps.empty());
+    CHECK(still.links.empty());
+}
