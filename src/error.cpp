@@ -38,9 +38,15 @@ int print_to_capture(enum libbpf_print_level level, const char* fmt, va_list arg
     }
     libbpf_capture* c = current_capture;
     if (c == nullptr || level == LIBBPF_DEBUG) return 0;
-    char buf[4096];
-    int n = std::vsnprintf(buf, sizeof buf, fmt, args);
-    if (n > 0) c->append(buf, std::min<std::size_t>(n, sizeof buf - 1));
+    // One call can carry a whole verifier log, so size the buffer from the text.
+    va_list copy;
+    va_copy(copy, args);
+    int n = std::vsnprintf(nullptr, 0, fmt, copy);
+    va_end(copy);
+    if (n <= 0) return 0;
+    std::string buf(static_cast<std::size_t>(n) + 1, '\0');
+    std::vsnprintf(buf.data(), buf.size(), fmt, args);
+    c->append(buf.data(), static_cast<std::size_t>(n));
     return 0;
 }
 }  // namespace
