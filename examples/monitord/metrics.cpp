@@ -1,0 +1,61 @@
+#include "metrics.hpp"
+
+#include <fmt/format.h>
+
+namespace monitord {
+
+namespace {
+constexpr const char* protocol_names[MONITORD_PROTOS] = {"tcp", "udp", "icmp", "other"};
+constexpr const char* direction_names[MONITORD_DIRECTIONS] = {"ingress", "egress"};
+
+void header(std::string& out, const char* name, const char* type, const char* help) {
+    fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+}  // namespace
+
+std::string render_prometheus(const metrics& m) {
+    std::string out;
+    auto put = [&](const char* name, auto labels, std::uint64_t v) {
+        fmt::format_to(std::back_inserter(out), "{}{} {}\n", name, labels, v);
+    };
+    header(out, "monitord_packets_total", "counter", "Packets seen by direction and IP protocol.");
+    for (int d = 0; d < MONITORD_DIRECTIONS; ++d)
+        for (int p = 0; p < MONITORD_PROTOS; ++p)
+            put("monitord_packets_total",
+                fmt::format("{{direction=\"{}\",protocol=\"{}\"}}", direction_names[d], protocol_names[p]),
+                m.packets[d][p].packets);
+    header(out, "monitord_bytes_total", "counter", "Bytes seen by direction and IP protocol.");
+    for (int d = 0; d < MONITORD_DIRECTIONS; ++d)
+        for (int p = 0; p < MONITORD_PROTOS; ++p)
+            put("monitord_bytes_total",
+                fmt::format("{{direction=\"{}\",protocol=\"{}\"}}", direction_names[d], protocol_names[p]),
+                m.packets[d][p].bytes);
+    header(out, "monitord_blocked_packets_total", "counter", "Packets dropped by the --block list.");
+    put("monitord_blocked_packets_total", "", m.blocked_packets);
+    header(out, "monitord_events_total", "counter", "Process events received, by kind.");
+    put("monitord_events_total", "{kind=\"exec\"}", m.exec_events);
+    put("monitord_events_total", "{kind=\"open\"}", m.open_events);
+    put("monitord_events_total", "{kind=\"connect\"}", m.connect_events);
+    header(out, "monitord_events_dropped_total", "counter",
+           "Events the kernel side could not queue because the ring buffer was full.");
+    put("monitord_events_dropped_total", "", m.events_dropped);
+
+    header(out, "monitord_process_lifetime_seconds", "histogram", "Time from exec to exit of processes.");
+    // A fixed bucket set (series must not come and go between scrapes): slot i counts lifetimes
+    // below 2^(i+1) microseconds; 2^40 us is 12 days, the rest goes to +Inf.
+    constexpr int shown = 40;
+    std::uint64_t cumulative = 0;
+    for (int i = 0; i < MONITORD_LIFETIME_SLOTS; ++i) {
+        cumulative += m.lifetime_us[i];
+        if (i < shown)
+            put("monitord_process_lifetime_seconds_bucket",
+                fmt::format("{{le=\"{:g}\"}}", static_cast<double>(std::uint64_t(2) << i) / 1e6), cumulative);
+    }
+    put("monitord_process_lifetime_seconds_bucket", "{le=\"+Inf\"}", cumulative);
+    fmt::format_to(std::back_inserter(out), "monitord_process_lifetime_seconds_sum {:g}\n",
+                   static_cast<double>(m.lifetime_sum_us) / 1e6);
+    put("monitord_process_lifetime_seconds_count", "", cumulative);
+    return out;
+}
+
+}  // namespace monitord

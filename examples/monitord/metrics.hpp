@@ -1,0 +1,23 @@
+// monitord's Prometheus text exposition (format 0.0.4), rendered from one consistent snapshot.
+#pragma once
+
+#include "monitord_events.h"
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace monitord {
+
+struct metrics {
+    std::array<std::array<monitord_packets, MONITORD_PROTOS>, MONITORD_DIRECTIONS> packets{};
+    std::uint64_t blocked_packets = 0;
+    std::uint64_t exec_events = 0, open_events = 0, connect_events = 0;
+    std::uint64_t events_dropped = 0;  ///< the BPF side could not reserve ring space
+    std::array<std::uint64_t, MONITORD_LIFETIME_SLOTS> lifetime_us{};  ///< log2 buckets
+    std::uint64_t lifetime_sum_us = 0;
+};
+
+std::string render_prometheus(const metrics& m);
+
+}  // namespace monitord

@@ -1,0 +1,45 @@
+// monitord's command line: parsed and validated before anything is attached, so that bad input
+// exits with status 2 and a message naming what is wrong.
+#pragma once
+
+#include <bpfco/error.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace monitord {
+
+/// An address range: 10.0.0.0/8, 192.0.2.1 (= /32), 2001:db8::/32. Host bits are cleared.
+struct cidr {
+    int family = 0;  ///< AF_INET or AF_INET6
+    std::uint32_t prefix_len = 0;
+    std::array<std::uint8_t, 16> addr{};  ///< network order; 4 bytes used for AF_INET
+
+    std::string to_string() const;
+    friend bool operator==(const cidr&, const cidr&) = default;
+};
+
+bpfco::result<cidr> parse_cidr(std::string_view text);
+
+struct options {
+    std::vector<std::string> interfaces;  ///< default {"lo"}
+    std::vector<cidr> blocked;
+    std::string listen_address = "127.0.0.1";
+    std::uint16_t listen_port = 9435;
+    bool json = false;
+    std::optional<std::chrono::seconds> duration;  ///< none: until SIGINT/SIGTERM
+    bool help = false;
+};
+
+/// args excludes the program name. Errors name the option and the bad value.
+bpfco::result<options> parse_options(std::span<const std::string_view> args);
+
+std::string usage();
+
+}  // namespace monitord

@@ -1,0 +1,113 @@
+#include "support.hpp"
+
+#include "events.hpp"
+#include "metrics.hpp"
+#include "options.hpp"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <vector>
+
+using namespace monitord;
+
+namespace {
+bpfco::result<options> parse(std::vector<std::string_view> args) { return parse_options(args); }
+
+template <class T>
+std::span<const std::byte> bytes_of(const T& v) {
+    return {reinterpret_cast<const std::byte*>(&v), sizeof v};
+}
+}  // namespace
+
+TEST_CASE("CIDR ranges parse, normalise, and bad ones name the problem") {
+    auto a = parse_cidr("10.1.2.3/8").value();
+    CHECK(a.family == AF_INET);
+    CHECK(a.prefix_len == 8);
+    CHECK(a.to_string() == "10.0.0.0/8");
+    CHECK(parse_cidr("192.0.2.7").value().to_string() == "192.0.2.7/32");
+    CHECK(parse_cidr("2001:db8::1/32").value().to_string() == "2001:db8::/32");
+    CHECK(parse_cidr("::1").value().prefix_len == 128);
+    CHECK(parse_cidr("0.0.0.0/0").value().to_string() == "0.0.0.0/0");
+    for (auto bad : {"10.0.0.0/33", "10.0.0.0/", "10.0.0/8", "nonsense", "", "::1/129", "1.2.3.4/-1", "1.2.3.4/8x"}) {
+        auto r = parse_cidr(bad);
+        REQUIRE_MESSAGE(r.has_error(), bad);
+        MESSAGE(r.error().message);
+        CHECK(r.error().message.find(bad) != std::string::npos);
+    }
+}
+
+TEST_CASE("command line: defaults, values, and clear errors") {
+    auto d = parse({}).value();
+    CHECK(d.interfaces == std::vector<std::string>{"lo"});
+    CHECK(d.listen_address == "127.0.0.1");
+    CHECK(d.listen_port == 9435);
+    CHECK_FALSE(d.json);
+    CHECK_FALSE(d.duration);
+
+    auto o = parse({"--interface", "veth0", "--interface=eth1", "--block", "10.0.0.0/8", "--block=::1",
+                    "--listen", "[::1]:9999", "--json", "--duration", "5"})
+                 .value();
+    CHECK(o.interfaces == std::vector<std::string>{"veth0", "eth1"});
+    CHECK(o.blocked.size() == 2);
+    CHECK(o.listen_address == "::1");
+    CHECK(o.listen_port == 9999);
+    CHECK(o.json);
+    CHECK(o.duration == std::chrono::seconds(5));
+
+    for (auto args : std::vector<std::vector<std::string_view>>{
+             {"--block", "300.1.1.1/8"}, {"--listen", "localhost"}, {"--listen", "127.0.0.1:99999"},
+             {"--duration", "soon"}, {"--bogus"}, {"--interface"}, {"--interface", "a-name-longer-than-15"},
+             {"--json=yes"}}) {
+        auto r = parse(args);
+        REQUIRE(r.has_error());
+        MESSAGE(r.error().message);
+    }
+}
+
+TEST_CASE("Prometheus text: counters by label and a cumulative histogram") {
+    metrics m;
+    m.packets[MONITORD_INGRESS][MONITORD_UDP] = {7, 700};
+    m.blocked_packets = 3;
+    m.exec_events = 5;
+    m.lifetime_us[0] = 1;
+    m.lifetime_us[3] = 2;  // below 16 us
+    m.lifetime_sum_us = 20;
+    auto text = render_prometheus(m);
+    CHECK(text.find("monitord_packets_total{direction=\"ingress\",protocol=\"udp\"} 7\n") != std::string::npos);
+    CHECK(text.find("monitord_bytes_total{direction=\"ingress\",protocol=\"udp\"} 700\n") != std::string::npos);
+    CHECK(text.find("monitord_blocked_packets_total 3\n") != std::string::npos);
+    CHECK(text.find("monitord_events_total{kind=\"exec\"} 5\n") != std::string::npos);
+    CHECK(text.find("monitord_process_lifetime_seconds_bucket{le=\"2e-06\"} 1\n") != std::string::npos);
+    CHECK(text.find("monitord_process_lifetime_seconds_bucket{le=\"8e-06\"} 1\n") != std::string::npos);
+    CHECK(text.find("monitord_process_lifetime_seconds_bucket{le=\"1.6e-05\"} 3\n") != std::string::npos);
+    CHECK(text.find("monitord_process_lifetime_seconds_bucket{le=\"+Inf\"} 3\n") != std::string::npos);
+    CHECK(text.find("monitord_process_lifetime_seconds_count 3\n") != std::string::npos);
+    CHECK(text.find("monitord_process_lifetime_seconds_sum 2e-05\n") != std::string::npos);
+}
+
+TEST_CASE("events format as log and JSON lines; short or unknown records are refused") {
+    monitord_exec e{};
+    e.kind = MONITORD_EXEC;
+    e.pid = 42;
+    e.ppid = 1;
+    std::strcpy(e.comm, "tr\"ue");
+    std::strcpy(e.filename, "/bin/true");
+    CHECK(format_event(bytes_of(e), output_format::json).value() ==
+          R"({"event":"exec","pid":42,"ppid":1,"uid":0,"comm":"tr\"ue","filename":"/bin/true"})");
+    CHECK(format_event(bytes_of(e), output_format::log).value().find("filename=/bin/true") != std::string::npos);
+    CHECK_FALSE(format_event(bytes_of(e).first(20), output_format::json));
+
+    monitord_connect c{};
+    c.kind = MONITORD_CONNECT;
+    c.family = AF_INET;
+    c.sport = 40000;
+    c.dport = 80;
+    ::inet_pton(AF_INET, "127.0.0.1", c.daddr);
+    auto line = format_event(bytes_of(c), output_format::log).value();
+    CHECK(line.find("-> 127.0.0.1:80 (via tracepoint)") != std::string::npos);
+
+    std::uint32_t unknown = 99;
+    CHECK_FALSE(format_event(bytes_of(unknown), output_format::log));
+    CHECK_FALSE(format_event({}, output_format::log));
+}
