@@ -1,0 +1,218 @@
+// monitord: one io_context, several coroutines co_awaiting kernel events and serving HTTP.
+#include "events.hpp"
+#include "http_server.hpp"
+#include "metrics.hpp"
+#include "options.hpp"
+
+#include "monitord.bpf.skel.h"
+
+#include <bpfco/bpfco.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace asio = boost::asio;
+using namespace monitord;
+
+namespace {
+
+void log(const std::string& line) { fmt::print(stderr, "monitord: {}\n", line); }
+
+[[noreturn]] void fail(int status, const std::string& message) {
+    fmt::print(stderr, "monitord: {}\n", message);
+    std::exit(status);
+}
+
+// Chooses how TCP connects are seen, before load: only the chosen programs are loaded.
+std::string choose_connect_mechanism(bpfco::object& obj) {
+    std::string prefix, why;
+    if (bpfco::features::kprobes()) {
+        prefix = "monitord_kprobe_";
+        why = "kprobe/kretprobe on tcp_v4_connect and tcp_v6_connect (this kernel has kprobes)";
+    } else if (bpfco::features::fentry()) {
+        prefix = "monitord_fexit_";
+        why = "fexit on tcp_v4_connect and tcp_v6_connect (no kprobes, but fentry/fexit works)";
+    } else {
+        prefix = "monitord_tp_";
+        why = "the sock:inet_sock_set_state tracepoint (this kernel has neither kprobes nor fentry)";
+    }
+    for (auto& p : obj.programs()) {
+        auto n = p.name();
+        bool connect = n.starts_with("monitord_kprobe_") || n.starts_with("monitord_kretprobe_") ||
+                       n.starts_with("monitord_fexit_") || n.starts_with("monitord_tp_");
+        bool chosen = n.starts_with(prefix) || (prefix == "monitord_kprobe_" && n.starts_with("monitord_kretprobe_"));
+        if (connect) p.set_autoload(chosen);
+    }
+    return why;
+}
+
+struct daemon {
+    bpfco::object obj;
+    std::vector<bpfco::link> links;
+    bpfco::per_cpu_array<monitord_packets> packets;
+    bpfco::per_cpu_array<std::uint64_t> counters;
+    bpfco::per_cpu_array<std::uint64_t> lifetime;
+    std::uint64_t exec_events = 0, open_events = 0, connect_events = 0, malformed = 0;
+
+    metrics snapshot() const {
+        metrics m;
+        if (auto all = packets.read_all(); all)
+            for (auto& [slot, per_cpu] : all.value())
+                for (auto& v : per_cpu) {
+                    auto& p = m.packets[slot / MONITORD_PROTOS][slot % MONITORD_PROTOS];
+                    p.packets += v.packets;
+                    p.bytes += v.bytes;
+                }
+        if (auto all = counters.read_all_summed(); all)
+            for (auto& [slot, v] : all.value()) {
+                if (slot == MONITORD_BLOCKED_PACKETS) m.blocked_packets = v;
+                if (slot == MONITORD_EVENTS_DROPPED) m.events_dropped = v;
+                if (slot == MONITORD_LIFETIME_SUM_US) m.lifetime_sum_us = v;
+            }
+        if (auto all = lifetime.read_all_summed(); all)
+            for (auto& [slot, v] : all.value()) m.lifetime_us[slot] = v;
+        m.exec_events = exec_events;
+        m.open_events = open_events;
+        m.connect_events = connect_events;
+        return m;
+    }
+};
+
+asio::awaitable<void> print_events(daemon& d, bpfco::ring_buffer& events, output_format format) {
+    for (;;) {
+        auto [ec, batch] = co_await events.async_receive(asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;  // closed on shutdown
+        std::string out;
+        for (const auto& rec : batch) {
+            switch (event_kind(rec.data())) {
+            case MONITORD_EXEC: ++d.exec_events; break;
+            case MONITORD_OPEN: ++d.open_events; break;
+            case MONITORD_CONNECT: ++d.connect_events; break;
+            }
+            if (auto line = format_event(rec.data(), format)) {
+                out += *line;
+                out += '\n';
+            } else {
+                ++d.malformed;
+            }
+        }
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        std::fflush(stdout);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string_view> args(argv + 1, argv + argc);
+    auto parsed = parse_options(args);
+    if (!parsed) fail(2, parsed.error().message);
+    const options& opt = parsed.value();
+    if (opt.help) {
+        fmt::print("{}", usage());
+        return 0;
+    }
+    // Everything that can be wrong with the arguments is found before anything is attached.
+    std::vector<int> ifindexes;
+    for (auto& name : opt.interfaces) {
+        auto idx = bpfco::interface_index(name);
+        if (!idx) fail(2, fmt::format("--interface {}: no such network interface", name));
+        ifindexes.push_back(idx.value());
+    }
+    asio::io_context io;
+    auto server = http_server::bind(io.get_executor(), opt.listen_address, opt.listen_port);
+    if (!server) fail(2, server.error().message);
+
+    daemon d;
+    {
+        auto obj = bpfco::object::open_skeleton("monitord", monitord_bpf__elf_bytes);
+        if (!obj) fail(1, obj.error().message);
+        d.obj = std::move(obj).value();
+    }
+    log("TCP connects via " + choose_connect_mechanism(d.obj));
+    if (auto r = d.obj.load(); !r) fail(1, r.error().message);
+    d.packets = d.obj.map<bpfco::per_cpu_array<monitord_packets>>("packets").value();
+    d.counters = d.obj.map<bpfco::per_cpu_array<std::uint64_t>>("counters").value();
+    d.lifetime = d.obj.map<bpfco::per_cpu_array<std::uint64_t>>("lifetime_us").value();
+
+    auto v4 = d.obj.map<bpfco::lpm_trie<bpfco::ipv4_prefix_key, std::uint8_t>>("blocked_v4").value();
+    auto v6 = d.obj.map<bpfco::lpm_trie<bpfco::ipv6_prefix_key, std::uint8_t>>("blocked_v6").value();
+    for (auto& c : opt.blocked) {
+        bpfco::result<void> r = boost::outcome_v2::success();
+        if (c.family == AF_INET) {
+            bpfco::ipv4_prefix_key k{c.prefix_len, {}};
+            std::copy_n(c.addr.begin(), 4, k.addr.begin());
+            r = v4.insert(k, 1);
+        } else {
+            r = v6.insert(bpfco::ipv6_prefix_key{c.prefix_len, c.addr}, 1);
+        }
+        if (!r) fail(1, fmt::format("--block {}: {}", c.to_string(), r.error().message));
+        log("blocking " + c.to_string());
+    }
+
+    // Attach what this kernel allows; say what is left out and keep going with the rest.
+    std::vector<std::string> left_out;
+    auto attach = [&](std::string_view what, bpfco::result<bpfco::link> l) {
+        if (l) {
+            d.links.push_back(std::move(l).value());
+        } else {
+            left_out.push_back(std::string(what));
+            log(fmt::format("left out {}: {}", what, l.error().message));
+        }
+    };
+    for (std::size_t i = 0; i < ifindexes.size(); ++i) {
+        attach("XDP packet counters on " + opt.interfaces[i],
+               d.obj.program("monitord_xdp").value().attach_xdp(ifindexes[i]));
+        attach("TC egress counters on " + opt.interfaces[i],
+               d.obj.program("monitord_tc_egress").value().attach_tc(opt.interfaces[i], bpfco::tc_direction::egress));
+    }
+    for (auto& p : d.obj.programs()) {
+        if (p.name() == "monitord_xdp" || p.name() == "monitord_tc_egress" || p.fd() < 0) continue;
+        attach(fmt::format("program {}", p.name()), p.attach());
+    }
+    if (left_out.empty()) log("watching everything");
+
+    auto events = bpfco::ring_buffer::create(io.get_executor(), d.obj.map("events").value());
+    if (!events) fail(1, events.error().message);
+    const auto format = opt.json ? output_format::json : output_format::log;
+    asio::co_spawn(io, print_events(d, events.value(), format), asio::detached);
+    asio::co_spawn(io, server.value().serve([&d] { return render_prometheus(d.snapshot()); }), asio::detached);
+    log(fmt::format("metrics on http://{}/metrics", server.value().local_endpoint().address().to_string() + ":" +
+                                                       std::to_string(server.value().local_endpoint().port())));
+
+    // Graceful stop: close the streams and the listener, let the coroutines finish, then the
+    // links detach as `d` goes out of scope.
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    asio::steady_timer deadline(io);
+    auto stop = [&] {
+        signals.cancel();
+        deadline.cancel();
+        events.value().close();
+        server.value().close();
+    };
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+        if (!ec) log(fmt::format("{} received, detaching", sig == SIGINT ? "SIGINT" : "SIGTERM"));
+        stop();
+    });
+    if (opt.duration) {
+        deadline.expires_after(*opt.duration);
+        deadline.async_wait([&](boost::system::error_code ec) {
+            if (!ec) stop();
+        });
+    }
+    io.run();
+    auto m = d.snapshot();
+    log(fmt::format("stopped: {} exec, {} open, {} connect events; {} dropped in the kernel, {} malformed",
+                    m.exec_events, m.open_events, m.connect_events, m.events_dropped, d.malformed));
+    return 0;
+}
