@@ -329,7 +329,7 @@ TEST_CASE("map_watch reports the rate at which the kernel counts, on a drift-fre
     // "now + interval", the 50 ms the caller sleeps would add up to 200 ms.
     const auto span = snaps.back().time - snaps.front().time;
     MESSAGE("4 intervals took ", std::chrono::duration<double, std::milli>(span).count(), " ms");
-    CHECK(span >= 800ms);
+    CHECK(span > 750ms);  // the first read may start late, when its timer fired late
     CHECK(span < 900ms);
 }
 

@@ -13,8 +13,8 @@
 // receiving a burst of back-to-back snapshots. Rates divide by the measured time between reads,
 // not by the nominal interval.
 //
-// The read itself is synchronous on the executor: a batch read of 100,000 entries takes a few
-// milliseconds (docs/performance.md), the per-key path about a hundred times longer.
+// The read itself is synchronous on the executor: a poll of 100,000 entries took tens of
+// milliseconds here by batch and several times longer per key (docs/performance.md).
 //
 // Completion Signature:
 //   void(boost::system::error_code ec, map_snapshot<K, V> snapshot)
