@@ -1,11 +1,23 @@
 // The umbrella header: everything bpfco offers.
 #pragma once
 
+#include <bpfco/array.hpp>
 #include <bpfco/error.hpp>
 #include <bpfco/features.hpp>
+#include <bpfco/hash_map.hpp>
 #include <bpfco/link.hpp>
+#include <bpfco/lpm_trie.hpp>
+#include <bpfco/lru_hash_map.hpp>
 #include <bpfco/map.hpp>
+#include <bpfco/map_cursor.hpp>
+#include <bpfco/map_watch.hpp>
 #include <bpfco/object.hpp>
+#include <bpfco/per_cpu.hpp>
+#include <bpfco/per_cpu_array.hpp>
+#include <bpfco/per_cpu_hash_map.hpp>
 #include <bpfco/program.hpp>
+#include <bpfco/program_array.hpp>
+#include <bpfco/queue.hpp>
+#include <bpfco/stack.hpp>
 #include <bpfco/test_run.hpp>
 #include <bpfco/unique_fd.hpp>

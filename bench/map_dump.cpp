@@ -1,0 +1,92 @@
+// Dumps a 100,000-entry hash map by batch lookup and by get-next-key + lookup in the same run,
+// then measures what one map_watch poll of that map costs on each path. Needs root.
+#include <bpfco/bpfco.hpp>
+
+#include <boost/asio/io_context.hpp>
+
+#include <linux/bpf.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <stdexcept>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace {
+using clock_type = std::chrono::steady_clock;
+using view = bpfco::hash_map<std::uint32_t, std::uint64_t>;
+constexpr std::uint32_t entries = 100'000;
+constexpr int repeats = 5;
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+double seconds_since(clock_type::time_point t0) {
+    return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+// Entries per second of one full dump.
+double dump_rate(const view& m, bpfco::read_method how) {
+    const auto t0 = clock_type::now();
+    const auto all = m.read_all(how).value();
+    const double s = seconds_since(t0);
+    if (all.size() != entries) throw std::runtime_error(fmt::format("dump returned {} entries", all.size()));
+    return all.size() / s;
+}
+
+// Milliseconds per map_watch poll: an interval far shorter than a read makes every async_next
+// poll at once, so the time per completion is the cost of a poll (read, sort, deltas).
+double poll_ms(const view& m, bpfco::read_method how, int polls) {
+    boost::asio::io_context io;
+    bpfco::map_watch watch(io, view::make(m.untyped().duplicate().value()).value(),
+                           std::chrono::nanoseconds(1), how);
+    int done = 0;
+    clock_type::time_point t0;
+    std::function<void(boost::system::error_code, bpfco::map_snapshot<std::uint32_t, std::uint64_t>)> next =
+        [&](boost::system::error_code ec, auto snap) {
+            if (ec || snap.entries.size() != entries) throw std::runtime_error("map_watch poll failed");
+            if (done++ == 0) t0 = clock_type::now();  // the first completion includes the baseline
+            if (done <= polls) watch.async_next(next);
+        };
+    watch.async_next(next);
+    io.run();
+    return seconds_since(t0) * 1000 / polls;
+}
+}  // namespace
+
+int main() {
+    if (::geteuid() != 0) {
+        std::puts("SKIPPED: map_dump needs root (CAP_BPF)");
+        return 0;
+    }
+    auto m = view::make(bpfco::map::create(BPF_MAP_TYPE_HASH, "bench_dump", 4, 8, entries).value()).value();
+    for (std::uint32_t k = 0; k < entries; ++k) m.insert(k * 2654435761u, k).value();
+    fmt::print("# {} entries, {} repeats, median; batch_ops: {}\n", entries, repeats,
+               bpfco::features::batch_ops() ? "yes" : "no");
+
+    std::vector<double> batch, per_key;
+    for (int r = 0; r < repeats; ++r) {
+        batch.push_back(dump_rate(m, bpfco::read_method::batch));
+        per_key.push_back(dump_rate(m, bpfco::read_method::per_key));
+    }
+    const double b = median(batch), p = median(per_key);
+    fmt::print("RESULT map_dump_batch {:.0f} entries/s\n", b);
+    fmt::print("RESULT map_dump_per_key {:.0f} entries/s\n", p);
+    fmt::print("RATIO map_dump_batch_vs_per_key {:.2f}\n", b / p);
+
+    std::vector<double> poll_batch, poll_per_key;
+    for (int r = 0; r < repeats; ++r) {
+        poll_batch.push_back(poll_ms(m, bpfco::read_method::batch, 10));
+        poll_per_key.push_back(poll_ms(m, bpfco::read_method::per_key, 2));
+    }
+    const double wb = median(poll_batch), wp = median(poll_per_key);
+    fmt::print("RESULT map_watch_poll_batch {:.2f} ms/poll\n", wb);
+    fmt::print("RESULT map_watch_poll_per_key {:.2f} ms/poll\n", wp);
+    fmt::print("RATIO map_watch_poll_per_key_vs_batch {:.2f}\n", wp / wb);
+}

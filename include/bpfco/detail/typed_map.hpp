@@ -1,0 +1,114 @@
+// What the typed map views share: the size/type check at construction and byte-level access
+// through bpfco::map. Not a public header; include the view you use (hash_map.hpp, ...).
+#pragma once
+
+#include <bpfco/error.hpp>
+#include <bpfco/map.hpp>
+#include <bpfco/map_cursor.hpp>
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace bpfco {
+
+/// Keys and values cross the syscall boundary as bytes: they must be copyable as bytes.
+template <class T>
+concept map_data = std::is_trivially_copyable_v<T> && !std::is_pointer_v<T>;
+
+namespace detail {
+
+template <class T>
+T load(const std::byte* p) noexcept {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/// The shared part of every view: owns the map and knows the map types it accepts.
+class typed_map_base {
+public:
+    const bpfco::map& untyped() const noexcept { return map_; }
+    int fd() const noexcept { return map_.fd(); }
+    const std::string& name() const noexcept { return map_.name(); }
+    std::uint32_t max_entries() const noexcept { return map_.info().max_entries; }
+
+protected:
+    typed_map_base() = default;
+    explicit typed_map_base(bpfco::map m) noexcept : map_(std::move(m)) {}
+    bpfco::map map_;
+};
+
+/// Maps with one value per key: hash, LRU hash, array, LPM trie.
+template <class K, class V, std::uint32_t... Types>
+class key_value_map : public typed_map_base {
+    static_assert(map_data<K> && map_data<V>, "map keys and values must be trivially copyable");
+
+public:
+    using key_type = K;
+    using value_type = V;
+
+    result<std::optional<V>> lookup(const K& key) const {
+        V v{};
+        BPFCO_TRY(bool found, map_.lookup_bytes(&key, &v));
+        if (!found) return std::optional<V>{};
+        return std::optional<V>{v};
+    }
+    result<void> insert(const K& key, const V& value, update_flags flags = update_flags::any) const {
+        return map_.update_bytes(&key, &value, flags);
+    }
+    /// Every key, by get-next-key.
+    result<std::vector<K>> keys() const {
+        std::vector<K> out;
+        K cur{}, next{};
+        const K* prev = nullptr;
+        for (;;) {
+            BPFCO_TRY(bool more, map_.next_key_bytes(prev, &next));
+            if (!more) return out;
+            out.push_back(next);
+            cur = next;
+            prev = &cur;
+        }
+    }
+    /// Every key/value pair; `how` picks the batch or the per-key path (see map_cursor).
+    result<std::vector<std::pair<K, V>>> read_all(read_method how = read_method::automatic) const {
+        map_cursor cursor(map_, sizeof(V), how);
+        std::vector<std::byte> kb, vb;
+        for (;;) {
+            BPFCO_TRY(std::size_t n, cursor.next(kb, vb));
+            if (n == 0) break;
+        }
+        std::vector<std::pair<K, V>> out;
+        out.reserve(kb.size() / sizeof(K));
+        for (std::size_t i = 0; i * sizeof(K) < kb.size(); ++i)
+            out.emplace_back(load<K>(kb.data() + i * sizeof(K)), load<V>(vb.data() + i * sizeof(V)));
+        return out;
+    }
+
+    static result<void> check(const bpfco::map& m) {
+        static constexpr std::array<std::uint32_t, sizeof...(Types)> types{Types...};
+        return m.check(types, sizeof(K), sizeof(V));
+    }
+
+protected:
+    using typed_map_base::typed_map_base;
+};
+
+/// Maps whose keys can be removed (not arrays).
+template <class K, class V, std::uint32_t... Types>
+class erasable_map : public key_value_map<K, V, Types...> {
+public:
+    /// Returns false when the key was absent.
+    result<bool> erase(const K& key) const { return this->map_.erase_bytes(&key); }
+
+protected:
+    using key_value_map<K, V, Types...>::key_value_map;
+};
+
+}  // namespace detail
+}  // namespace bpfco

@@ -1,0 +1,49 @@
+// A BPF_MAP_TYPE_LPM_TRIE: lookups return the value of the longest stored prefix that matches.
+// Keys are the kernel's {prefixlen, address bytes in network order}: lpm_key<4> for IPv4,
+// lpm_key<16> for IPv6.
+#pragma once
+
+#include <bpfco/detail/typed_map.hpp>
+
+#include <linux/bpf.h>
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace bpfco {
+
+/// The kernel's struct bpf_lpm_trie_key layout for an N-byte address.
+template <std::size_t N>
+struct lpm_key {
+    std::uint32_t prefixlen = 0;
+    std::array<std::uint8_t, N> addr{};
+    friend bool operator==(const lpm_key&, const lpm_key&) = default;
+};
+using ipv4_prefix_key = lpm_key<4>;
+using ipv6_prefix_key = lpm_key<16>;
+
+/// An IPv4 address in network byte order (as in struct iphdr): ipv4("1.2.3.4").
+result<std::uint32_t> ipv4(std::string_view text);
+/// An IPv6 address in network byte order.
+result<std::array<std::uint8_t, 16>> ipv6(std::string_view text);
+/// "10.0.0.0/8" (a bare address is /32) as an LPM key.
+result<ipv4_prefix_key> ipv4_prefix(std::string_view text);
+/// "2001:db8::/32" (a bare address is /128) as an LPM key.
+result<ipv6_prefix_key> ipv6_prefix(std::string_view text);
+
+template <class K, class V>
+class lpm_trie : public detail::erasable_map<K, V, BPF_MAP_TYPE_LPM_TRIE> {
+public:
+    lpm_trie() = default;
+    /// Checks the map's type and key/value sizes against the kernel's map info.
+    static result<lpm_trie> make(bpfco::map m) {
+        BPFCO_TRY(lpm_trie::check(m));
+        return lpm_trie(std::move(m));
+    }
+
+private:
+    using detail::erasable_map<K, V, BPF_MAP_TYPE_LPM_TRIE>::erasable_map;
+};
+
+}  // namespace bpfco

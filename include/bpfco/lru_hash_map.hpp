@@ -1,0 +1,25 @@
+// A BPF_MAP_TYPE_LRU_HASH seen as K -> V. Inserting into a full map evicts the least recently
+// used entries; lookups from user space do not count as a use (the kernel's sys-only lookup).
+#pragma once
+
+#include <bpfco/detail/typed_map.hpp>
+
+#include <linux/bpf.h>
+
+namespace bpfco {
+
+template <class K, class V>
+class lru_hash_map : public detail::erasable_map<K, V, BPF_MAP_TYPE_LRU_HASH> {
+public:
+    lru_hash_map() = default;
+    /// Checks the map's type and key/value sizes against the kernel's map info.
+    static result<lru_hash_map> make(bpfco::map m) {
+        BPFCO_TRY(lru_hash_map::check(m));
+        return lru_hash_map(std::move(m));
+    }
+
+private:
+    using detail::erasable_map<K, V, BPF_MAP_TYPE_LRU_HASH>::erasable_map;
+};
+
+}  // namespace bpfco

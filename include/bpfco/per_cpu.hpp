@@ -1,0 +1,117 @@
+// Per-CPU values: the kernel keeps one copy of the value per possible CPU (not only the online
+// ones) and copies them out back to back, each rounded up to 8 bytes.
+#pragma once
+
+#include <bpfco/detail/typed_map.hpp>
+
+#include <cstddef>
+#include <numeric>
+#include <span>
+
+namespace bpfco {
+
+/// The number of possible CPUs (libbpf_num_possible_cpus), cached; an error if unreadable.
+result<std::size_t> possible_cpus();
+
+/// The sum of the per-CPU copies of a counter.
+template <class V>
+V sum(std::span<const V> per_cpu) {
+    return std::accumulate(per_cpu.begin(), per_cpu.end(), V{});
+}
+
+namespace detail {
+
+/// Bytes between two CPUs' copies of a V in the kernel's per-CPU layout.
+template <class V>
+constexpr std::size_t per_cpu_stride = (sizeof(V) + 7) / 8 * 8;
+
+/// Per-CPU hash and array maps: every value is a std::vector<V> of one V per possible CPU.
+template <class K, class V, std::uint32_t... Types>
+class per_cpu_map : public typed_map_base {
+    static_assert(map_data<K> && map_data<V>, "map keys and values must be trivially copyable");
+
+public:
+    using key_type = K;
+    using value_type = V;
+
+    /// One value per possible CPU, indexed by CPU number.
+    result<std::optional<std::vector<V>>> lookup(const K& key) const {
+        std::vector<std::byte> raw(bytes());
+        BPFCO_TRY(bool found, map_.lookup_bytes(&key, raw.data()));
+        if (!found) return std::optional<std::vector<V>>{};
+        return std::optional<std::vector<V>>{decode(raw.data())};
+    }
+    /// The per-CPU values added up.
+    result<std::optional<V>> lookup_sum(const K& key) const {
+        BPFCO_TRY(auto v, lookup(key));
+        if (!v) return std::optional<V>{};
+        return std::optional<V>{sum<V>(*v)};
+    }
+    /// `per_cpu` holds one value per possible CPU.
+    result<void> insert(const K& key, std::span<const V> per_cpu, update_flags flags = update_flags::any) const {
+        if (per_cpu.size() != cpus_)
+            return failure(map_.make_error(EINVAL, fmt_count(per_cpu.size())));
+        std::vector<std::byte> raw(bytes());
+        for (std::size_t c = 0; c < cpus_; ++c)
+            std::memcpy(raw.data() + c * per_cpu_stride<V>, &per_cpu[c], sizeof(V));
+        return map_.update_bytes(&key, raw.data(), flags);
+    }
+    /// Every key with its per-CPU values; `how` picks the batch or the per-key path.
+    result<std::vector<std::pair<K, std::vector<V>>>> read_all(read_method how = read_method::automatic) const {
+        std::vector<std::pair<K, std::vector<V>>> out;
+        BPFCO_TRY(for_each_raw(how, [&](const std::byte* k, const std::byte* v) {
+            out.emplace_back(load<K>(k), decode(v));
+        }));
+        return out;
+    }
+    /// Every key with its per-CPU values added up (what map_watch reports).
+    result<std::vector<std::pair<K, V>>> read_all_summed(read_method how = read_method::automatic) const {
+        std::vector<std::pair<K, V>> out;
+        BPFCO_TRY(for_each_raw(how, [&](const std::byte* k, const std::byte* v) {
+            V total{};
+            for (std::size_t c = 0; c < cpus_; ++c) total += load<V>(v + c * per_cpu_stride<V>);
+            out.emplace_back(load<K>(k), total);
+        }));
+        return out;
+    }
+    /// The number of values each lookup returns.
+    std::size_t cpus() const noexcept { return cpus_; }
+
+protected:
+    per_cpu_map() = default;
+    per_cpu_map(bpfco::map m, std::size_t cpus) noexcept : typed_map_base(std::move(m)), cpus_(cpus) {}
+
+    static result<std::size_t> check(const bpfco::map& m) {
+        static constexpr std::array<std::uint32_t, sizeof...(Types)> types{Types...};
+        BPFCO_TRY(m.check(types, sizeof(K), sizeof(V)));
+        return possible_cpus();
+    }
+
+private:
+    std::size_t bytes() const noexcept { return cpus_ * per_cpu_stride<V>; }
+    std::vector<V> decode(const std::byte* raw) const {
+        std::vector<V> v(cpus_);
+        for (std::size_t c = 0; c < cpus_; ++c) v[c] = load<V>(raw + c * per_cpu_stride<V>);
+        return v;
+    }
+    std::string fmt_count(std::size_t n) const {
+        return "insert needs one value per possible CPU (" + std::to_string(cpus_) + "), got " +
+               std::to_string(n);
+    }
+    template <class F>
+    result<void> for_each_raw(read_method how, F&& f) const {
+        map_cursor cursor(map_, bytes(), how);
+        std::vector<std::byte> kb, vb;
+        for (;;) {
+            BPFCO_TRY(std::size_t n, cursor.next(kb, vb));
+            if (n == 0) break;
+        }
+        for (std::size_t i = 0; i * sizeof(K) < kb.size(); ++i) f(kb.data() + i * sizeof(K), vb.data() + i * bytes());
+        return boost::outcome_v2::success();
+    }
+
+    std::size_t cpus_ = 0;
+};
+
+}  // namespace detail
+}  // namespace bpfco

@@ -1,0 +1,25 @@
+// A BPF_MAP_TYPE_PROG_ARRAY: the jump table of bpf_tail_call(). A slot holds a program; an
+// empty slot makes the tail call fall through to the code after it.
+#pragma once
+
+#include <bpfco/detail/typed_map.hpp>
+#include <bpfco/program.hpp>
+
+namespace bpfco {
+
+class program_array : public detail::typed_map_base {
+public:
+    program_array() = default;
+    /// Checks the map's type and key/value sizes (u32 index -> u32 program fd).
+    static result<program_array> make(bpfco::map m);
+
+    /// Puts `prog` in slot `index`; the kernel holds its own reference to the program.
+    result<void> set(std::uint32_t index, const program& prog) const;
+    /// Empties slot `index`; false when it was empty already.
+    result<bool> clear(std::uint32_t index) const;
+
+private:
+    using typed_map_base::typed_map_base;
+};
+
+}  // namespace bpfco
