@@ -32,7 +32,12 @@ result<lpm_key<N>> parse_prefix(std::string_view text) {
         if (ec != std::errc{} || end != len.data() + len.size() || key.prefixlen > bits)
             return failure(EINVAL, fmt::format("'{}': prefix length must be 0 to {}", text, bits));
     }
-    BPFCO_TRY(key.addr, parse<N>(text.substr(0, slash)));
+    auto addr = parse<N>(text.substr(0, slash));
+    if (!addr) {
+        if (slash == std::string_view::npos) return addr.error();
+        return failure(EINVAL, fmt::format("'{}': {}", text, addr.error().message));
+    }
+    key.addr = addr.value();
     return key;
 }
 }  // namespace

@@ -3,12 +3,7 @@
 #pragma once
 
 #ifndef __VMLINUX_H__
-#include <stdint.h>
-typedef uint8_t __u8;
-typedef uint16_t __u16;
-typedef uint32_t __u32;
-typedef int32_t __s32;
-typedef uint64_t __u64;
+#include <linux/types.h>
 #endif
 
 #define MONITORD_COMM_LEN 16

@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include <bpfco/lpm_trie.hpp>
+
 #include <arpa/inet.h>
 
 #include <cerrno>
@@ -23,23 +25,19 @@ std::optional<Int> parse_int(std::string_view s) {
 
 bpfco::result<cidr> parse_cidr(std::string_view text) {
     cidr c;
-    auto slash = text.find('/');
-    std::string addr(text.substr(0, slash));
-    if (::inet_pton(AF_INET, addr.c_str(), c.addr.data()) == 1) {
+    if (text.find(':') == std::string_view::npos) {
+        BPFCO_TRY(auto key, bpfco::ipv4_prefix(text));
         c.family = AF_INET;
-    } else if (::inet_pton(AF_INET6, addr.c_str(), c.addr.data()) == 1) {
-        c.family = AF_INET6;
+        c.prefix_len = key.prefixlen;
+        std::copy(key.addr.begin(), key.addr.end(), c.addr.begin());
     } else {
-        return bad(fmt::format("'{}' is not a CIDR range: '{}' is not an IPv4 or IPv6 address", text, addr));
+        BPFCO_TRY(auto key, bpfco::ipv6_prefix(text));
+        c.family = AF_INET6;
+        c.prefix_len = key.prefixlen;
+        c.addr = key.addr;
     }
+    // The trie ignores bits past the prefix; clearing them makes the range print as users write it.
     const std::uint32_t bits = c.family == AF_INET ? 32 : 128;
-    c.prefix_len = bits;
-    if (slash != std::string_view::npos) {
-        auto len = parse_int<std::uint32_t>(text.substr(slash + 1));
-        if (!len || *len > bits)
-            return bad(fmt::format("'{}' is not a CIDR range: the prefix length must be 0 to {}", text, bits));
-        c.prefix_len = *len;
-    }
     for (std::uint32_t bit = c.prefix_len; bit < bits; ++bit)
         c.addr[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
     return c;

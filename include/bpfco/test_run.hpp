@@ -13,9 +13,9 @@
 namespace bpfco {
 
 struct test_run_options {
-    std::span<const std::byte> data_in;   ///< packet bytes (XDP, TC)
+    std::span<const std::byte> data_in{}; ///< packet bytes (XDP, TC)
     std::size_t data_out_size = 0;        ///< room for the packet after the program ran
-    std::span<const std::byte> ctx_in;    ///< context (raw tracepoint args, ...)
+    std::span<const std::byte> ctx_in{};  ///< context (raw tracepoint args, ...)
     std::uint32_t repeat = 1;
     std::uint32_t flags = 0;              ///< BPF_F_TEST_RUN_ON_CPU, ...
     std::uint32_t cpu = 0;
