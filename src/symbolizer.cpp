@@ -58,9 +58,16 @@ struct symbol_table {
         return at;
     }
     void sort() {
-        std::stable_sort(entries.begin(), entries.end(),
-                         [](const auto& a, const auto& b) { return a.address < b.address; });
-        // Aliases at one address (a .symtab and a .dynsym copy, weak and strong names): keep one.
+        // Aliases at one address (a .symtab and a .dynsym copy; glibc's getpid and __getpid):
+        // keep the public name, the one with the fewest leading underscores.
+        auto underscores = [this](const symbol_entry& e) {
+            std::string_view n = name(e.name);
+            return n.find_first_not_of('_');
+        };
+        std::stable_sort(entries.begin(), entries.end(), [&](const auto& a, const auto& b) {
+            if (a.address != b.address) return a.address < b.address;
+            return underscores(a) < underscores(b);
+        });
         entries.erase(std::unique(entries.begin(), entries.end(),
                                   [](const auto& a, const auto& b) { return a.address == b.address; }),
                       entries.end());
