@@ -22,12 +22,12 @@ struct {
     __uint(max_entries, 1);
     __type(key, __u32);
     __type(value, __u32); /* the pid to time; 0: every process */
-} config SEC(".maps");
+} settings SEC(".maps");
 
 static __always_inline int wanted(__u64 pid_tgid)
 {
     __u32 zero = 0;
-    __u32 *pid = bpf_map_lookup_elem(&config, &zero);
+    __u32 *pid = bpf_map_lookup_elem(&settings, &zero);
     return pid && (*pid == 0 || *pid == (__u32)(pid_tgid >> 32));
 }
 

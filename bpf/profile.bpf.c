@@ -22,7 +22,7 @@ struct {
     __uint(max_entries, 1);
     __type(key, __u32);
     __type(value, struct profile_config);
-} config SEC(".maps");
+} settings SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -42,7 +42,7 @@ SEC("perf_event")
 int profile_sample(struct bpf_perf_event_data *ctx)
 {
     __u32 zero = 0;
-    struct profile_config *cfg = bpf_map_lookup_elem(&config, &zero);
+    struct profile_config *cfg = bpf_map_lookup_elem(&settings, &zero);
     if (!cfg)
         return 0;
     __u32 pid = bpfco_current_pid();
