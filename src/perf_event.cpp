@@ -134,8 +134,10 @@ result<perf_event> perf_event::open(const perf_event_options& o) {
         }
         if (fd < 0) {
             const int e = errno;
-            return failure(e, fmt::format("perf event {} on CPU {}{}: {}{}", to_string(ev.counter_), cpu,
-                                          o.pid >= 0 ? fmt::format(" for pid {}", o.pid) : std::string{},
+            const std::string scope = !o.cgroup.empty() ? fmt::format(" for cgroup '{}'", o.cgroup)
+                                      : o.pid >= 0       ? fmt::format(" for pid {}", o.pid)
+                                                         : std::string{};
+            return failure(e, fmt::format("perf event {} on CPU {}{}: {}{}", to_string(ev.counter_), cpu, scope,
                                           std::strerror(e), open_hint(e)));
         }
         ev.fds_.emplace_back(fd);
