@@ -5,6 +5,7 @@
 #include <bpfco/error.hpp>
 #include <bpfco/features.hpp>
 #include <bpfco/hash_map.hpp>
+#include <bpfco/histogram.hpp>
 #include <bpfco/link.hpp>
 #include <bpfco/lpm_trie.hpp>
 #include <bpfco/lru_hash_map.hpp>
@@ -15,9 +16,12 @@
 #include <bpfco/per_cpu.hpp>
 #include <bpfco/per_cpu_array.hpp>
 #include <bpfco/per_cpu_hash_map.hpp>
+#include <bpfco/perf_event.hpp>
 #include <bpfco/program.hpp>
 #include <bpfco/program_array.hpp>
 #include <bpfco/queue.hpp>
 #include <bpfco/stack.hpp>
+#include <bpfco/stack_trace_map.hpp>
+#include <bpfco/symbolizer.hpp>
 #include <bpfco/test_run.hpp>
 #include <bpfco/unique_fd.hpp>

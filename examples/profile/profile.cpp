@@ -1,0 +1,150 @@
+// A sampling CPU profiler, like bcc's profile: samples every CPU at a frequency, counts
+// (process, kernel stack, user stack) in BPF, then prints the top stacks with symbols or
+// folded stacks for flame graphs:
+//   profile -F 99 -d 5 [-p PID] [--kernel-only|--user-only] [--folded] [--top N]
+//   profile -F 99 -d 10 --folded | flamegraph.pl > cpu.svg
+#include <bpfco/bpfco.hpp>
+
+#include <linux/types.h>
+#include <bpfco/profile.h>
+
+#include "profile.bpf.skel.h"
+
+#include <boost/asio.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <csignal>
+#include <cstdio>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace asio = boost::asio;
+
+namespace {
+
+struct options {
+    std::uint64_t frequency = 99;
+    unsigned seconds = 5;
+    std::uint32_t pid = 0;
+    bool kernel = true;
+    bool user = true;
+    bool folded = false;
+    std::size_t top = 10;
+};
+
+[[noreturn]] void usage(std::string_view problem) {
+    std::fprintf(stderr,
+                 "profile: %.*s\n"
+                 "usage: profile [-F HZ] [-d SECONDS] [-p PID] [--kernel-only|--user-only] [--folded] [--top N]\n",
+                 static_cast<int>(problem.size()), problem.data());
+    std::exit(2);
+}
+
+template <class T>
+T number(std::string_view flag, const char* text, T min) {
+    T v{};
+    const std::string_view s = text ? text : "";
+    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || r.ec != std::errc{} || r.ptr != s.data() + s.size() || v < min)
+        usage(fmt::format("{} needs a number >= {}, not '{}'", flag, min, s));
+    return v;
+}
+
+options parse(int argc, char** argv) {
+    options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        const char* next = i + 1 < argc ? argv[i + 1] : nullptr;
+        if (a == "-F") o.frequency = number<std::uint64_t>(a, next, 1), ++i;
+        else if (a == "-d") o.seconds = number<unsigned>(a, next, 1), ++i;
+        else if (a == "-p") o.pid = number<std::uint32_t>(a, next, 1), ++i;
+        else if (a == "--top") o.top = number<std::size_t>(a, next, 1), ++i;
+        else if (a == "--kernel-only") o.user = false;
+        else if (a == "--user-only") o.kernel = false;
+        else if (a == "--folded") o.folded = true;
+        else if (a == "-h" || a == "--help") usage("sample stacks on every CPU");
+        else usage(fmt::format("unknown argument '{}'", a));
+    }
+    if (!o.kernel && !o.user) usage("--kernel-only and --user-only exclude each other");
+    return o;
+}
+
+struct stack_count {
+    profile_key key;
+    std::uint64_t count;
+};
+
+std::vector<bpfco::frame> frames_of(const bpfco::stack_trace_map& stacks, bpfco::symbolizer& sym,
+                                    std::int32_t id, bool kernel, pid_t pid) {
+    auto addrs = stacks.read(id).value();
+    return kernel ? sym.kernel_stack(addrs) : sym.user_stack(pid, addrs);
+}
+
+void report(const options& o, const bpfco::object& obj) {
+    auto counts = obj.map("counts").value();
+    auto stacks = obj.map<bpfco::stack_trace_map>("stacks").value();
+    std::vector<stack_count> all;
+    profile_key key{}, next{};
+    for (bool first = true; counts.next_key_bytes(first ? nullptr : &key, &next).value(); first = false) {
+        key = next;
+        std::uint64_t n = 0;
+        if (counts.lookup_bytes(&key, &n).value()) all.push_back({key, n});
+    }
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.count > b.count; });
+
+    bpfco::symbolizer sym;
+    if (o.kernel && !sym.kernel_problem().empty()) std::fprintf(stderr, "profile: %s\n", sym.kernel_problem().c_str());
+    const std::size_t shown = o.folded ? all.size() : std::min(all.size(), o.top);
+    for (std::size_t i = 0; i < shown; ++i) {
+        const auto& [k, n] = all[i];
+        const std::string comm(k.comm, ::strnlen(k.comm, sizeof k.comm));
+        const auto pid = static_cast<pid_t>(k.pid);
+        const auto kernel = o.kernel ? frames_of(stacks, sym, k.kernel_stack, true, pid) : std::vector<bpfco::frame>{};
+        const auto user = o.user ? frames_of(stacks, sym, k.user_stack, false, pid) : std::vector<bpfco::frame>{};
+        if (o.folded) {
+            fmt::print("{}\n", bpfco::folded_line(comm, user, kernel, n));
+            continue;
+        }
+        // bcc's layout: leaf first, kernel above user, then the process and the count.
+        for (const auto& f : kernel) fmt::print("    {}\n", f);
+        if (!kernel.empty() && !user.empty()) fmt::print("    --\n");
+        for (const auto& f : user) fmt::print("    {}\n", f);
+        fmt::print("    -                {} ({})\n        {}\n\n", comm, k.pid, n);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const options o = parse(argc, argv);
+    try {
+        auto obj = bpfco::object::load_skeleton("profile", profile_bpf__elf_bytes).value();
+        profile_config cfg{o.pid, o.kernel, o.user};
+        std::uint32_t zero = 0;
+        obj.map("settings").value().update_bytes(&zero, &cfg, bpfco::update_flags::any).value();
+
+        bpfco::perf_event_options po;
+        po.frequency = o.frequency;
+        if (o.pid) po.pid = static_cast<pid_t>(o.pid);
+        auto events = bpfco::perf_event::open(po).value();
+        if (!events.note().empty()) std::fprintf(stderr, "profile: %s\n", events.note().c_str());
+        events.attach(obj.program("profile_sample").value()).value();
+        std::fprintf(stderr, "profile: sampling %zu CPUs at %llu Hz for %u s (Ctrl-C ends early)\n",
+                     events.cpus().size(), static_cast<unsigned long long>(o.frequency), o.seconds);
+
+        // The duration or Ctrl-C, whichever comes first.
+        asio::io_context io;
+        asio::steady_timer timer(io, std::chrono::seconds(o.seconds));
+        asio::signal_set signals(io, SIGINT, SIGTERM);
+        timer.async_wait([&](auto) { signals.cancel(); });
+        signals.async_wait([&](auto, int) { timer.cancel(); });
+        io.run();
+        events.detach();
+        report(o, obj);
+    } catch (const bpfco::error_exception& e) {
+        std::fprintf(stderr, "profile: %s\n", e.what());
+        return 1;
+    }
+}
