@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -32,7 +33,8 @@ bool same_file(int a, int b) {
 
 link::link(link&& o) noexcept
     : lib_(std::exchange(o.lib_, nullptr)), fd_(std::move(o.fd_)), tc_(std::exchange(o.tc_, {})),
-      tc_netns_(std::move(o.tc_netns_)) {}
+      tc_netns_(std::move(o.tc_netns_)), perf_fd_(std::exchange(o.perf_fd_, -1)),
+      pinned_(std::exchange(o.pinned_, false)) {}
 
 link& link::operator=(link&& o) noexcept {
     if (this != &o) {
@@ -41,6 +43,8 @@ link& link::operator=(link&& o) noexcept {
         fd_ = std::move(o.fd_);
         tc_ = std::exchange(o.tc_, {});
         tc_netns_ = std::move(o.tc_netns_);
+        perf_fd_ = std::exchange(o.perf_fd_, -1);
+        pinned_ = std::exchange(o.pinned_, false);
     }
     return *this;
 }
@@ -56,11 +60,22 @@ result<void> link::pin(const std::string& path) {
         int e = errno;
         return failure(e, fmt::format("link: pin at '{}': {}{}", path, std::strerror(e), privilege_hint(e)));
     }
+    pinned_ = true;
     return boost::outcome_v2::success();
 }
 
 void link::detach() noexcept {
+    if (lib_ && pinned_ && perf_fd_ >= 0) {
+        // libbpf's detach of a perf link disables the perf event (PERF_EVENT_IOC_DISABLE), which
+        // stops a pinned sampling program for good. The pin holds the event: only close our fds.
+        int link_fd = bpf_link__fd(lib_);
+        bpf_link__disconnect(lib_);
+        if (link_fd >= 0 && link_fd != perf_fd_) ::close(link_fd);
+        ::close(perf_fd_);
+    }
     if (lib_) bpf_link__destroy(std::exchange(lib_, nullptr));
+    perf_fd_ = -1;
+    pinned_ = false;
     fd_.reset();
     if (tc_.ifindex != 0) {
         LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = tc_.ifindex,

@@ -164,7 +164,9 @@ result<link> program::attach_perf_event(int perf_fd) const {
     int e = errno;
     auto r = wrap(*this, l, e,
                   fmt::format("attach to perf event fd {}", perf_fd), cap);
-    if (r) owned.release();  // the link closes it now
+    if (r) {
+        r.value().perf_fd_ = owned.release();  // the link closes it now
+    }
     return r;
 }
 

@@ -48,6 +48,11 @@ private:
     unique_fd fd_;
     tc_state tc_{};
     unique_fd tc_netns_;  // the network namespace the TC filter was attached in
+    // A perf_event link (program::attach_perf_event): its perf event fd, not owned here (libbpf
+    // closes it), so that a pinned link can be dropped without disabling the event.
+    int perf_fd_ = -1;
+    bool pinned_ = false;
+    friend class program;
 };
 
 }  // namespace bpfco
