@@ -334,6 +334,53 @@ TEST_CASE("perf_event program counts cpu-clock samples of this process") {
 }
 
 namespace {
+// Removes bpffs pins at scope exit, whatever happened.
+struct unpin_at_exit {
+    std::vector<std::string> paths;
+    ~unpin_at_exit() {
+        for (auto& p : paths) ::unlink(p.c_str());
+    }
+};
+}  // namespace
+
+TEST_CASE("a pinned perf_event link keeps sampling after its handle is gone") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto path = "/sys/fs/bpf/bpfco-test-" + std::to_string(::getpid()) + "-perf";
+    unpin_at_exit pin{{path}};
+    testing::kernel_ids made;
+    {
+        auto obj = load_attach_test();
+        perf_event_attr attr{};
+        attr.size = sizeof attr;
+        attr.type = PERF_TYPE_SOFTWARE;
+        attr.config = PERF_COUNT_SW_CPU_CLOCK;
+        attr.freq = 1;
+        attr.sample_freq = 1000;
+        int pfd = static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, online_cpus().front(), -1, PERF_FLAG_FD_CLOEXEC));
+        REQUIRE_MESSAGE(pfd >= 0, "perf_event_open: ", std::strerror(errno));
+        {
+            auto l = obj.program("perf_sample_counter").value().attach_perf_event(pfd).value();
+            l.pin(path).value();
+            made = testing::own_ids();
+        }
+        auto before = counter(obj, slot_perf_all);
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // cpu-clock ticks while idle too
+        auto pinned = counter(obj, slot_perf_all) - before;
+        MESSAGE("pinned perf_event link, handle closed: ", pinned, " samples in 200 ms");
+        CHECK(pinned > 0);
+        REQUIRE(::unlink(path.c_str()) == 0);
+        testing::kernel_ids link_only;
+        link_only.links = made.links;
+        CHECK(testing::wait_gone(link_only).links.empty());
+        before = counter(obj, slot_perf_all);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        CHECK(counter(obj, slot_perf_all) == before);
+    }
+    check_gone(made);
+}
+
+namespace {
 // A cgroup2 mount point: /sys/fs/cgroup itself, /sys/fs/cgroup/unified on hybrid systems, or
 // one we mount.
 std::string cgroup2_root() {
@@ -358,6 +405,18 @@ TEST_CASE("cgroup sock_create program counts sockets made by a process in the cg
     auto cg = root + "/bpfco-test-" + std::to_string(::getpid());
     ::rmdir(cg.c_str());
     REQUIRE_MESSAGE(::mkdir(cg.c_str(), 0755) == 0, "mkdir ", cg, ": ", std::strerror(errno));
+    // Removes the cgroup whatever happens (it empties once the child has been reaped).
+    struct remove_cgroup {
+        std::string path;
+        bool removed = false;
+        ~remove_cgroup() { remove(); }
+        void remove() {
+            for (int i = 0; i < 100 && !removed; ++i) {
+                removed = ::rmdir(path.c_str()) == 0 || errno == ENOENT;
+                if (!removed) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+        }
+    } cleanup{cg};
     testing::kernel_ids made;
     {
         auto obj = load_attach_test();
@@ -382,21 +441,9 @@ TEST_CASE("cgroup sock_create program counts sockets made by a process in the cg
         MESSAGE("cgroup/sock_create on ", cg, ": ", counter(obj, slot_sock_create), " sockets counted");
     }
     check_gone(made);
-    bool removed = false;
-    for (int i = 0; i < 100 && !(removed = ::rmdir(cg.c_str()) == 0); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    CHECK_MESSAGE(removed, "rmdir ", cg, ": ", std::strerror(errno));
+    cleanup.remove();
+    CHECK_MESSAGE(cleanup.removed, "rmdir ", cg, ": ", std::strerror(errno));
 }
-
-namespace {
-// Removes bpffs pins at scope exit, whatever happened.
-struct unpin_at_exit {
-    std::vector<std::string> paths;
-    ~unpin_at_exit() {
-        for (auto& p : paths) ::unlink(p.c_str());
-    }
-};
-}  // namespace
 
 TEST_CASE("pinned maps reopen by path; a pinned link outlives its handle until unpinned") {
     BPFCO_REQUIRE_ROOT();
