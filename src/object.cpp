@@ -1,3 +1,4 @@
+#include <bpfco/features.hpp>
 #include <bpfco/object.hpp>
 
 #include "libbpf_log.hpp"
@@ -85,19 +86,31 @@ result<object> object::open_memory(std::string_view name, std::span<const std::b
 
 result<void> object::load() {
     detail::libbpf_capture cap;
-    if (bpf_object__load(obj_) == 0) {
+    int r = bpf_object__load(obj_);
+    if (r == 0) {
         loaded_ = true;
         return boost::outcome_v2::success();
     }
-    int e = errno ? errno : EINVAL;
+    int e = r < 0 ? -r : (errno ? errno : EINVAL);
     auto prog = failed_program(cap.text());
     bool verifier = cap.text().find("-- BEGIN PROG LOAD LOG --") != std::string::npos;
     std::string what = prog.empty() ? fmt::format("object '{}': load failed", name_)
                                     : fmt::format("object '{}': program '{}': {}", name_, prog,
                                                   verifier ? "rejected by the verifier" : "load failed");
     auto tail = cap.tail(verifier ? 12 : 4);
+    // A kernel without BPF trampolines refuses fentry/fexit programs with EPERM even for root:
+    // say that instead of pointing at capabilities.
+    std::string hint = privilege_hint(e);
+    if (bpf_program* p = prog.empty() ? nullptr : bpf_object__find_program_by_name(obj_, prog.c_str());
+        p && bpf_program__type(p) == BPF_PROG_TYPE_TRACING && !features::fentry()) {
+        auto at = bpf_program__expected_attach_type(p);
+        if (at == BPF_TRACE_FENTRY || at == BPF_TRACE_FEXIT || at == BPF_MODIFY_RETURN)
+            hint = " (this kernel cannot load fentry/fexit programs: no BPF trampoline support; "
+                   "switch the program off with set_autoload(false) before load, or use a kprobe or "
+                   "tracepoint)";
+    }
     return failure(detail::portable_errno(e),
-                   fmt::format("{}: {}{}{}{}", what, detail::errno_text(e), privilege_hint(e),
+                   fmt::format("{}: {}{}{}{}", what, detail::errno_text(e), hint,
                                   tail.empty() ? "" : "\n", tail));
 }
 

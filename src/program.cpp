@@ -37,25 +37,29 @@ error program::make_error(int errnum, std::string_view what) const {
 
 namespace {
 // Turns libbpf's (link or NULL + errno) into a result, with libbpf's own explanation attached.
-result<link> wrap(const program& p, bpf_link* l, std::string_view what,
+// `e` is errno read right after the libbpf call, before anything else (formatting `what`,
+// allocation) could overwrite it.
+result<link> wrap(const program& p, bpf_link* l, int e, std::string_view what,
                   const detail::libbpf_capture& cap) {
     if (l) return link(l);
-    int e = errno ? errno : EINVAL;
+    if (e == 0) e = EINVAL;
     auto err = p.make_error(e, what);
     err.message = with_detail(std::move(err.message), cap);
     return failure(std::move(err));
 }
 
-result<link> wrap_fd(const program& p, int fd, std::string_view what) {
+result<link> wrap_fd(const program& p, int fd, int e, std::string_view what) {
     if (fd >= 0) return link(unique_fd(fd));
-    return failure(p.make_error(errno, what));
+    return failure(p.make_error(e ? e : EINVAL, what));
 }
 }  // namespace
 
 result<link> program::attach() const {
     detail::ensure_tracefs();
     detail::libbpf_capture cap;
-    return wrap(*this, bpf_program__attach(prog_), fmt::format("attach by section '{}'", section()), cap);
+    auto* l = bpf_program__attach(prog_);
+    int e = errno;
+    return wrap(*this, l, e, fmt::format("attach by section '{}'", section()), cap);
 }
 
 result<link> program::attach_tracepoint(std::string_view category, std::string_view name) const {
@@ -65,9 +69,10 @@ result<link> program::attach_tracepoint(std::string_view category, std::string_v
     detail::libbpf_capture cap;
     std::string c(category), n(name);
     auto* l = bpf_program__attach_tracepoint(prog_, c.c_str(), n.c_str());
-    if (!l && errno == ENOENT)
+    int e = errno;
+    if (!l && e == ENOENT)
         return failure(make_error(ENOENT, what + " (no such tracepoint: see /sys/kernel/tracing/events)"));
-    return wrap(*this, l, what, cap);
+    return wrap(*this, l, e, what, cap);
 }
 
 result<link> program::attach_raw_tracepoint(std::string_view name) const {
@@ -75,8 +80,9 @@ result<link> program::attach_raw_tracepoint(std::string_view name) const {
     std::string n(name);
     auto what = fmt::format("attach to raw tracepoint '{}'", name);
     auto* l = bpf_program__attach_raw_tracepoint(prog_, n.c_str());
-    if (!l && errno == ENOENT) return failure(make_error(ENOENT, what + " (no such tracepoint)"));
-    return wrap(*this, l, what, cap);
+    int e = errno;
+    if (!l && e == ENOENT) return failure(make_error(ENOENT, what + " (no such tracepoint)"));
+    return wrap(*this, l, e, what, cap);
 }
 
 result<link> program::attach_kprobe(std::string_view function, kprobe_options o) const {
@@ -88,7 +94,9 @@ result<link> program::attach_kprobe(std::string_view function, kprobe_options o)
     detail::libbpf_capture cap;
     std::string f(function);
     LIBBPF_OPTS(bpf_kprobe_opts, opts, .offset = o.offset, .retprobe = o.retprobe);
-    return wrap(*this, bpf_program__attach_kprobe_opts(prog_, f.c_str(), &opts), what, cap);
+    auto* l = bpf_program__attach_kprobe_opts(prog_, f.c_str(), &opts);
+    int e = errno;
+    return wrap(*this, l, e, what, cap);
 }
 
 result<link> program::attach_kretprobe(std::string_view function) const {
@@ -101,8 +109,9 @@ result<link> program::attach_uprobe(const std::string& binary, std::string_view 
     detail::libbpf_capture cap;
     std::string s(symbol);
     LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = o.retprobe, .func_name = s.c_str());
-    return wrap(*this,
-                bpf_program__attach_uprobe_opts(prog_, o.pid, binary.c_str(), o.offset, &opts),
+    auto* l = bpf_program__attach_uprobe_opts(prog_, o.pid, binary.c_str(), o.offset, &opts);
+    int e = errno;
+    return wrap(*this, l, e,
                 fmt::format("attach {} to '{}' in '{}'", o.retprobe ? "uretprobe" : "uprobe", symbol, binary),
                 cap);
 }
@@ -124,7 +133,9 @@ result<link> program::attach_xdp(int ifindex, xdp_mode mode) const {
     LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = static_cast<std::uint32_t>(mode));
     char ifname[IF_NAMESIZE] = "?";
     ::if_indextoname(ifindex, ifname);
-    return wrap_fd(*this, bpf_link_create(fd(), ifindex, BPF_XDP, &opts),
+    int l = bpf_link_create(fd(), ifindex, BPF_XDP, &opts);
+    int e = errno;
+    return wrap_fd(*this, l, e,
                    fmt::format("attach XDP to interface '{}' (ifindex {})", ifname, ifindex));
 }
 
@@ -149,9 +160,13 @@ result<link> program::attach_tc(std::string_view interface, tc_direction directi
 result<link> program::attach_perf_event(int perf_fd) const {
     unique_fd owned(perf_fd);
     detail::libbpf_capture cap;
-    auto r = wrap(*this, bpf_program__attach_perf_event(prog_, perf_fd),
+    auto* l = bpf_program__attach_perf_event(prog_, perf_fd);
+    int e = errno;
+    auto r = wrap(*this, l, e,
                   fmt::format("attach to perf event fd {}", perf_fd), cap);
-    if (r) owned.release();  // the link closes it now
+    if (r) {
+        r.value().perf_fd_ = owned.release();  // the link closes it now
+    }
     return r;
 }
 
@@ -161,14 +176,18 @@ result<link> program::attach_trace() const {
         return failure(make_error(EOPNOTSUPP, what + " (this kernel cannot attach fentry/fexit "
                                                      "trampolines; use a kprobe or tracepoint instead)"));
     detail::libbpf_capture cap;
-    return wrap(*this, bpf_program__attach_trace(prog_), what, cap);
+    auto* l = bpf_program__attach_trace(prog_);
+    int e = errno;
+    return wrap(*this, l, e, what, cap);
 }
 
 result<link> program::attach_cgroup(const std::string& cgroup_path, std::uint32_t attach_type) const {
     auto what = fmt::format("attach to cgroup '{}'", cgroup_path);
     unique_fd cg(::open(cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!cg) return failure(make_error(errno, what + " (cannot open the cgroup directory)"));
-    return wrap_fd(*this, bpf_link_create(fd(), cg.get(), static_cast<bpf_attach_type>(attach_type), nullptr), what);
+    int l = bpf_link_create(fd(), cg.get(), static_cast<bpf_attach_type>(attach_type), nullptr);
+    int e = errno;
+    return wrap_fd(*this, l, e, what);
 }
 
 }  // namespace bpfco

@@ -66,6 +66,30 @@ kernel_ids wait_gone(const kernel_ids& made) {
     return still;
 }
 
+kernel_ids own_ids() {
+    kernel_ids out;
+    auto add = [](std::vector<std::uint32_t>& v, std::uint32_t id) {
+        if (std::find(v.begin(), v.end(), id) == v.end()) v.push_back(id);
+    };
+    DIR* d = ::opendir("/proc/self/fdinfo");
+    if (!d) return out;
+    while (dirent* e = ::readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        FILE* f = std::fopen((std::string("/proc/self/fdinfo/") + e->d_name).c_str(), "r");
+        if (!f) continue;
+        char line[256];
+        unsigned id = 0;
+        while (std::fgets(line, sizeof line, f)) {
+            if (std::sscanf(line, "prog_id: %u", &id) == 1) add(out.progs, id);
+            else if (std::sscanf(line, "map_id: %u", &id) == 1) add(out.maps, id);
+            else if (std::sscanf(line, "link_id: %u", &id) == 1) add(out.links, id);
+        }
+        std::fclose(f);
+    }
+    ::closedir(d);
+    return out;
+}
+
 int run(const std::string& command) {
     int status = std::system(command.c_str());
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -52,6 +52,11 @@ kernel_ids new_ids(const kernel_ids& before, const kernel_ids& after);
 /// is listed any more; returns the ones still listed.
 kernel_ids wait_gone(const kernel_ids& ids);
 
+/// The ids of the programs, maps and links this process holds an fd to (from /proc/self/fdinfo).
+/// Unlike a before/after diff of everything the kernel lists, other processes' objects (other
+/// test runs on the same machine) do not show up.
+kernel_ids own_ids();
+
 /// Runs a shell command, returns its exit status; output goes to the test log.
 int run(const std::string& command);
 /// Runs a shell command and returns its standard output.

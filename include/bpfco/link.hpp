@@ -18,7 +18,9 @@ public:
     explicit link(bpf_link* l) noexcept : lib_(l) {}
     /// Takes a kernel link fd (BPF_LINK_CREATE: XDP with mode flags, cgroup).
     explicit link(unique_fd fd) noexcept : fd_(std::move(fd)) {}
-    /// A TC filter: netlink has no link fd, so the link remembers what to delete.
+    /// A TC filter: netlink has no link fd, so the link remembers what to delete, and the calling
+    /// thread's network namespace, so that it detaches there even when destroyed elsewhere (this
+    /// keeps that namespace alive while the link lives).
     static link tc_filter(int ifindex, bool ingress, std::uint32_t handle, std::uint32_t priority);
 
     link(link&& o) noexcept;
@@ -45,6 +47,12 @@ private:
     bpf_link* lib_ = nullptr;
     unique_fd fd_;
     tc_state tc_{};
+    unique_fd tc_netns_;  // the network namespace the TC filter was attached in
+    // A perf_event link (program::attach_perf_event): its perf event fd, not owned here (libbpf
+    // closes it), so that a pinned link can be dropped without disabling the event.
+    int perf_fd_ = -1;
+    bool pinned_ = false;
+    friend class program;
 };
 
 }  // namespace bpfco

@@ -1,0 +1,105 @@
+// kprobe, kretprobe and fentry: the host kernel has neither kprobes nor fentry, so these run in
+// the vm suite (Debian's stock kernel in qemu, tests/vm/run-vm.sh). On a kernel without them
+// they skip and say why; the same source is in the kernel suite to show that.
+#include "support.hpp"
+
+#include "vm_probes.bpf.skel.h"
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+using namespace bpfco;
+using bpfco::testing::elf_of;
+
+namespace {
+enum : std::uint32_t { slot_kprobe = 0, slot_kretprobe = 1, slot_fentry = 2 };
+
+// Loads vm_probes with the fentry program only where fentry can attach.
+object load_probes() {
+    auto obj = object::open_memory("vm_probes", elf_of(vm_probes_bpf__elf_bytes)).value();
+    obj.program("fentry_openat2").value().set_autoload(features::fentry());
+    obj.load().value();
+    std::uint32_t zero = 0, pid = static_cast<std::uint32_t>(::getpid());
+    obj.map("target_pid").value().update_bytes(&zero, &pid, update_flags::any).value();
+    return obj;
+}
+
+std::uint64_t counter(const object& obj, std::uint32_t slot) {
+    std::uint64_t n = 0;
+    CHECK(obj.map("counters").value().lookup_bytes(&slot, &n).value());
+    return n;
+}
+
+std::string kernel_release() {
+    utsname u{};
+    ::uname(&u);
+    return u.release;
+}
+
+// One line per probe that the vm runner's log shows whatever the reporter prints.
+void report(const char* what, std::uint64_t counted, int expected) {
+    std::printf("BPFCO-VM-CHECK: %s on %s: counted %llu of %d\n", what, kernel_release().c_str(),
+                static_cast<unsigned long long>(counted), expected);
+    std::fflush(stdout);
+}
+
+bool need(bool have, const char* what) {
+    if (!have)
+        testing::skip(std::string("kernel ") + kernel_release() + " cannot attach " + what +
+                      " (features::" + what + "() is false): run the vm suite (meson test --suite vm)");
+    return have;
+}
+}  // namespace
+
+TEST_CASE("kprobe counts getpid calls exactly") {
+    BPFCO_REQUIRE_ROOT();
+    if (!need(features::kprobes(), "kprobes")) return;
+    testing::kernel_ids made;
+    {
+        auto obj = load_probes();
+        auto link = obj.program("kprobe_counter").value().attach_kprobe("__x64_sys_getpid").value();
+        made = testing::own_ids();
+        constexpr int n = 100;
+        for (int i = 0; i < n; ++i) ::syscall(SYS_getpid);
+        report("kprobe __x64_sys_getpid", counter(obj, slot_kprobe), n);
+        CHECK(counter(obj, slot_kprobe) == n);
+        link.detach();
+        ::syscall(SYS_getpid);
+        CHECK(counter(obj, slot_kprobe) == n);
+    }
+    CHECK(testing::wait_gone(made).links.empty());
+}
+
+TEST_CASE("kretprobe counts getpid returns exactly") {
+    BPFCO_REQUIRE_ROOT();
+    if (!need(features::kprobes(), "kprobes")) return;
+    auto obj = load_probes();
+    auto link = obj.program("kretprobe_counter").value().attach_kretprobe("__x64_sys_getpid").value();
+    constexpr int n = 100;
+    for (int i = 0; i < n; ++i) ::syscall(SYS_getpid);
+    report("kretprobe __x64_sys_getpid", counter(obj, slot_kretprobe), n);
+    CHECK(counter(obj, slot_kretprobe) == n);
+}
+
+TEST_CASE("fentry counts opens exactly") {
+    BPFCO_REQUIRE_ROOT();
+    if (!need(features::fentry(), "fentry")) return;
+    auto obj = load_probes();
+    auto link = obj.program("fentry_openat2").value().attach_trace().value();
+    constexpr int n = 100;
+    for (int i = 0; i < n; ++i) ::close(::open("/", O_RDONLY | O_CLOEXEC));
+    report("fentry do_sys_openat2", counter(obj, slot_fentry), n);
+    CHECK(counter(obj, slot_fentry) == n);
+    link.detach();
+    ::close(::open("/", O_RDONLY | O_CLOEXEC));
+    CHECK(counter(obj, slot_fentry) == n);
+}
+
+TEST_CASE("kernel features") {
+    std::printf("BPFCO-VM-FEATURES on %s:\n%s", kernel_release().c_str(), features::summary().c_str());
+    std::fflush(stdout);
+}

@@ -1,0 +1,98 @@
+#!/bin/sh
+# Boots Debian's stock kernel in qemu (TCG) with an initramfs holding busybox and one statically
+# linked test binary, runs the binary as /init's child, and turns its result line into an exit
+# status. Used by the 'vm' meson suite for what the host kernel cannot do (kprobes, fentry).
+#
+# usage: run-vm.sh CACHE_DIR TEST_BINARY [VMLINUZ] [-- test args...]
+#   CACHE_DIR  where the kernel package is downloaded once and the initramfs is built
+#   VMLINUZ    a kernel image to boot instead of Debian's linux-image-amd64 (empty: download)
+# environment: BPFCO_VM_TIMEOUT (seconds, default 150), BPFCO_VM_MEMORY (MiB, default 1024)
+set -eu
+
+[ $# -ge 2 ] || { echo "usage: $0 CACHE_DIR TEST_BINARY [VMLINUZ] [-- test args...]"; exit 2; }
+cache=$1 binary=$2
+shift 2
+kernel=
+if [ $# -gt 0 ] && [ "$1" != "--" ]; then kernel=$1; shift; fi
+if [ $# -gt 0 ] && [ "$1" = "--" ]; then shift; fi
+timeout_s=${BPFCO_VM_TIMEOUT:-150}
+memory=${BPFCO_VM_MEMORY:-1024}
+mkdir -p "$cache"
+cache=$(cd "$cache" && pwd)
+
+say() { echo "run-vm: $*"; }
+fail() { echo "run-vm: FAILED: $*"; exit 1; }
+
+for tool in qemu-system-x86_64 cpio gzip; do
+    command -v $tool >/dev/null || fail "$tool not found (apt-get install qemu-system-x86 cpio)"
+done
+busybox=/bin/busybox
+[ -x $busybox ] && $busybox --list >/dev/null 2>&1 || fail "$busybox missing (apt-get install busybox-static)"
+ldd $busybox 2>&1 | grep -q 'not a dynamic' || fail "$busybox is not statically linked (install busybox-static)"
+
+# The kernel: a user's image, or Debian's stock kernel fetched once into the cache.
+if [ -z "$kernel" ]; then
+    pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)
+    [ -n "$pkg" ] || fail "apt-cache depends linux-image-amd64 names no kernel package; pass -Dvm_kernel=/path/to/vmlinuz"
+    kernel=$cache/$pkg.vmlinuz
+    if [ ! -s "$kernel" ]; then
+        say "downloading $pkg (apt-get download; cached in $cache)"
+        dl=$cache/download
+        rm -rf "$dl"; mkdir -p "$dl"
+        (cd "$dl" && apt-get download -q "$pkg" >/dev/null 2>&1 ||
+            apt-get download "$pkg") || fail "apt-get download $pkg"
+        # dpkg -x, limited to boot/: the modules are not needed (initramfs, no module loading).
+        dpkg-deb --fsys-tarfile "$dl"/"$pkg"_*.deb | (cd "$dl" && tar -x --wildcards './boot/vmlinuz-*') ||
+            fail "cannot unpack boot/vmlinuz from $pkg"
+        cp "$dl"/boot/vmlinuz-* "$kernel.tmp" && mv "$kernel.tmp" "$kernel"
+        rm -rf "$dl"
+    fi
+fi
+[ -s "$kernel" ] || fail "kernel image '$kernel' not found"
+
+# The initramfs: busybox with its applet links, the test binary, and /init.
+root=$cache/initramfs.root
+rm -rf "$root"
+mkdir -p "$root"/bin "$root"/proc "$root"/sys "$root"/dev "$root"/tmp "$root"/run
+cp $busybox "$root"/bin/busybox
+for applet in $($busybox --list); do
+    [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
+done
+cp "$binary" "$root"/test
+args=""
+for a in "$@"; do args="$args '$a'"; done
+cat > "$root"/init <<INIT
+#!/bin/busybox sh
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tmpfs tmpfs /tmp
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t bpf bpf /sys/fs/bpf
+echo "BPFCO-VM: kernel \$(uname -r), \$(nproc) cpu"
+/test $args
+echo "BPFCO-VM-RESULT: exit=\$?"
+poweroff -f
+INIT
+chmod 755 "$root"/init
+(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$cache"/initrd.gz
+rm -rf "$root"
+
+say "booting $(basename "$kernel") in qemu (TCG, timeout ${timeout_s}s)"
+log=$cache/serial.log
+start=$(date +%s)
+status=0
+timeout "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -m "$memory" -nographic -no-reboot \
+    -kernel "$kernel" -initrd "$cache"/initrd.gz \
+    -append "console=ttyS0 panic=-1 quiet" </dev/null >"$log" 2>&1 || status=$?
+elapsed=$(( $(date +%s) - start ))
+# The serial log without carriage returns and the firmware's terminal escapes.
+tr -d '\r' < "$log" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g'
+[ $status -eq 124 ] && fail "qemu timed out after ${timeout_s}s"
+result=$(tr -d '\r' < "$log" | sed -n 's/^BPFCO-VM-RESULT: exit=\([0-9]*\)$/\1/p' | tail -n1)
+[ -n "$result" ] || fail "no result line in the serial output (qemu exit $status)"
+say "boot, tests and power-off took ${elapsed}s; test exit status $result"
+[ "$result" = 0 ] || fail "tests in the VM failed"
+say "PASSED"
