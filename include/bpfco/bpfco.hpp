@@ -6,6 +6,9 @@
 #include <bpfco/link.hpp>
 #include <bpfco/map.hpp>
 #include <bpfco/object.hpp>
+#include <bpfco/perf_buffer.hpp>
 #include <bpfco/program.hpp>
+#include <bpfco/ring_buffer.hpp>
+#include <bpfco/ring_records.hpp>
 #include <bpfco/test_run.hpp>
 #include <bpfco/unique_fd.hpp>
