@@ -38,16 +38,15 @@ public:
     void start(handler_type h) {
         if (closed_) return post(std::move(h), boost::asio::error::bad_descriptor, {});
         if (pending_) return post(std::move(h), boost::asio::error::already_started, {});
-        fence();
-        auto b = derived().take();
-        if (!b) return post(std::move(h), bad_message(), {});
-        if (!b.value().empty()) return post(std::move(h), {}, std::move(b).value());
         pending_.emplace(std::move(h));
         work_ = boost::asio::prefer(boost::asio::get_associated_executor(*pending_, ex_),
                                     boost::asio::execution::outstanding_work.tracked);
         slot_ = boost::asio::get_associated_cancellation_slot(*pending_);
         if (slot_.is_connected()) slot_.template emplace<canceller>(this);
-        wait();
+        // Records are taken only when the handler is invoked right after (check() dispatches),
+        // never at initiation: a batch posted here could not be taken back if the operation is
+        // cancelled before it runs (the loser of `a || b`), and its records would be lost.
+        boost::asio::post(ex_, [self = this->shared_from_this()] { self->check(true); });
     }
 
     /// Completes the pending receive when there is something to read; otherwise waits on.
