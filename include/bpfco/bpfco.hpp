@@ -16,10 +16,13 @@
 #include <bpfco/per_cpu.hpp>
 #include <bpfco/per_cpu_array.hpp>
 #include <bpfco/per_cpu_hash_map.hpp>
+#include <bpfco/perf_buffer.hpp>
 #include <bpfco/perf_event.hpp>
 #include <bpfco/program.hpp>
 #include <bpfco/program_array.hpp>
 #include <bpfco/queue.hpp>
+#include <bpfco/ring_buffer.hpp>
+#include <bpfco/ring_records.hpp>
 #include <bpfco/stack.hpp>
 #include <bpfco/stack_trace_map.hpp>
 #include <bpfco/symbolizer.hpp>

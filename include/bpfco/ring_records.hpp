@@ -1,0 +1,187 @@
+// Record walking for BPF ring buffers and perf rings over plain memory: no fds, no mmap, so the
+// parsing is unit-tested on bytes (tests/test_ring_records.cpp) and ring_buffer/perf_buffer only
+// add the plumbing. Layouts follow the kernel's kernel/bpf/ringbuf.c and
+// include/uapi/linux/perf_event.h.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <vector>
+
+namespace bpfco::ring_records {
+
+// ---- BPF ring buffer ----------------------------------------------------------------------
+
+inline constexpr std::uint32_t busy_bit = 1u << 31;     // BPF_RINGBUF_BUSY_BIT
+inline constexpr std::uint32_t discard_bit = 1u << 30;  // BPF_RINGBUF_DISCARD_BIT
+inline constexpr std::uint32_t header_size = 8;         // BPF_RINGBUF_HDR_SZ
+
+/// Space a record of `len` payload bytes takes in the ring: header plus payload, 8-byte aligned.
+constexpr std::uint64_t record_span(std::uint32_t len) noexcept {
+    return (std::uint64_t{len} + header_size + 7) & ~std::uint64_t{7};
+}
+
+enum class walk_stop {
+    caught_up,  ///< reached producer_pos
+    busy,       ///< the next record is reserved but not submitted yet: wait for it
+    limit,      ///< max_records reached
+    corrupt,    ///< a length that cannot be (past producer_pos or larger than the ring)
+};
+
+struct walk_result {
+    std::uint64_t end = 0;      ///< position after the last record walked (commit up to here)
+    std::size_t records = 0;    ///< submitted records in [begin, end), discarded ones not counted
+    walk_stop stop = walk_stop::caught_up;
+};
+
+/// The ring's data area as the kernel maps it: `capacity` bytes (a power of two) mapped twice
+/// back to back, so a record that wraps the end is contiguous. `data.size()` is 2 x capacity.
+struct ring_view {
+    const std::byte* data = nullptr;
+    std::uint64_t capacity = 0;
+
+    /// A span that is not two copies of a power-of-two area (8-byte aligned) gives an empty view
+    /// (capacity 0): every walk over it stops as corrupt.
+    static ring_view over(std::span<const std::byte> doubled) noexcept {
+        const std::uint64_t cap = doubled.size() / 2;
+        if (cap < header_size || (cap & (cap - 1)) != 0 || doubled.size() != 2 * cap ||
+            reinterpret_cast<std::uintptr_t>(doubled.data()) % 8 != 0)
+            return {};
+        return {doubled.data(), cap};
+    }
+
+    /// The 32-bit length word of the header at `pos` (BUSY and DISCARD bits included).
+    std::uint32_t load_header(std::uint64_t pos) const noexcept {
+        // atomic_ref needs a mutable object; the area may be mapped read-only, and only loads are
+        // made through this reference.
+        auto* word = reinterpret_cast<std::uint32_t*>(const_cast<std::byte*>(data + (pos & (capacity - 1))));
+        // acquire: pairs with the kernel's xchg of the header in bpf_ringbuf_commit(), so the
+        // payload written before the submit is visible once BUSY reads clear.
+        return std::atomic_ref<std::uint32_t>(*word).load(std::memory_order_acquire);
+    }
+
+    std::span<const std::byte> payload(std::uint64_t pos, std::uint32_t len) const noexcept {
+        return {data + (pos & (capacity - 1)) + header_size, len & ~(busy_bit | discard_bit)};
+    }
+};
+
+/// Walks submitted records from `begin` towards `producer_pos` (read by the caller with acquire),
+/// stopping at a BUSY record, after `max_records` submitted records (0: no limit), or at a
+/// length that cannot be. Never reads outside the view: every header offset is masked, and a
+/// payload is at most capacity - 8 bytes, which the double mapping covers.
+inline walk_result walk(const ring_view& ring, std::uint64_t begin, std::uint64_t producer_pos,
+                        std::size_t max_records = 0) noexcept {
+    walk_result r{begin, 0, walk_stop::caught_up};
+    if (ring.capacity == 0 || producer_pos - begin > ring.capacity) {
+        r.stop = walk_stop::corrupt;
+        return r;
+    }
+    while (r.end < producer_pos) {
+        if (max_records != 0 && r.records == max_records) {
+            r.stop = walk_stop::limit;
+            return r;
+        }
+        // Fewer than a header's worth of bytes published: the producer never does that.
+        if (producer_pos - r.end < header_size) {
+            r.stop = walk_stop::corrupt;
+            return r;
+        }
+        const std::uint32_t hdr = ring.load_header(r.end);
+        if (hdr & busy_bit) {
+            r.stop = walk_stop::busy;
+            return r;
+        }
+        const std::uint32_t len = hdr & ~discard_bit;
+        const std::uint64_t next = r.end + record_span(len);
+        if (len > ring.capacity - header_size || next > producer_pos) {
+            r.stop = walk_stop::corrupt;
+            return r;
+        }
+        if (!(hdr & discard_bit)) ++r.records;
+        r.end = next;
+    }
+    return r;
+}
+
+// ---- perf event rings ---------------------------------------------------------------------
+
+inline constexpr std::uint32_t perf_record_lost = 2;    // PERF_RECORD_LOST
+inline constexpr std::uint32_t perf_record_sample = 9;  // PERF_RECORD_SAMPLE
+
+enum class perf_kind {
+    sample,   ///< PERF_SAMPLE_RAW data
+    lost,     ///< the kernel dropped `lost` records: the ring was full
+    other,    ///< a record type a BPF output event does not make: skipped
+    corrupt,  ///< a size that cannot be: the ring cannot be read further
+};
+
+struct perf_decoded {
+    perf_kind kind = perf_kind::corrupt;
+    std::uint64_t next = 0;            ///< tail position after this record
+    std::span<const std::byte> data;   ///< sample: raw bytes (with up to 7 bytes of padding)
+    std::uint64_t lost = 0;            ///< lost: the count the kernel reported
+};
+
+/// Decodes the record at `tail` in a perf ring of `ring.size()` bytes (a power of two, mapped
+/// once) holding data up to `head`. A record that wraps the end is copied into `scratch`, and
+/// its data then points there. Sizes are checked against head and against the ring before any
+/// byte past the 8-byte header is read.
+inline perf_decoded perf_decode(std::span<const std::byte> ring, std::uint64_t tail, std::uint64_t head,
+                                std::vector<std::byte>& scratch) {
+    perf_decoded d;
+    const std::uint64_t size = ring.size();
+    if (size < 8 || (size & (size - 1)) != 0 || head - tail > size || head - tail < 8) return d;
+
+    // Copies [pos, pos + n) out of the ring, following the wrap.
+    auto copy = [&](std::uint64_t pos, void* out, std::size_t n) {
+        const std::uint64_t off = pos & (size - 1);
+        const std::size_t first = static_cast<std::size_t>(std::min<std::uint64_t>(n, size - off));
+        std::memcpy(out, ring.data() + off, first);
+        std::memcpy(static_cast<std::byte*>(out) + first, ring.data(), n - first);
+    };
+    struct {
+        std::uint32_t type;
+        std::uint16_t misc;
+        std::uint16_t size;
+    } hdr;
+    copy(tail, &hdr, sizeof hdr);
+    if (hdr.size < sizeof hdr || hdr.size > head - tail) return d;
+
+    const std::uint64_t off = tail & (size - 1);
+    std::span<const std::byte> rec;
+    if (off + hdr.size <= size) {
+        rec = ring.subspan(off, hdr.size);
+    } else {
+        scratch.resize(hdr.size);
+        copy(tail, scratch.data(), hdr.size);
+        rec = scratch;
+    }
+    d.next = tail + hdr.size;
+    switch (hdr.type) {
+    case perf_record_sample: {
+        std::uint32_t raw = 0;
+        if (rec.size() < sizeof hdr + sizeof raw) return d;
+        std::memcpy(&raw, rec.data() + sizeof hdr, sizeof raw);
+        if (raw > rec.size() - sizeof hdr - sizeof raw) return d;
+        d.kind = perf_kind::sample;
+        d.data = rec.subspan(sizeof hdr + sizeof raw, raw);
+        return d;
+    }
+    case perf_record_lost: {
+        // struct { header; u64 id; u64 lost; }
+        if (rec.size() < sizeof hdr + 16) return d;
+        std::memcpy(&d.lost, rec.data() + sizeof hdr + 8, sizeof d.lost);
+        d.kind = perf_kind::lost;
+        return d;
+    }
+    default:
+        d.kind = perf_kind::other;
+        return d;
+    }
+}
+
+}  // namespace bpfco::ring_records

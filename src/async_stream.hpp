@@ -1,0 +1,174 @@
+// The receive machinery ring_buffer and perf_buffer share: one pending operation, a wake-up fd
+// registered with the reactor, an optional long-lived poll timer, per-operation cancellation.
+// Derived provides `result<Batch> take()` (everything readable now, possibly empty) and
+// `void on_readable()` (called after a wake-up, before take()).
+#pragma once
+
+#include <bpfco/error.hpp>
+
+#include <boost/asio/any_completion_executor.hpp>
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/append.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+
+namespace bpfco::detail {
+
+template <class Derived, class Batch>
+class async_stream : public std::enable_shared_from_this<Derived> {
+public:
+    using error_code = boost::system::error_code;
+    using handler_type = boost::asio::any_completion_handler<void(error_code, Batch)>;
+
+    async_stream(const boost::asio::any_io_executor& ex, std::chrono::steady_clock::duration poll_interval)
+        : ex_(ex), poll_interval_(poll_interval), wake_(ex), poll_(ex) {}
+
+    const boost::asio::any_io_executor& executor() const noexcept { return ex_; }
+    bool is_open() const noexcept { return !closed_; }
+
+    void start(handler_type h) {
+        if (closed_) return post(std::move(h), boost::asio::error::bad_descriptor, {});
+        if (pending_) return post(std::move(h), boost::asio::error::already_started, {});
+        pending_.emplace(std::move(h));
+        work_ = boost::asio::prefer(boost::asio::get_associated_executor(*pending_, ex_),
+                                    boost::asio::execution::outstanding_work.tracked);
+        slot_ = boost::asio::get_associated_cancellation_slot(*pending_);
+        if (slot_.is_connected()) slot_.template emplace<canceller>(this);
+        // Records are taken only when the handler is invoked right after (check() dispatches),
+        // never at initiation: a batch posted here could not be taken back if the operation is
+        // cancelled before it runs (the loser of `a || b`), and its records would be lost.
+        boost::asio::post(ex_, [self = this->shared_from_this()] { self->check(true); });
+    }
+
+    /// Completes the pending receive when there is something to read; otherwise waits on.
+    void check(bool may_dispatch) {
+        if (!pending_ || closed_) return;
+        fence();
+        auto b = derived().take();
+        if (!b) return complete(bad_message(), {}, may_dispatch);
+        if (!b.value().empty()) return complete({}, std::move(b).value(), may_dispatch);
+        wait();
+    }
+
+    void close() noexcept {
+        if (closed_) return;
+        closed_ = true;
+        error_code ignored;
+        wake_.close(ignored);
+        poll_.cancel();
+        if (pending_) complete(boost::asio::error::operation_aborted, {}, false);
+    }
+
+protected:
+    /// Registers the fd whose readability means "look again" (takes ownership of it).
+    result<void> assign_wake_fd(int fd, std::string_view what) {
+        error_code ec;
+        wake_.assign(fd, ec);
+        if (ec) {
+            ::close(fd);
+            return failure(ec.value(), std::string(what) + ": registering with the reactor: " + ec.message());
+        }
+        return boost::outcome_v2::success();
+    }
+    int wake_fd() noexcept { return wake_.native_handle(); }
+
+private:
+    struct canceller {
+        async_stream* stream;
+        void operator()(boost::asio::cancellation_type) const {
+            // Every type of cancellation is safe: a pending receive has taken no record.
+            if (stream->pending_) stream->complete(boost::asio::error::operation_aborted, {}, false);
+        }
+    };
+
+    Derived& derived() noexcept { return static_cast<Derived&>(*this); }
+    static error_code bad_message() { return error_code(EBADMSG, boost::system::generic_category()); }
+
+    static void fence() noexcept {
+        // seq_cst: orders our last consumer-position store (batch release) before the loads of
+        // the producer position that take() makes. The kernel orders its record submit before
+        // its consumer-position load the same way, so either it sees us caught up and wakes us,
+        // or we see its record now. Without it an edge-triggered reactor can sleep on a record
+        // that landed between the commit and the wait.
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
+
+    void wait() {
+        if (!waiting_) {
+            waiting_ = true;
+            wake_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                             [self = this->shared_from_this()](error_code ec) { self->on_wake(ec); });
+        }
+        if (poll_interval_.count() > 0 && !polling_) {
+            polling_ = true;
+            poll_.expires_after(poll_interval_);
+            poll_.async_wait([self = this->shared_from_this()](error_code ec) { self->on_poll(ec); });
+        }
+    }
+
+    void on_wake(error_code ec) {
+        waiting_ = false;
+        if (!pending_ || closed_) return;
+        // operation_aborted is our own cancel after a completion without a wake-up (poll, flush,
+        // cancellation) that raced with a new receive: look again and wait on.
+        if (ec && ec != boost::asio::error::operation_aborted) return complete(ec, {}, true);
+        derived().on_readable();
+        check(true);
+    }
+
+    void on_poll(error_code ec) {
+        // Stops while no receive is pending, so an idle stream keeps no timer armed.
+        if (ec || closed_ || !pending_) {
+            polling_ = false;
+            return;
+        }
+        check(true);
+        // expires_at(previous + interval): no drift from the time the check took.
+        poll_.expires_at(poll_.expiry() + poll_interval_);
+        poll_.async_wait([self = this->shared_from_this()](error_code e) { self->on_poll(e); });
+    }
+
+    void complete(error_code ec, Batch b, bool may_dispatch) {
+        auto h = std::move(*pending_);
+        pending_.reset();
+        if (slot_.is_connected()) slot_.clear();
+        slot_ = {};
+        auto work = std::move(work_);
+        // An outstanding wait would keep io_context::run() from returning. On the wake-up path it
+        // has completed already, so this costs nothing there.
+        if (waiting_) {
+            error_code ignored;
+            wake_.cancel(ignored);
+        }
+        if (may_dispatch)
+            boost::asio::dispatch(ex_, boost::asio::append(std::move(h), ec, std::move(b)));
+        else
+            boost::asio::post(ex_, boost::asio::append(std::move(h), ec, std::move(b)));
+    }
+
+    void post(handler_type h, error_code ec, Batch b) {
+        boost::asio::post(ex_, boost::asio::append(std::move(h), ec, std::move(b)));
+    }
+
+    boost::asio::any_io_executor ex_;
+    std::chrono::steady_clock::duration poll_interval_;
+    boost::asio::posix::stream_descriptor wake_;
+    boost::asio::steady_timer poll_;
+    bool waiting_ = false;
+    bool polling_ = false;
+    bool closed_ = false;
+    std::optional<handler_type> pending_;
+    boost::asio::any_completion_executor work_;
+    boost::asio::cancellation_slot slot_;
+};
+
+}  // namespace bpfco::detail

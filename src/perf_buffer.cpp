@@ -1,0 +1,285 @@
+#include <bpfco/perf_buffer.hpp>
+#include <bpfco/ring_records.hpp>
+
+#include "async_stream.hpp"
+
+#include <boost/asio/system_executor.hpp>
+
+#include <bpf/bpf.h>
+#include <linux/perf_event.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include <fmt/format.h>
+
+namespace asio = boost::asio;
+
+namespace bpfco {
+namespace detail {
+
+namespace {
+// "0-3,5,7-8" (the format of /sys/devices/system/cpu/online).
+std::vector<std::uint32_t> parse_cpu_list(const std::string& s) {
+    std::vector<std::uint32_t> cpus;
+    std::size_t i = 0;
+    while (i < s.size()) {
+        std::size_t used = 0;
+        unsigned long a = std::stoul(s.substr(i), &used);
+        i += used;
+        unsigned long b = a;
+        if (i < s.size() && s[i] == '-') {
+            b = std::stoul(s.substr(i + 1), &used);
+            i += used + 1;
+        }
+        for (unsigned long c = a; c <= b; ++c) cpus.push_back(static_cast<std::uint32_t>(c));
+        while (i < s.size() && (s[i] == ',' || s[i] == '\n')) ++i;
+    }
+    return cpus;
+}
+}  // namespace
+
+class perf_state : public async_stream<perf_state, perf_batch> {
+public:
+    perf_state(const asio::any_io_executor& ex, map m, const perf_buffer_options& o)
+        : async_stream(ex, o.poll_interval), map_(std::move(m)), options_(o) {}
+
+    ~perf_state() {
+        for (auto& r : rings_)
+            if (r.meta) ::munmap(r.meta, page_size_ + ring_size_);
+    }
+
+    result<void> open() {
+        static constexpr std::uint32_t perf_array[] = {BPF_MAP_TYPE_PERF_EVENT_ARRAY};
+        BPFCO_TRY(map_.check(perf_array, sizeof(std::uint32_t), sizeof(std::uint32_t)));
+        const std::size_t pages = options_.page_count;
+        if (pages == 0 || (pages & (pages - 1)) != 0)
+            return failure(EINVAL, fmt::format("perf buffer '{}': page_count {} is not a power of two",
+                                               map_.name(), pages));
+        page_size_ = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+        ring_size_ = pages * page_size_;
+
+        std::ifstream online_file("/sys/devices/system/cpu/online");
+        std::string online;
+        std::getline(online_file, online);
+        std::vector<std::uint32_t> cpus;
+        try {
+            cpus = parse_cpu_list(online);
+        } catch (const std::exception&) {
+            return failure(EINVAL, "perf buffer: cannot parse /sys/devices/system/cpu/online: '" + online + "'");
+        }
+
+        int ep = ::epoll_create1(EPOLL_CLOEXEC);
+        if (ep < 0) return failure(map_.make_error(errno, "epoll_create1"));
+        BPFCO_TRY(assign_wake_fd(ep, "perf buffer '" + map_.name() + "'"));
+
+        // Slots exist for every possible CPU (the map's max_entries); offline ones stay empty.
+        rings_.reserve(cpus.size());
+        for (auto cpu : cpus) {
+            if (cpu >= map_.info().max_entries) continue;
+            BPFCO_TRY(open_ring(cpu));
+        }
+        return boost::outcome_v2::success();
+    }
+
+    // Every record readable now, round-robin over the rings with a per-CPU budget.
+    result<perf_batch> take() {
+        std::vector<perf_record> items = std::move(spare_);
+        items.clear();
+        const std::size_t max = options_.max_records;
+        bool progress = true;
+        while (progress && (max == 0 || items.size() < max)) {
+            progress = false;
+            for (std::size_t k = 0; k < rings_.size() && (max == 0 || items.size() < max); ++k) {
+                auto& r = rings_[(next_ + k) % rings_.size()];
+                // acquire: pairs with the kernel's smp_store_release of data_head in
+                // perf_output_put_handle(), so the record bytes below head are visible.
+                const std::uint64_t head = std::atomic_ref<__u64>(r.meta->data_head).load(std::memory_order_acquire);
+                for (std::size_t n = 0; r.read_tail != head && n < options_.per_cpu_budget &&
+                                        (max == 0 || items.size() < max);
+                     ++n) {
+                    // One scratch buffer per ring is enough: a batch reads at most one ring's worth
+                    // (data_tail only moves on release), so at most one of its records wraps.
+                    auto d = ring_records::perf_decode(r.data, r.read_tail, head, r.scratch);
+                    if (d.kind == ring_records::perf_kind::corrupt) {
+                        spare_ = std::move(items);
+                        return failure(EBADMSG, fmt::format("perf buffer '{}': CPU {}: a record size that "
+                                                            "cannot be: the ring cannot be read further",
+                                                            map_.name(), r.cpu));
+                    }
+                    r.read_tail = d.next;
+                    progress = true;
+                    if (d.kind == ring_records::perf_kind::sample)
+                        items.emplace_back(perf_record::kind::sample, r.cpu, d.data, 0);
+                    else if (d.kind == ring_records::perf_kind::lost) {
+                        r.lost += d.lost;
+                        items.emplace_back(perf_record::kind::lost, r.cpu, std::span<const std::byte>(), d.lost);
+                    }
+                }
+            }
+            next_ = (next_ + 1) % std::max<std::size_t>(rings_.size(), 1);
+        }
+        return perf_batch(shared_from_this(), std::move(items));
+    }
+
+    // Clears the inner epoll's ready list; take() looks at every ring's head anyway.
+    void on_readable() noexcept {
+        epoll_event evs[64];
+        while (::epoll_wait(wake_fd(), evs, 64, 0) == 64) {
+        }
+    }
+
+    void commit(std::vector<perf_record>&& items) noexcept {
+        for (auto& r : rings_) {
+            if (r.read_tail == r.committed_tail) continue;
+            r.committed_tail = r.read_tail;
+            // release: our reads of the records happen before the kernel may overwrite them;
+            // pairs with the kernel's READ_ONCE(data_tail) + smp_mb() in perf_output_begin().
+            std::atomic_ref<__u64>(r.meta->data_tail).store(r.read_tail, std::memory_order_release);
+        }
+        items.clear();
+        spare_ = std::move(items);  // keeps the capacity for the next batch
+    }
+
+    std::uint64_t lost() const noexcept {
+        std::uint64_t n = 0;
+        for (auto& r : rings_) n += r.lost;
+        return n;
+    }
+    std::uint64_t lost(std::uint32_t cpu) const noexcept {
+        for (auto& r : rings_)
+            if (r.cpu == cpu) return r.lost;
+        return 0;
+    }
+    std::vector<std::uint32_t> cpus() const {
+        std::vector<std::uint32_t> out;
+        for (auto& r : rings_) out.push_back(r.cpu);
+        return out;
+    }
+    std::size_t ring_size() const noexcept { return ring_size_; }
+
+private:
+    struct cpu_ring {
+        std::uint32_t cpu = 0;
+        unique_fd fd;
+        perf_event_mmap_page* meta = nullptr;
+        std::span<const std::byte> data;
+        std::uint64_t read_tail = 0;       // handed out to batches up to here
+        std::uint64_t committed_tail = 0;  // data_tail as last stored
+        std::vector<std::byte> scratch;    // the record that wrapped the ring end
+        std::uint64_t lost = 0;
+    };
+
+    result<void> open_ring(std::uint32_t cpu) {
+        perf_event_attr attr{};
+        attr.size = sizeof attr;
+        attr.type = PERF_TYPE_SOFTWARE;
+        attr.config = PERF_COUNT_SW_BPF_OUTPUT;
+        attr.sample_type = PERF_SAMPLE_RAW;
+        attr.sample_period = 1;
+        attr.wakeup_events = options_.wakeup_events;
+        int fd = static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, static_cast<int>(cpu), -1,
+                                            PERF_FLAG_FD_CLOEXEC));
+        if (fd < 0) return failure(map_.make_error(errno, fmt::format("perf_event_open on CPU {}", cpu)));
+        cpu_ring r;
+        r.cpu = cpu;
+        r.fd = unique_fd(fd);
+        void* m = ::mmap(nullptr, page_size_ + ring_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (m == MAP_FAILED)
+            return failure(map_.make_error(errno, fmt::format("mmap of {} bytes for CPU {} (lower page_count, or "
+                                                              "raise the perf_event_mlock_kb limit)",
+                                                              page_size_ + ring_size_, cpu)));
+        r.meta = static_cast<perf_event_mmap_page*>(m);
+        r.data = {static_cast<const std::byte*>(m) + page_size_, ring_size_};
+        // relaxed: a fresh ring; only we write data_tail.
+        r.read_tail = r.committed_tail = std::atomic_ref<__u64>(r.meta->data_tail).load(std::memory_order_relaxed);
+        // Owned by rings_ from here on, so every early return below unmaps it.
+        rings_.push_back(std::move(r));
+        auto& ring = rings_.back();
+        if (::ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0)
+            return failure(map_.make_error(errno, fmt::format("enabling the perf event on CPU {}", cpu)));
+        epoll_event ev{};
+        ev.events = EPOLLIN;  // level-triggered: the outer reactor is edge-triggered on this epoll fd
+        ev.data.u32 = cpu;
+        if (::epoll_ctl(wake_fd(), EPOLL_CTL_ADD, fd, &ev) != 0)
+            return failure(map_.make_error(errno, "epoll_ctl"));
+        if (bpf_map_update_elem(map_.fd(), &ring.cpu, &fd, BPF_ANY) != 0)
+            return failure(map_.make_error(errno, fmt::format("storing the perf event of CPU {} in the map", cpu)));
+        return boost::outcome_v2::success();
+    }
+
+    map map_;
+    perf_buffer_options options_;
+    std::size_t page_size_ = 0;
+    std::size_t ring_size_ = 0;
+    std::vector<cpu_ring> rings_;
+    std::size_t next_ = 0;  // the ring the next round starts at
+    std::vector<perf_record> spare_;
+};
+
+}  // namespace detail
+
+void perf_batch::release() noexcept {
+    if (state_) {
+        state_->commit(std::move(items_));
+        state_.reset();
+    }
+}
+
+result<perf_buffer> perf_buffer::create(const executor_type& ex, map perf_map, perf_buffer_options options) {
+    auto s = std::make_shared<detail::perf_state>(ex, std::move(perf_map), options);
+    BPFCO_TRY(s->open());
+    return perf_buffer(std::move(s));
+}
+
+perf_buffer::perf_buffer(const executor_type& ex, map perf_map, perf_buffer_options options)
+    : perf_buffer(create(ex, std::move(perf_map), options).value()) {}
+
+perf_buffer& perf_buffer::operator=(perf_buffer&& o) noexcept {
+    if (this != &o) {
+        close();
+        state_ = std::move(o.state_);
+    }
+    return *this;
+}
+
+perf_buffer::~perf_buffer() { close(); }
+
+perf_buffer::executor_type perf_buffer::get_executor() const noexcept { return state_->executor(); }
+bool perf_buffer::is_open() const noexcept { return state_ && state_->is_open(); }
+std::uint64_t perf_buffer::lost() const noexcept { return state_ ? state_->lost() : 0; }
+std::uint64_t perf_buffer::lost(std::uint32_t cpu) const noexcept { return state_ ? state_->lost(cpu) : 0; }
+std::vector<std::uint32_t> perf_buffer::cpus() const { return state_ ? state_->cpus() : std::vector<std::uint32_t>{}; }
+std::size_t perf_buffer::ring_size() const noexcept { return state_ ? state_->ring_size() : 0; }
+
+void perf_buffer::start(detail::perf_state* state, asio::any_completion_handler<completion_signature> handler) {
+    if (!state) {
+        // A moved-from stream has no executor: the handler's own one (or the system's) runs it.
+        asio::post(asio::system_executor(), asio::append(std::move(handler), asio::error::bad_descriptor, perf_batch()));
+        return;
+    }
+    state->start(std::move(handler));
+}
+
+result<perf_batch> perf_buffer::try_receive() {
+    if (!is_open()) return failure(EBADF, "perf buffer: closed");
+    return state_->take();
+}
+
+void perf_buffer::flush() {
+    if (state_) state_->check(false);
+}
+
+void perf_buffer::close() noexcept {
+    if (state_) state_->close();
+}
+
+}  // namespace bpfco

@@ -1,0 +1,170 @@
+#include <bpfco/ring_buffer.hpp>
+
+#include "async_stream.hpp"
+
+#include <boost/asio/system_executor.hpp>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <vector>
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace bpfco {
+namespace detail {
+
+class ring_state : public async_stream<ring_state, ring_batch> {
+public:
+    ring_state(const asio::any_io_executor& ex, map m, ring_buffer_options o)
+        : async_stream(ex, o.poll_interval), map_(std::move(m)), max_records_(o.max_records) {}
+
+    ~ring_state() {
+        if (consumer_page_) ::munmap(consumer_page_, page_size_);
+        if (producer_area_) ::munmap(producer_area_, page_size_ + 2 * capacity_);
+    }
+
+    result<void> open() {
+        static constexpr std::uint32_t ringbuf_type[] = {BPF_MAP_TYPE_RINGBUF};
+        BPFCO_TRY(map_.check(ringbuf_type, 0, 0));
+        page_size_ = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+        capacity_ = map_.info().max_entries;
+        void* c = ::mmap(nullptr, page_size_, PROT_READ | PROT_WRITE, MAP_SHARED, map_.fd(), 0);
+        if (c == MAP_FAILED) return failure(map_.make_error(errno, "mmap of the consumer page"));
+        consumer_page_ = c;
+        // The kernel maps the data area twice after the producer page: a wrapped record is contiguous.
+        void* p = ::mmap(nullptr, page_size_ + 2 * capacity_, PROT_READ, MAP_SHARED, map_.fd(),
+                         static_cast<off_t>(page_size_));
+        if (p == MAP_FAILED) return failure(map_.make_error(errno, "mmap of the producer page and data"));
+        producer_area_ = p;
+        ring_ = ring_records::ring_view::over(
+            {static_cast<const std::byte*>(p) + page_size_, static_cast<std::size_t>(2 * capacity_)});
+        // relaxed: only we write consumer_pos, and no record is read on the strength of this load.
+        read_pos_ = committed_ = consumer_pos().load(std::memory_order_relaxed);
+
+        // The reactor gets its own fd so that closing the stream never closes the map's.
+        int dup = ::fcntl(map_.fd(), F_DUPFD_CLOEXEC, 0);
+        if (dup < 0) return failure(map_.make_error(errno, "dup of the map fd"));
+        return assign_wake_fd(dup, "ring buffer '" + map_.name() + "'");
+    }
+
+    std::uint64_t capacity() const noexcept { return capacity_; }
+
+    std::uint64_t available_bytes() const noexcept {
+        // relaxed: a fill level for metrics; no record is read on the strength of it.
+        return producer_pos().load(std::memory_order_relaxed) - consumer_pos().load(std::memory_order_relaxed);
+    }
+
+    void commit(std::uint64_t end) noexcept {
+        if (end <= committed_) return;  // an older batch released after a newer one
+        committed_ = end;
+        // release: our reads of the records happen before the producer may reuse their space;
+        // pairs with smp_load_acquire(&rb->consumer_pos) in the kernel's bpf_ringbuf_reserve().
+        consumer_pos().store(end, std::memory_order_release);
+    }
+
+    // Every record available now (up to max_records) as a batch, possibly empty.
+    result<ring_batch> take() {
+        // acquire: pairs with smp_store_release(&rb->producer_pos) in bpf_ringbuf_reserve(), so
+        // every header below producer_pos is at least reserved (BUSY) when we load it.
+        const std::uint64_t prod = producer_pos().load(std::memory_order_acquire);
+        const auto w = ring_records::walk(ring_, read_pos_, prod, max_records_);
+        if (w.stop == ring_records::walk_stop::corrupt)
+            return failure(EBADMSG, "ring buffer '" + map_.name() + "': a record length runs past the producer "
+                                    "position or the ring: the ring cannot be read further");
+        ring_batch b(shared_from_this(), ring_, read_pos_, w.end, w.records);
+        read_pos_ = w.end;
+        return b;
+    }
+
+    void on_readable() noexcept {}
+
+private:
+    std::atomic_ref<std::uint64_t> consumer_pos() const noexcept {
+        return std::atomic_ref<std::uint64_t>(*static_cast<std::uint64_t*>(consumer_page_));
+    }
+    std::atomic_ref<std::uint64_t> producer_pos() const noexcept {
+        // atomic_ref needs a mutable object; the page is mapped read-only and only loaded from.
+        return std::atomic_ref<std::uint64_t>(*static_cast<std::uint64_t*>(producer_area_));
+    }
+
+    map map_;
+    std::size_t max_records_;
+    std::size_t page_size_ = 0;
+    std::uint64_t capacity_ = 0;
+    void* consumer_page_ = nullptr;
+    void* producer_area_ = nullptr;
+    ring_records::ring_view ring_;
+    std::uint64_t read_pos_ = 0;   // handed out to batches up to here
+    std::uint64_t committed_ = 0;  // consumer_pos as last stored
+};
+
+void commit(ring_state& state, std::uint64_t end) noexcept { state.commit(end); }
+
+}  // namespace detail
+
+result<ring_buffer> ring_buffer::create(const executor_type& ex, map ring_map, ring_buffer_options options) {
+    auto s = std::make_shared<detail::ring_state>(ex, std::move(ring_map), options);
+    BPFCO_TRY(s->open());
+    return ring_buffer(std::move(s));
+}
+
+ring_buffer::ring_buffer(const executor_type& ex, map ring_map, ring_buffer_options options)
+    : ring_buffer(create(ex, std::move(ring_map), options).value()) {}
+
+ring_buffer& ring_buffer::operator=(ring_buffer&& o) noexcept {
+    if (this != &o) {
+        close();
+        state_ = std::move(o.state_);
+    }
+    return *this;
+}
+
+ring_buffer::~ring_buffer() { close(); }
+
+ring_buffer::executor_type ring_buffer::get_executor() const noexcept { return state_->executor(); }
+std::uint64_t ring_buffer::capacity() const noexcept { return state_ ? state_->capacity() : 0; }
+std::uint64_t ring_buffer::available_bytes() const noexcept { return state_ ? state_->available_bytes() : 0; }
+bool ring_buffer::is_open() const noexcept { return state_ && state_->is_open(); }
+
+void ring_buffer::start(detail::ring_state* state, asio::any_completion_handler<completion_signature> handler) {
+    if (!state) {
+        // A moved-from stream has no executor: the handler's own one (or the system's) runs it.
+        asio::post(asio::system_executor(), asio::append(std::move(handler), asio::error::bad_descriptor, ring_batch()));
+        return;
+    }
+    state->start(std::move(handler));
+}
+
+result<ring_batch> ring_buffer::try_receive() {
+    if (!is_open()) return failure(EBADF, "ring buffer: closed");
+    return state_->take();
+}
+
+void ring_buffer::flush() {
+    if (state_) state_->check(false);
+}
+
+void ring_buffer::close() noexcept {
+    if (state_) state_->close();
+}
+
+result<std::uint64_t> read_drop_counter(const map& drops, std::uint32_t key) {
+    static constexpr std::uint32_t percpu_array[] = {BPF_MAP_TYPE_PERCPU_ARRAY};
+    BPFCO_TRY(drops.check(percpu_array, sizeof(std::uint32_t), sizeof(std::uint64_t)));
+    const int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0) return failure(-cpus, "possible CPUs: cannot read /sys/devices/system/cpu/possible");
+    std::vector<std::uint64_t> values(static_cast<std::size_t>(cpus));
+    BPFCO_TRY(drops.lookup_bytes(&key, values.data()));
+    std::uint64_t sum = 0;
+    for (auto v : values) sum += v;
+    return sum;
+}
+
+}  // namespace bpfco

@@ -1,0 +1,212 @@
+#include "stream_fixture.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include <sched.h>
+
+#include <map>
+#include <thread>
+
+using namespace bpfco;
+using namespace std::chrono_literals;
+using namespace boost::asio::experimental::awaitable_operators;
+namespace asio = boost::asio;
+using bpfco::testing::producers;
+using bpfco::testing::run_bounded;
+
+namespace {
+struct tally {
+    std::vector<bpfco_seq_event> samples;
+    std::vector<std::uint32_t> sample_cpus;
+    std::uint64_t lost = 0;
+    std::size_t items() const { return samples.size() + (lost ? 1 : 0); }
+};
+
+void add(tally& t, const perf_batch& b) {
+    for (const auto& rec : b) {
+        if (rec.is_lost()) {
+            t.lost += rec.lost_count();
+            continue;
+        }
+        auto e = rec.as<bpfco_seq_event>();
+        REQUIRE(e);
+        t.samples.push_back(*e);
+        t.sample_cpus.push_back(rec.cpu());
+    }
+}
+
+asio::awaitable<void> collect(bpfco::perf_buffer& pb, std::size_t samples, tally& t) {
+    while (t.samples.size() < samples) add(t, co_await pb.async_receive(asio::use_awaitable));
+}
+
+void on_cpu(std::uint32_t cpu, auto f) {
+    std::thread th([&] {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        REQUIRE(::sched_setaffinity(0, sizeof set, &set) == 0);
+        f();
+    });
+    th.join();
+}
+}  // namespace
+
+TEST_CASE("perf: N getppid calls give exactly N samples with our pid and sequence numbers") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    asio::io_context ctx;
+    auto p = producers::load();
+    auto link = p.obj.program("perf_getppid").value().attach().value();
+    bpfco::perf_buffer pb(ctx.get_executor(), p.obj.map("perf").value());
+    constexpr std::size_t n = 500;
+    testing::getppid_n(n);
+    tally t;
+    asio::co_spawn(ctx, collect(pb, n, t), asio::detached);
+    CHECK(run_bounded(ctx));
+    REQUIRE(t.samples.size() == n);
+    // One ring per CPU: order holds within a CPU; together the sequence numbers are 0..n-1.
+    std::vector<bool> seen(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        CHECK(t.samples[i].pid == static_cast<std::uint32_t>(::getpid()));
+        CHECK(t.samples[i].cpu == t.sample_cpus[i]);
+        REQUIRE(t.samples[i].seq < n);
+        seen[t.samples[i].seq] = true;
+    }
+    CHECK(std::count(seen.begin(), seen.end(), true) == static_cast<long>(n));
+    CHECK(t.lost == 0);
+    CHECK(pb.lost() == 0);
+}
+
+TEST_CASE("perf: records from every CPU carry that CPU") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    asio::io_context ctx;
+    auto p = producers::load();
+    bpfco::perf_buffer pb(ctx.get_executor(), p.obj.map("perf").value());
+    const auto cpus = pb.cpus();
+    MESSAGE(cpus.size(), " CPU rings of ", pb.ring_size(), " bytes");
+    REQUIRE(!cpus.empty());
+    constexpr std::uint32_t per_cpu = 200;
+    for (auto cpu : cpus) on_cpu(cpu, [&] { p.run("perf_test_run", per_cpu); });
+    tally t;
+    asio::co_spawn(ctx, collect(pb, per_cpu * cpus.size(), t), asio::detached);
+    CHECK(run_bounded(ctx));
+    std::map<std::uint32_t, std::uint32_t> per;
+    for (std::size_t i = 0; i < t.samples.size(); ++i) {
+        CHECK(t.samples[i].cpu == t.sample_cpus[i]);
+        ++per[t.sample_cpus[i]];
+    }
+    for (auto cpu : cpus) CHECK(per[cpu] == per_cpu);
+}
+
+TEST_CASE("perf: an overrun produces lost items whose counts add up") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    asio::io_context ctx;
+    auto p = producers::load();
+    bpfco::perf_buffer pb(ctx.get_executor(), p.obj.map("perf").value(), {.page_count = 1});
+    const auto cpu = pb.cpus().front();
+    constexpr std::uint32_t burst = 1000;  // a 4 KiB ring holds about 50 samples of 80 bytes
+    tally t;
+    on_cpu(cpu, [&] { p.run("perf_test_run", burst); });
+    add(t, pb.try_receive().value());
+    // The kernel writes the LOST record at the next output that finds room.
+    on_cpu(cpu, [&] { p.run("perf_test_run", 1); });
+    add(t, pb.try_receive().value());
+    const std::uint64_t produced = p.globals->perf_seq;
+    MESSAGE("produced ", produced, " received ", t.samples.size(), " lost ", t.lost);
+    CHECK(produced == burst + 1);
+    CHECK(t.lost > 0);
+    CHECK(produced == t.samples.size() + t.lost);
+    CHECK(pb.lost() == t.lost);
+    CHECK(pb.lost(cpu) == t.lost);
+}
+
+TEST_CASE("perf: a record wrapping the ring end is delivered whole") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    asio::io_context ctx;
+    auto p = producers::load();
+    bpfco::perf_buffer pb(ctx.get_executor(), p.obj.map("perf").value(), {.page_count = 1});
+    const auto cpu = pb.cpus().front();
+    std::uint64_t next = 0;
+    bool ok = true;
+    // 80-byte records in a 4096-byte ring: the end is crossed mid-record every few rounds.
+    for (int round = 0; round < 40; ++round) {
+        on_cpu(cpu, [&] { p.run("perf_test_run", 7); });
+        auto b = pb.try_receive().value();
+        for (const auto& rec : b) ok = ok && rec.as<bpfco_seq_event>() && rec.as<bpfco_seq_event>()->seq == next++;
+    }
+    CHECK(ok);
+    CHECK(next == 280);
+    CHECK(pb.lost() == 0);
+}
+
+TEST_CASE("perf: cancellation, timeout, close while pending, callbacks and futures") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    asio::io_context ctx;
+    auto p = producers::load();
+    bool timed_out = false;
+    std::size_t got = 0;
+    {
+        bpfco::perf_buffer pb(ctx.get_executor(), p.obj.map("perf").value());
+        auto task = [&]() -> asio::awaitable<void> {
+            asio::steady_timer t(ctx, 30ms);
+            auto r = co_await (pb.async_receive(asio::use_awaitable) || t.async_wait(asio::use_awaitable));
+            timed_out = r.index() == 1;
+            p.run("perf_test_run", 3);
+            while (got < 3) got += (co_await pb.async_receive(asio::use_awaitable)).size();
+        };
+        asio::co_spawn(ctx, task(), asio::detached);
+        CHECK(run_bounded(ctx));
+        CHECK(timed_out);
+        CHECK(got == 3);
+
+        boost::system::error_code aborted;
+        pb.async_receive([&](boost::system::error_code ec, perf_batch) { aborted = ec; });
+        ctx.poll();
+        pb.close();
+        CHECK(run_bounded(ctx));
+        CHECK(aborted == asio::error::operation_aborted);
+    }
+    boost::system::error_code destroyed;
+    {
+        bpfco::perf_buffer pb(ctx.get_executor(), p.obj.map("perf").value());
+        pb.async_receive([&](boost::system::error_code ec, perf_batch) { destroyed = ec; });
+        ctx.poll();
+    }
+    CHECK(run_bounded(ctx));
+    CHECK(destroyed == asio::error::operation_aborted);
+
+    bpfco::perf_buffer pb(ctx.get_executor(), p.obj.map("perf").value());
+    // Initiated before the io_context runs on another thread: a stream is not thread-safe.
+    auto fut = pb.async_receive(asio::use_future);
+    auto guard = asio::make_work_guard(ctx);
+    p.run("perf_test_run", 2);
+    std::thread runner([&] { ctx.run(); });
+    REQUIRE(fut.wait_for(5s) == std::future_status::ready);
+    CHECK(fut.get().size() == 2);
+    guard.reset();
+    runner.join();
+}
+
+TEST_CASE("perf: wakeup_events holds samples back until flush()") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    asio::io_context ctx;
+    auto p = producers::load();
+    bpfco::perf_buffer pb(ctx.get_executor(), p.obj.map("perf").value(), {.wakeup_events = 1000});
+    std::size_t got = 0;
+    pb.async_receive([&](boost::system::error_code ec, perf_batch b) {
+        CHECK(!ec);
+        got = b.size();
+    });
+    ctx.poll();
+    p.run("perf_test_run", 5);
+    ctx.run_for(100ms);
+    CHECK(got == 0);
+    pb.flush();
+    CHECK(run_bounded(ctx));
+    CHECK(got == 5);
+}

@@ -1,0 +1,328 @@
+#include "stream_fixture.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include <atomic>
+#include <future>
+#include <thread>
+#include <variant>
+
+using namespace bpfco;
+using namespace std::chrono_literals;
+using namespace boost::asio::experimental::awaitable_operators;
+namespace asio = boost::asio;
+using bpfco::testing::producers;
+using bpfco::testing::run_bounded;
+
+namespace {
+// Receives until `want` records arrived; checks each is a bpfco_seq_event.
+asio::awaitable<void> collect(bpfco::ring_buffer& rb, std::size_t want, std::vector<bpfco_seq_event>& out) {
+    while (out.size() < want) {
+        auto batch = co_await rb.async_receive(asio::use_awaitable);
+        CHECK(!batch.empty());
+        for (const auto& rec : batch) {
+            auto* e = rec.as<bpfco_seq_event>();
+            REQUIRE(e);
+            out.push_back(*e);
+        }
+    }
+}
+}  // namespace
+
+TEST_CASE("N getppid calls give exactly N events with our pid and consecutive sequence numbers") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    asio::io_context ctx;
+    auto p = producers::load();
+    auto link = p.obj.program("ring_getppid").value().attach().value();
+    bpfco::ring_buffer rb(ctx.get_executor(), p.obj.map("ring").value());
+    constexpr int n = 1000;
+    testing::getppid_n(n);
+    std::vector<bpfco_seq_event> got;
+    asio::co_spawn(ctx, collect(rb, n, got), asio::detached);
+    CHECK(run_bounded(ctx));
+    REQUIRE(got.size() == n);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        CHECK(got[i].seq == i);
+        CHECK(got[i].pid == static_cast<std::uint32_t>(::getpid()));
+    }
+    CHECK(rb.available_bytes() == 0);
+    CHECK(p.drops() == 0);
+}
+
+TEST_CASE("a test_run sequence arrives whole and in order; positions advance by record spans") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    asio::io_context ctx;
+    auto p = producers::load(1 << 20);
+    bpfco::ring_buffer rb(ctx.get_executor(), p.obj.map("ring").value());
+    CHECK(rb.capacity() == (1u << 20));
+    constexpr std::uint32_t n = 10000;
+    p.run("ring_test_run", n);
+    CHECK(rb.available_bytes() == n * ring_records::record_span(sizeof(bpfco_seq_event)));
+    std::vector<bpfco_seq_event> got;
+    asio::co_spawn(ctx, collect(rb, n, got), asio::detached);
+    CHECK(run_bounded(ctx));
+    REQUIRE(got.size() == n);
+    for (std::uint32_t i = 0; i < n; ++i) REQUIRE(got[i].seq == i);
+    CHECK(rb.available_bytes() == 0);
+}
+
+TEST_CASE("typed views are size-checked; a non-ringbuf map is an error naming it") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    asio::io_context ctx;
+    auto p = producers::load();
+    bpfco::ring_buffer rb(ctx.get_executor(), p.obj.map("ring").value());
+    p.run("ring_test_run", 1);
+    auto b = rb.try_receive().value();
+    REQUIRE(b.size() == 1);
+    auto rec = *b.begin();
+    CHECK(rec.size() == sizeof(bpfco_seq_event));
+    CHECK(rec.as<bpfco_seq_event>() != nullptr);
+    CHECK(rec.as<std::uint64_t>() == nullptr);
+    struct bigger { bpfco_seq_event e; std::uint64_t x; };
+    CHECK(rec.as<bigger>() == nullptr);
+
+    auto wrong = bpfco::ring_buffer::create(ctx.get_executor(), p.obj.map("drops").value());
+    REQUIRE(wrong.has_error());
+    MESSAGE(wrong.error().message);
+    CHECK(wrong.error().message.find("drops") != std::string::npos);
+    CHECK(wrong.error().message.find("ringbuf") != std::string::npos);
+}
+
+TEST_CASE("max_records splits batches; a batch commits only when released") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    asio::io_context ctx;
+    auto p = producers::load();
+    bpfco::ring_buffer rb(ctx.get_executor(), p.obj.map("ring").value(), {.max_records = 7});
+    p.run("ring_test_run", 20);
+    const auto full = rb.available_bytes();
+    {
+        auto b = rb.try_receive().value();
+        CHECK(b.size() == 7);
+        CHECK(rb.available_bytes() == full);  // not released yet
+    }
+    CHECK(rb.available_bytes() == full - 7 * ring_records::record_span(sizeof(bpfco_seq_event)));
+    std::vector<std::size_t> sizes;
+    auto reader = [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < 2; ++i) sizes.push_back((co_await rb.async_receive(asio::use_awaitable)).size());
+    };
+    asio::co_spawn(ctx, reader(), asio::detached);
+    CHECK(run_bounded(ctx));
+    CHECK(sizes == std::vector<std::size_t>{7, 6});
+}
+
+TEST_CASE("small ring, slow consumer: produced == received + dropped, exactly") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    asio::io_context ctx;
+    auto p = producers::load(4096);  // 56 records of 64 bytes
+    bpfco::ring_buffer rb(ctx.get_executor(), p.obj.map("ring").value());
+    std::uint64_t produced = 0, received = 0, last_seq = 0;
+    bool in_order = true;
+    for (int round = 0; round < 50; ++round) {
+        p.run("ring_test_run", 40 + round);  // more than fits, some rounds
+        produced += 40 + round;
+        auto b = rb.try_receive().value();
+        for (const auto& rec : b) {
+            auto seq = rec.as<bpfco_seq_event>()->seq;
+            in_order = in_order && (received == 0 || seq > last_seq);
+            last_seq = seq;
+            ++received;
+        }
+    }
+    const auto dropped = p.drops();
+    MESSAGE("produced ", produced, " received ", received, " dropped ", dropped);
+    CHECK(dropped > 0);
+    CHECK(in_order);
+    CHECK(produced == received + dropped);
+    CHECK(p.globals->ring_seq == produced);
+}
+
+TEST_CASE("a cancelled receive loses nothing; timeout via || with a timer") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    asio::io_context ctx;
+    auto p = producers::load();
+    bpfco::ring_buffer rb(ctx.get_executor(), p.obj.map("ring").value());
+    bool timed_out = false;
+    std::size_t after = 0;
+    auto task = [&]() -> asio::awaitable<void> {
+        asio::steady_timer t(ctx, 50ms);
+        auto r = co_await (rb.async_receive(asio::use_awaitable) || t.async_wait(asio::use_awaitable));
+        timed_out = r.index() == 1;
+        p.run("ring_test_run", 5);
+        // A receive cancelled after data arrived must not have taken it either.
+        asio::steady_timer t0(ctx, 0ms);
+        auto r2 = co_await (t0.async_wait(asio::use_awaitable) || rb.async_receive(asio::use_awaitable));
+        if (r2.index() == 1) after += std::get<1>(r2).size();
+        while (after < 5) after += (co_await rb.async_receive(asio::use_awaitable)).size();
+    };
+    asio::co_spawn(ctx, task(), asio::detached);
+    CHECK(run_bounded(ctx));
+    CHECK(timed_out);
+    CHECK(after == 5);
+}
+
+TEST_CASE("close and destruction while a receive is pending complete it with operation_aborted") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    asio::io_context ctx;
+    auto p = producers::load();
+    boost::system::error_code ec1, ec2, ec3;
+    {
+        bpfco::ring_buffer rb(ctx.get_executor(), p.obj.map("ring").value());
+        rb.async_receive([&](boost::system::error_code ec, ring_batch) { ec1 = ec; });
+        ctx.poll();
+    }  // destroyed while pending
+    CHECK(run_bounded(ctx));
+    CHECK(ec1 == asio::error::operation_aborted);
+
+    bpfco::ring_buffer rb(ctx.get_executor(), p.obj.map("ring").value());
+    rb.async_receive([&](boost::system::error_code ec, ring_batch) { ec2 = ec; });
+    ctx.poll();
+    rb.close();
+    rb.close();  // a second close is harmless
+    CHECK(run_bounded(ctx));
+    CHECK(ec2 == asio::error::operation_aborted);
+    rb.async_receive([&](boost::system::error_code ec, ring_batch) { ec3 = ec; });
+    CHECK(run_bounded(ctx));
+    CHECK(ec3 == asio::error::bad_descriptor);
+}
+
+TEST_CASE("two streams in one coroutine") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    asio::io_context ctx;
+    auto a = producers::load();
+    auto b = producers::load();
+    bpfco::ring_buffer ra(ctx.get_executor(), a.obj.map("ring").value());
+    bpfco::ring_buffer rb(ctx.get_executor(), b.obj.map("ring").value());
+    std::size_t got_a = 0, got_b = 0;
+    auto task = [&]() -> asio::awaitable<void> {
+        a.run("ring_test_run", 100);
+        b.run("ring_test_run", 300);
+        while (got_a < 100 || got_b < 300) {
+            // The loser is cancelled, which loses nothing: the totals must still add up.
+            auto r = co_await (ra.async_receive(asio::use_awaitable) || rb.async_receive(asio::use_awaitable));
+            if (r.index() == 0) got_a += std::get<0>(r).size();
+            else got_b += std::get<1>(r).size();
+        }
+    };
+    asio::co_spawn(ctx, task(), asio::detached);
+    CHECK(run_bounded(ctx));
+    CHECK(got_a == 100);
+    CHECK(got_b == 300);
+}
+
+TEST_CASE("callbacks, futures, deferred and as_tuple") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    asio::io_context ctx;
+    auto p = producers::load();
+    bpfco::ring_buffer rb(ctx.get_executor(), p.obj.map("ring").value());
+
+    p.run("ring_test_run", 3);
+    std::size_t by_callback = 0;
+    rb.async_receive([&](boost::system::error_code ec, ring_batch b) {
+        CHECK(!ec);
+        by_callback = b.size();
+    });
+    CHECK(run_bounded(ctx));
+    CHECK(by_callback == 3);
+
+    auto op = rb.async_receive(asio::deferred);
+    p.run("ring_test_run", 2);
+    std::size_t by_deferred = 0;
+    std::move(op)(asio::as_tuple([&](std::tuple<boost::system::error_code, ring_batch> t) {
+        CHECK(!std::get<0>(t));
+        by_deferred = std::get<1>(t).size();
+    }));
+    CHECK(run_bounded(ctx));
+    CHECK(by_deferred == 2);
+
+    // Initiated before the io_context runs on another thread: a stream is not thread-safe.
+    auto fut = rb.async_receive(asio::use_future);
+    auto guard = asio::make_work_guard(ctx);
+    p.run("ring_test_run", 4);
+    std::thread runner([&] { ctx.run(); });
+    REQUIRE(fut.wait_for(5s) == std::future_status::ready);
+    CHECK(fut.get().size() == 4);
+    guard.reset();
+    runner.join();
+}
+
+TEST_CASE("edge-triggered wake-up regression: a 50,000-event flood with the consumer running") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto p = producers::load(1 << 20);
+    auto link = p.obj.program("ring_getppid").value().attach().value();
+    constexpr std::size_t n = 50000;
+    std::atomic<std::size_t> got{0};
+    std::atomic<bool> in_order{true};
+    {
+        asio::io_context ctx;
+        bpfco::ring_buffer rb(ctx.get_executor(), p.obj.map("ring").value());  // no poll interval: wake-ups only
+        auto task = [&]() -> asio::awaitable<void> {
+            std::uint64_t next = 0;
+            while (got < n) {
+                auto b = co_await rb.async_receive(asio::use_awaitable);
+                for (const auto& rec : b) {
+                    if (rec.as<bpfco_seq_event>()->seq != next++) in_order = false;
+                    ++got;
+                }
+            }
+        };
+        asio::co_spawn(ctx, task(), asio::detached);
+        std::thread consumer([&] { ctx.run_for(30s); });
+        // Bursts with pauses, so that the consumer often catches up and sleeps between them.
+        for (std::size_t i = 0; i < n; ++i) {
+            ::syscall(SYS_getppid);
+            if (i % 97 == 0) std::this_thread::sleep_for(std::chrono::microseconds(20));
+        }
+        consumer.join();
+    }
+    CHECK(got == n);
+    CHECK(in_order);
+    CHECK(p.drops() == 0);
+}
+
+TEST_CASE("BPF_RB_NO_WAKEUP records are delivered by the poll interval and by flush()") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto p = producers::load();
+    p.globals->ring_flags = BPF_RB_NO_WAKEUP;
+    asio::io_context ctx;
+    {
+        bpfco::ring_buffer rb(ctx.get_executor(), p.obj.map("ring").value(), {.poll_interval = 20ms});
+        std::size_t got = 0;
+        auto task = [&]() -> asio::awaitable<void> {
+            auto b0 = co_await rb.async_receive(asio::use_awaitable);  // nothing yet: pending
+            got += b0.size();
+        };
+        asio::co_spawn(ctx, task(), asio::detached);
+        ctx.poll();
+        p.run("ring_test_run", 3);  // no wake-up reaches the reactor
+        const auto t0 = std::chrono::steady_clock::now();
+        CHECK(run_bounded(ctx, 5s));
+        CHECK(got == 3);
+        CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+    }
+    {
+        bpfco::ring_buffer rb(ctx.get_executor(), p.obj.map("ring").value());  // no poll interval
+        std::size_t got = 0;
+        rb.async_receive([&](boost::system::error_code ec, ring_batch b) {
+            CHECK(!ec);
+            got = b.size();
+        });
+        ctx.poll();
+        p.run("ring_test_run", 2);
+        ctx.run_for(100ms);
+        CHECK(got == 0);  // held back, as the producer asked
+        rb.flush();
+        CHECK(run_bounded(ctx));
+        CHECK(got == 2);
+    }
+}
