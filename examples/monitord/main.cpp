@@ -57,12 +57,13 @@ std::string choose_connect_mechanism(bpfco::object& obj) {
     return why;
 }
 
-struct daemon {
+struct monitor_state {
     bpfco::object obj;
     std::vector<bpfco::link> links;
     bpfco::per_cpu_array<monitord_packets> packets;
     bpfco::per_cpu_array<std::uint64_t> counters;
     bpfco::per_cpu_array<std::uint64_t> lifetime;
+    bpfco::map event_drops;
     std::uint64_t exec_events = 0, open_events = 0, connect_events = 0, malformed = 0;
 
     metrics snapshot() const {
@@ -77,11 +78,11 @@ struct daemon {
         if (auto all = counters.read_all_summed(); all)
             for (auto& [slot, v] : all.value()) {
                 if (slot == MONITORD_BLOCKED_PACKETS) m.blocked_packets = v;
-                if (slot == MONITORD_EVENTS_DROPPED) m.events_dropped = v;
                 if (slot == MONITORD_LIFETIME_SUM_US) m.lifetime_sum_us = v;
             }
         if (auto all = lifetime.read_all_summed(); all)
             for (auto& [slot, v] : all.value()) m.lifetime_us[slot] = v;
+        if (auto dropped = bpfco::read_drop_counter(event_drops); dropped) m.events_dropped = dropped.value();
         m.exec_events = exec_events;
         m.open_events = open_events;
         m.connect_events = connect_events;
@@ -89,7 +90,7 @@ struct daemon {
     }
 };
 
-asio::awaitable<void> print_events(daemon& d, bpfco::ring_buffer& events, output_format format) {
+asio::awaitable<void> print_events(monitor_state& d, bpfco::ring_buffer& events, output_format format) {
     for (;;) {
         auto [ec, batch] = co_await events.async_receive(asio::as_tuple(asio::use_awaitable));
         if (ec) co_return;  // closed on shutdown
@@ -134,7 +135,7 @@ int main(int argc, char** argv) {
     auto server = http_server::bind(io.get_executor(), opt.listen_address, opt.listen_port);
     if (!server) fail(2, server.error().message);
 
-    daemon d;
+    monitor_state d;
     {
         auto obj = bpfco::object::open_skeleton("monitord", monitord_bpf__elf_bytes);
         if (!obj) fail(1, obj.error().message);
@@ -145,6 +146,7 @@ int main(int argc, char** argv) {
     d.packets = d.obj.map<bpfco::per_cpu_array<monitord_packets>>("packets").value();
     d.counters = d.obj.map<bpfco::per_cpu_array<std::uint64_t>>("counters").value();
     d.lifetime = d.obj.map<bpfco::per_cpu_array<std::uint64_t>>("lifetime_us").value();
+    d.event_drops = d.obj.map("event_drops").value();
 
     auto v4 = d.obj.map<bpfco::lpm_trie<bpfco::ipv4_prefix_key, std::uint8_t>>("blocked_v4").value();
     auto v6 = d.obj.map<bpfco::lpm_trie<bpfco::ipv6_prefix_key, std::uint8_t>>("blocked_v6").value();

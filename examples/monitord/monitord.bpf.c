@@ -2,6 +2,7 @@
 // file-open and TCP-connect events into one ring buffer, and a process-lifetime histogram.
 // User space picks one connect mechanism (kprobe, fentry or tracepoint) with set_autoload.
 #include <bpfco/common.bpf.h>
+#include <bpfco/ringbuf.bpf.h>
 
 #include "monitord_events.h"
 
@@ -88,14 +89,8 @@ static __always_inline void count(__u32 slot)
         *n += 1;
 }
 
-/* A failed reserve is a lost event: counted, never silent. */
-static __always_inline void *reserve(__u64 size)
-{
-    void *r = bpf_ringbuf_reserve(&events, size, 0);
-    if (!r)
-        count(MONITORD_EVENTS_DROPPED);
-    return r;
-}
+/* A failed reserve is a lost event: counted here, reported in /metrics, never silent. */
+BPFCO_RINGBUF_DROPS(event_drops);
 
 /* ---- packets ---- */
 
@@ -209,7 +204,7 @@ int monitord_exec(struct trace_event_raw_sched_process_exec *ctx)
     __u64 now = bpf_ktime_get_ns();
     bpf_map_update_elem(&exec_start, &pid, &now, BPF_ANY);
 
-    struct monitord_exec *e = reserve(sizeof(*e));
+    struct monitord_exec *e = bpfco_ringbuf_reserve(&events, sizeof(*e), &event_drops);
     if (!e)
         return 0;
     struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -265,7 +260,7 @@ int monitord_openat_exit(struct trace_event_raw_sys_exit *ctx)
     struct open_args *a = bpf_map_lookup_elem(&opening, &id);
     if (!a)
         return 0;
-    struct monitord_open *e = reserve(sizeof(*e));
+    struct monitord_open *e = bpfco_ringbuf_reserve(&events, sizeof(*e), &event_drops);
     if (e) {
         e->kind = MONITORD_OPEN;
         e->pid = id >> 32;
@@ -283,7 +278,7 @@ int monitord_openat_exit(struct trace_event_raw_sys_exit *ctx)
 
 static __always_inline void emit_connect(struct sock *sk, __u16 mechanism)
 {
-    struct monitord_connect *e = reserve(sizeof(*e));
+    struct monitord_connect *e = bpfco_ringbuf_reserve(&events, sizeof(*e), &event_drops);
     if (!e)
         return;
     __builtin_memset(e, 0, sizeof(*e));
@@ -362,12 +357,14 @@ int BPF_PROG(monitord_fexit_connect6, struct sock *sk, struct sockaddr *uaddr, i
     return 0;
 }
 
+/* CLOSE -> SYN_SENT happens in the connecting task, so pid and comm are right; the kernel picks
+ * the source port only after this transition, so this mechanism reports sport 0. */
 SEC("tracepoint/sock/inet_sock_set_state")
 int monitord_tp_connect(struct trace_event_raw_inet_sock_set_state *ctx)
 {
     if (ctx->protocol != IPPROTO_TCP || ctx->oldstate != TCP_CLOSE || ctx->newstate != TCP_SYN_SENT)
         return 0;
-    struct monitord_connect *e = reserve(sizeof(*e));
+    struct monitord_connect *e = bpfco_ringbuf_reserve(&events, sizeof(*e), &event_drops);
     if (!e)
         return 0;
     __builtin_memset(e, 0, sizeof(*e));

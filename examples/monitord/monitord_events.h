@@ -23,7 +23,6 @@ struct monitord_packets {
 /* Slots of the per-CPU `counters` array. */
 enum monitord_counter {
     MONITORD_BLOCKED_PACKETS, /* dropped by the blocklist */
-    MONITORD_EVENTS_DROPPED,  /* ring buffer full: reserve failed */
     MONITORD_LIFETIME_SUM_US, /* sum of the lifetimes in lifetime_us, for Prometheus' _sum */
     MONITORD_COUNTERS,
 };

@@ -88,8 +88,9 @@ bpfco::result<options> parse_options(std::span<const std::string_view> args) {
                 return bad(fmt::format("--interface '{}': not an interface name", value));
             o.interfaces.emplace_back(value);
         } else if (a == "--block") {
-            BPFCO_TRY(auto c, parse_cidr(value));
-            o.blocked.push_back(c);
+            auto c = parse_cidr(value);
+            if (!c) return bad(fmt::format("--block {}", c.error().message));
+            o.blocked.push_back(c.value());
         } else if (a == "--listen") {
             auto colon = value.rfind(':');
             if (colon == std::string_view::npos)

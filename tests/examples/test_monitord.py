@@ -173,6 +173,7 @@ class MonitordTest(unittest.TestCase):
                 self.assertEqual(tsrv.stdout.readline().strip(), "ready")
                 net.run(net.a, sys.executable, "-c", SENDER, "tcp", net.addr_a, net.addr_b, "9001", str(tcp_rounds))
                 tsrv.wait(timeout=20)
+                tsrv.stdout.close()
                 time.sleep(0.5)  # the last ACK/FIN
 
                 after = net.snmp(net.a)
@@ -180,12 +181,12 @@ class MonitordTest(unittest.TestCase):
                 tcp_sent = after[("Tcp", "OutSegs")] - before[("Tcp", "OutSegs")]
                 self.assertEqual(udp_sent, udp_ok + udp_blocked)
                 m = mon.metrics(port)
-                print(f"sent udp={udp_sent} tcp={tcp_sent}; monitord saw "
-                      f"udp={m['monitord_packets_total{direction=\"ingress\",protocol=\"udp\"}']} "
-                      f"tcp={m['monitord_packets_total{direction=\"ingress\",protocol=\"tcp\"}']} "
+                ingress_udp = m['monitord_packets_total{direction="ingress",protocol="udp"}']
+                ingress_tcp = m['monitord_packets_total{direction="ingress",protocol="tcp"}']
+                print(f"sent udp={udp_sent} tcp={tcp_sent}; monitord saw udp={ingress_udp} tcp={ingress_tcp} "
                       f"blocked={m['monitord_blocked_packets_total']}")
-                self.assertEqual(m['monitord_packets_total{direction="ingress",protocol="udp"}'], udp_sent)
-                self.assertEqual(m['monitord_packets_total{direction="ingress",protocol="tcp"}'], tcp_sent)
+                self.assertEqual(ingress_udp, udp_sent)
+                self.assertEqual(ingress_tcp, tcp_sent)
                 self.assertEqual(m["monitord_blocked_packets_total"], udp_blocked)
                 self.assertGreater(m['monitord_packets_total{direction="egress",protocol="tcp"}'], 0)
                 self.assertGreater(m['monitord_bytes_total{direction="ingress",protocol="udp"}'], udp_sent * 32)
