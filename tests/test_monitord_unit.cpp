@@ -70,15 +70,17 @@ TEST_CASE("Prometheus text: counters by label and a cumulative histogram") {
     m.packets[MONITORD_INGRESS][MONITORD_UDP] = {7, 700};
     m.blocked_packets = 3;
     m.exec_events = 5;
-    m.lifetime_us[0] = 1;
-    m.lifetime_us[3] = 2;  // below 16 us
+    std::vector<std::uint64_t> slots(MONITORD_LIFETIME_SLOTS);
+    slots[0] = 1;  // 0 us
+    slots[4] = 2;  // 8..15 us
+    m.lifetime_us = bpfco::histogram::log2(slots);
     m.lifetime_sum_us = 20;
     auto text = render_prometheus(m);
     CHECK(text.find("monitord_packets_total{direction=\"ingress\",protocol=\"udp\"} 7\n") != std::string::npos);
     CHECK(text.find("monitord_bytes_total{direction=\"ingress\",protocol=\"udp\"} 700\n") != std::string::npos);
     CHECK(text.find("monitord_blocked_packets_total 3\n") != std::string::npos);
     CHECK(text.find("monitord_events_total{kind=\"exec\"} 5\n") != std::string::npos);
-    CHECK(text.find("monitord_process_lifetime_seconds_bucket{le=\"2e-06\"} 1\n") != std::string::npos);
+    CHECK(text.find("monitord_process_lifetime_seconds_bucket{le=\"1e-06\"} 1\n") != std::string::npos);
     CHECK(text.find("monitord_process_lifetime_seconds_bucket{le=\"8e-06\"} 1\n") != std::string::npos);
     CHECK(text.find("monitord_process_lifetime_seconds_bucket{le=\"1.6e-05\"} 3\n") != std::string::npos);
     CHECK(text.find("monitord_process_lifetime_seconds_bucket{le=\"+Inf\"} 3\n") != std::string::npos);

@@ -62,7 +62,7 @@ struct monitor_state {
     std::vector<bpfco::link> links;
     bpfco::per_cpu_array<monitord_packets> packets;
     bpfco::per_cpu_array<std::uint64_t> counters;
-    bpfco::per_cpu_array<std::uint64_t> lifetime;
+    bpfco::map lifetime;
     bpfco::map event_drops;
     std::uint64_t exec_events = 0, open_events = 0, connect_events = 0, malformed = 0;
 
@@ -80,8 +80,7 @@ struct monitor_state {
                 if (slot == MONITORD_BLOCKED_PACKETS) m.blocked_packets = v;
                 if (slot == MONITORD_LIFETIME_SUM_US) m.lifetime_sum_us = v;
             }
-        if (auto all = lifetime.read_all_summed(); all)
-            for (auto& [slot, v] : all.value()) m.lifetime_us[slot] = v;
+        if (auto h = bpfco::histogram::read_log2(lifetime); h) m.lifetime_us = std::move(h).value();
         if (auto dropped = bpfco::read_drop_counter(event_drops); dropped) m.events_dropped = dropped.value();
         m.exec_events = exec_events;
         m.open_events = open_events;
@@ -145,7 +144,7 @@ int main(int argc, char** argv) {
     if (auto r = d.obj.load(); !r) fail(1, r.error().message);
     d.packets = d.obj.map<bpfco::per_cpu_array<monitord_packets>>("packets").value();
     d.counters = d.obj.map<bpfco::per_cpu_array<std::uint64_t>>("counters").value();
-    d.lifetime = d.obj.map<bpfco::per_cpu_array<std::uint64_t>>("lifetime_us").value();
+    d.lifetime = d.obj.map("lifetime_us").value();
     d.event_drops = d.obj.map("event_drops").value();
 
     auto v4 = d.obj.map<bpfco::lpm_trie<bpfco::ipv4_prefix_key, std::uint8_t>>("blocked_v4").value();

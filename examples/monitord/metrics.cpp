@@ -18,18 +18,15 @@ std::string render_prometheus(const metrics& m) {
     auto put = [&](const char* name, auto labels, std::uint64_t v) {
         fmt::format_to(std::back_inserter(out), "{}{} {}\n", name, labels, v);
     };
-    header(out, "monitord_packets_total", "counter", "Packets seen by direction and IP protocol.");
-    for (int d = 0; d < MONITORD_DIRECTIONS; ++d)
-        for (int p = 0; p < MONITORD_PROTOS; ++p)
-            put("monitord_packets_total",
-                fmt::format("{{direction=\"{}\",protocol=\"{}\"}}", direction_names[d], protocol_names[p]),
-                m.packets[d][p].packets);
-    header(out, "monitord_bytes_total", "counter", "Bytes seen by direction and IP protocol.");
-    for (int d = 0; d < MONITORD_DIRECTIONS; ++d)
-        for (int p = 0; p < MONITORD_PROTOS; ++p)
-            put("monitord_bytes_total",
-                fmt::format("{{direction=\"{}\",protocol=\"{}\"}}", direction_names[d], protocol_names[p]),
-                m.packets[d][p].bytes);
+    auto by_label = [&](const char* name, const char* help, __u64 monitord_packets::*field) {
+        header(out, name, "counter", help);
+        for (int d = 0; d < MONITORD_DIRECTIONS; ++d)
+            for (int p = 0; p < MONITORD_PROTOS; ++p)
+                put(name, fmt::format("{{direction=\"{}\",protocol=\"{}\"}}", direction_names[d], protocol_names[p]),
+                    m.packets[d][p].*field);
+    };
+    by_label("monitord_packets_total", "Packets seen by direction and IP protocol.", &monitord_packets::packets);
+    by_label("monitord_bytes_total", "Bytes seen by direction and IP protocol.", &monitord_packets::bytes);
     header(out, "monitord_blocked_packets_total", "counter", "Packets dropped by the --block list.");
     put("monitord_blocked_packets_total", "", m.blocked_packets);
     header(out, "monitord_events_total", "counter", "Process events received, by kind.");
@@ -41,16 +38,16 @@ std::string render_prometheus(const metrics& m) {
     put("monitord_events_dropped_total", "", m.events_dropped);
 
     header(out, "monitord_process_lifetime_seconds", "histogram", "Time from exec to exit of processes.");
-    // A fixed bucket set (series must not come and go between scrapes): slot i counts lifetimes
-    // below 2^(i+1) microseconds; 2^40 us is 12 days, the rest goes to +Inf.
-    constexpr int shown = 40;
+    // A fixed bucket set (series must not come and go between scrapes): log2 slot k counts
+    // lifetimes below 2^k microseconds; 2^40 us is 12 days, the rest goes to +Inf.
+    constexpr std::size_t shown = 41;
     std::uint64_t cumulative = 0;
-    for (int i = 0; i < MONITORD_LIFETIME_SLOTS; ++i) {
-        cumulative += m.lifetime_us[i];
-        if (i < shown)
-            put("monitord_process_lifetime_seconds_bucket",
-                fmt::format("{{le=\"{:g}\"}}", static_cast<double>(std::uint64_t(2) << i) / 1e6), cumulative);
+    for (std::size_t k = 0; k < shown; ++k) {
+        if (k < m.lifetime_us.size()) cumulative += m.lifetime_us.counts()[k];
+        put("monitord_process_lifetime_seconds_bucket",
+            fmt::format("{{le=\"{:g}\"}}", static_cast<double>(std::uint64_t(1) << k) / 1e6), cumulative);
     }
+    cumulative = m.lifetime_us.total();
     put("monitord_process_lifetime_seconds_bucket", "{le=\"+Inf\"}", cumulative);
     fmt::format_to(std::back_inserter(out), "monitord_process_lifetime_seconds_sum {:g}\n",
                    static_cast<double>(m.lifetime_sum_us) / 1e6);

@@ -3,6 +3,8 @@
 
 #include "monitord_events.h"
 
+#include <bpfco/histogram.hpp>
+
 #include <array>
 #include <cstdint>
 #include <string>
@@ -14,7 +16,7 @@ struct metrics {
     std::uint64_t blocked_packets = 0;
     std::uint64_t exec_events = 0, open_events = 0, connect_events = 0;
     std::uint64_t events_dropped = 0;  ///< the BPF side could not reserve ring space
-    std::array<std::uint64_t, MONITORD_LIFETIME_SLOTS> lifetime_us{};  ///< log2 buckets
+    bpfco::histogram lifetime_us = bpfco::histogram::log2({});  ///< exec-to-exit, microseconds
     std::uint64_t lifetime_sum_us = 0;
 };
 

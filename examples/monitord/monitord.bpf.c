@@ -2,6 +2,7 @@
 // file-open and TCP-connect events into one ring buffer, and a process-lifetime histogram.
 // User space picks one connect mechanism (kprobe, fentry or tracepoint) with set_autoload.
 #include <bpfco/common.bpf.h>
+#include <bpfco/histogram.bpf.h>
 #include <bpfco/ringbuf.bpf.h>
 
 #include "monitord_events.h"
@@ -185,18 +186,6 @@ int monitord_tc_egress(struct __sk_buff *skb)
 
 /* ---- processes ---- */
 
-static __always_inline __u32 log2_slot(__u64 v)
-{
-    __u32 r = 0;
-    if (v >> 32) { v >>= 32; r += 32; }
-    if (v >> 16) { v >>= 16; r += 16; }
-    if (v >> 8) { v >>= 8; r += 8; }
-    if (v >> 4) { v >>= 4; r += 4; }
-    if (v >> 2) { v >>= 2; r += 2; }
-    if (v >> 1) { r += 1; }
-    return r;
-}
-
 SEC("tracepoint/sched/sched_process_exec")
 int monitord_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
@@ -230,17 +219,12 @@ int monitord_exit(void *ctx)
     if (!start)
         return 0;
     __u64 us = (bpf_ktime_get_ns() - *start) / 1000;
-    __u32 slot = log2_slot(us);
+    bpf_map_delete_elem(&exec_start, &pid);
+    bpfco_hist_log2_add(&lifetime_us, us, MONITORD_LIFETIME_SLOTS);
     __u32 sum_slot = MONITORD_LIFETIME_SUM_US;
     __u64 *sum = bpf_map_lookup_elem(&counters, &sum_slot);
     if (sum)
         *sum += us;
-    bpf_map_delete_elem(&exec_start, &pid);
-    if (slot >= MONITORD_LIFETIME_SLOTS)
-        slot = MONITORD_LIFETIME_SLOTS - 1;
-    __u64 *n = bpf_map_lookup_elem(&lifetime_us, &slot);
-    if (n)
-        *n += 1;
     return 0;
 }
 
@@ -299,47 +283,37 @@ static __always_inline void emit_connect(struct sock *sk, __u16 mechanism)
     bpf_ringbuf_submit(e, 0);
 }
 
-SEC("kprobe/tcp_v4_connect")
-int BPF_KPROBE(monitord_kprobe_connect, struct sock *sk)
+/* Entry remembers the socket per thread; return reports it once the connect succeeded. */
+static __always_inline int connect_entry(struct sock *sk)
 {
     __u64 id = bpf_get_current_pid_tgid();
     bpf_map_update_elem(&connecting, &id, &sk, BPF_ANY);
     return 0;
 }
+
+static __always_inline int connect_return(int ret)
+{
+    __u64 id = bpf_get_current_pid_tgid();
+    struct sock **skp = bpf_map_lookup_elem(&connecting, &id);
+    if (!skp)
+        return 0;
+    if (ret == 0)
+        emit_connect(*skp, 1);
+    bpf_map_delete_elem(&connecting, &id);
+    return 0;
+}
+
+SEC("kprobe/tcp_v4_connect")
+int BPF_KPROBE(monitord_kprobe_connect, struct sock *sk) { return connect_entry(sk); }
 
 SEC("kretprobe/tcp_v4_connect")
-int BPF_KRETPROBE(monitord_kretprobe_connect, int ret)
-{
-    __u64 id = bpf_get_current_pid_tgid();
-    struct sock **skp = bpf_map_lookup_elem(&connecting, &id);
-    if (!skp)
-        return 0;
-    if (ret == 0)
-        emit_connect(*skp, 1);
-    bpf_map_delete_elem(&connecting, &id);
-    return 0;
-}
+int BPF_KRETPROBE(monitord_kretprobe_connect, int ret) { return connect_return(ret); }
 
 SEC("kprobe/tcp_v6_connect")
-int BPF_KPROBE(monitord_kprobe_connect6, struct sock *sk)
-{
-    __u64 id = bpf_get_current_pid_tgid();
-    bpf_map_update_elem(&connecting, &id, &sk, BPF_ANY);
-    return 0;
-}
+int BPF_KPROBE(monitord_kprobe_connect6, struct sock *sk) { return connect_entry(sk); }
 
 SEC("kretprobe/tcp_v6_connect")
-int BPF_KRETPROBE(monitord_kretprobe_connect6, int ret)
-{
-    __u64 id = bpf_get_current_pid_tgid();
-    struct sock **skp = bpf_map_lookup_elem(&connecting, &id);
-    if (!skp)
-        return 0;
-    if (ret == 0)
-        emit_connect(*skp, 1);
-    bpf_map_delete_elem(&connecting, &id);
-    return 0;
-}
+int BPF_KRETPROBE(monitord_kretprobe_connect6, int ret) { return connect_return(ret); }
 
 SEC("fexit/tcp_v4_connect")
 int BPF_PROG(monitord_fexit_connect, struct sock *sk, struct sockaddr *uaddr, int addr_len, int ret)

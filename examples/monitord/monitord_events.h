@@ -27,7 +27,7 @@ enum monitord_counter {
     MONITORD_COUNTERS,
 };
 
-#define MONITORD_LIFETIME_SLOTS 64 /* log2 buckets of process lifetime in microseconds */
+#define MONITORD_LIFETIME_SLOTS 65 /* log2 buckets of process lifetime in us (bpfco_hist_log2_add) */
 
 struct monitord_exec {
     __u32 kind;
