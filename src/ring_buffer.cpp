@@ -23,7 +23,7 @@ namespace detail {
 class ring_state : public async_stream<ring_state, ring_batch> {
 public:
     ring_state(const asio::any_io_executor& ex, map m, ring_buffer_options o)
-        : async_stream(ex, o.poll_interval), map_(std::move(m)), max_records_(o.max_records) {}
+        : async_stream(ex, o.poll_interval), map_(std::move(m)), max_records_(o.max_records), max_bytes_(o.max_bytes) {}
 
     ~ring_state() {
         if (consumer_page_) ::munmap(consumer_page_, page_size_);
@@ -74,7 +74,7 @@ public:
         // acquire: pairs with smp_store_release(&rb->producer_pos) in bpf_ringbuf_reserve(), so
         // every header below producer_pos is at least reserved (BUSY) when we load it.
         const std::uint64_t prod = producer_pos().load(std::memory_order_acquire);
-        const auto w = ring_records::walk(ring_, read_pos_, prod, max_records_);
+        const auto w = ring_records::walk(ring_, read_pos_, prod, max_records_, max_bytes_);
         if (w.stop == ring_records::walk_stop::corrupt)
             return failure(EBADMSG, "ring buffer '" + map_.name() + "': a record length runs past the producer "
                                     "position or the ring: the ring cannot be read further");
@@ -96,6 +96,7 @@ private:
 
     map map_;
     std::size_t max_records_;
+    std::uint64_t max_bytes_;
     std::size_t page_size_ = 0;
     std::uint64_t capacity_ = 0;
     void* consumer_page_ = nullptr;

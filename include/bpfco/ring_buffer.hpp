@@ -29,6 +29,9 @@ void commit(ring_state& state, std::uint64_t end) noexcept;
 struct ring_buffer_options {
     /// Most records per batch; 0: every record available.
     std::size_t max_records = 0;
+    /// Most ring bytes per batch (0: no limit). The records are walked once to make the batch and
+    /// again when read; a batch that fits in cache keeps the second pass from missing.
+    std::uint64_t max_bytes = 256 * 1024;
     /// When nonzero, a pending receive also checks the ring this often, so records submitted
     /// with BPF_RB_NO_WAKEUP (or whose wake-up was suppressed) are still delivered. One timer per
     /// stream, running only while receives are pending; 0: wake-ups only.
@@ -73,9 +76,9 @@ public:
             : ring_(ring), pos_(pos), end_(end) {
             skip_discarded();
         }
-        ring_record operator*() const noexcept { return ring_record(ring_.payload(pos_, ring_.load_header(pos_))); }
+        ring_record operator*() const noexcept { return ring_record(ring_.payload(pos_, len_)); }
         iterator& operator++() noexcept {
-            pos_ += ring_records::record_span(ring_.load_header(pos_) & ~ring_records::discard_bit);
+            pos_ += ring_records::record_span(len_);
             skip_discarded();
             return *this;
         }
@@ -87,17 +90,20 @@ public:
         bool operator==(const iterator& o) const noexcept { return pos_ == o.pos_; }
 
     private:
+        // Loads each header once: the length of the record at pos_ is kept in len_.
         void skip_discarded() noexcept {
             // Only submitted records lie in [pos, end): the walk that made the batch stopped at BUSY.
             while (pos_ < end_) {
                 const std::uint32_t hdr = ring_.load_header(pos_);
+                len_ = hdr & ~ring_records::discard_bit;
                 if (!(hdr & ring_records::discard_bit)) break;
-                pos_ += ring_records::record_span(hdr & ~ring_records::discard_bit);
+                pos_ += ring_records::record_span(len_);
             }
         }
         ring_records::ring_view ring_{};
         std::uint64_t pos_ = 0;
         std::uint64_t end_ = 0;
+        std::uint32_t len_ = 0;
     };
 
     ring_batch() = default;

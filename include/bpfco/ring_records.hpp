@@ -70,18 +70,18 @@ struct ring_view {
 };
 
 /// Walks submitted records from `begin` towards `producer_pos` (read by the caller with acquire),
-/// stopping at a BUSY record, after `max_records` submitted records (0: no limit), or at a
-/// length that cannot be. Never reads outside the view: every header offset is masked, and a
+/// stopping at a BUSY record, after `max_records` submitted records or `max_bytes` of ring
+/// (0: no limit), or at a length that cannot be. Never reads outside the view: every header offset is masked, and a
 /// payload is at most capacity - 8 bytes, which the double mapping covers.
 inline walk_result walk(const ring_view& ring, std::uint64_t begin, std::uint64_t producer_pos,
-                        std::size_t max_records = 0) noexcept {
+                        std::size_t max_records = 0, std::uint64_t max_bytes = 0) noexcept {
     walk_result r{begin, 0, walk_stop::caught_up};
     if (ring.capacity == 0 || producer_pos - begin > ring.capacity) {
         r.stop = walk_stop::corrupt;
         return r;
     }
     while (r.end < producer_pos) {
-        if (max_records != 0 && r.records == max_records) {
+        if ((max_records != 0 && r.records == max_records) || (max_bytes != 0 && r.end - begin >= max_bytes)) {
             r.stop = walk_stop::limit;
             return r;
         }
