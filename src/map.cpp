@@ -109,7 +109,7 @@ result<void> map::check(std::span<const std::uint32_t> types, std::uint32_t key_
     if (!types.empty() && std::find(types.begin(), types.end(), info_.type) == types.end()) {
         std::string want;
         for (auto t : types) want += fmt::format("{}{}", want.empty() ? "" : " or ", map_type_name(t));
-        return failure(EINVAL, fmt::format("map '{}': is a {} map, the view needs {}", info_.name,
+        return failure(EINVAL, fmt::format("map '{}': has type {}, the view needs {}", info_.name,
                                            map_type_name(info_.type), want));
     }
     if (info_.key_size != key_size || info_.value_size != value_size)

@@ -171,10 +171,11 @@ result<link> program::attach_perf_event(int perf_fd) const {
 }
 
 result<link> program::attach_trace() const {
-    auto what = fmt::format("attach {} (section '{}')", "fentry/fexit", section());
+    auto what = fmt::format("attach fentry/fexit (section '{}')", section());
     if (!features::fentry())
-        return failure(make_error(EOPNOTSUPP, what + " (this kernel cannot attach fentry/fexit "
-                                                     "trampolines; use a kprobe or tracepoint instead)"));
+        return failure(make_error(EOPNOTSUPP, what + fmt::format(" (this kernel cannot attach fentry/fexit "
+                                                                 "trampolines; use {} instead)",
+                                                                 features::kprobes() ? "a kprobe" : "a tracepoint")));
     detail::libbpf_capture cap;
     auto* l = bpf_program__attach_trace(prog_);
     int e = errno;
