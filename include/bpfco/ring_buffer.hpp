@@ -21,17 +21,24 @@
 
 namespace bpfco {
 
+class ring_batch;
+
 namespace detail {
 class ring_state;
 void commit(ring_state& state, std::uint64_t end) noexcept;
+// A batch's end became known (iterated to its end, or resolved): the next batch starts there.
+void settle(ring_state& state, std::uint64_t end) noexcept;
+// An unresolved batch moved: the stream follows it, to resolve it before taking the next one.
+void rebind(ring_state& state, const ring_batch* from, ring_batch* to) noexcept;
 }  // namespace detail
 
 struct ring_buffer_options {
     /// Most records per batch; 0: every record available.
     std::size_t max_records = 0;
-    /// Most ring bytes per batch (0: no limit). The records are walked once to make the batch and
-    /// again when read; a batch that fits in cache keeps the second pass from missing.
-    std::uint64_t max_bytes = 256 * 1024;
+    /// Most ring bytes per batch (0: no limit): a batch holds the records that start within
+    /// this many bytes of its first position. It bounds how much ring space a batch keeps from
+    /// the producer until it is released (batches are walked once, so it is not about cache).
+    std::uint64_t max_bytes = 4 * 1024 * 1024;
     /// When nonzero, a pending receive also checks the ring this often, so records submitted
     /// with BPF_RB_NO_WAKEUP (or whose wake-up was suppressed) are still delivered. One timer per
     /// stream, running only while receives are pending; 0: wake-ups only.
@@ -58,9 +65,21 @@ private:
     std::span<const std::byte> data_;
 };
 
-/// The records one receive delivered. Move-only; releasing it (or destroying it) hands their
-/// space back to the producer by storing the consumer position once for the whole batch.
-/// Release batches in the order they were received: a batch commits everything before its end.
+/// The records one receive delivered: a lazy view over the ring. Move-only; releasing it (or
+/// destroying it) hands their space back to the producer by storing the consumer position once
+/// for the whole batch.
+///
+/// A batch is walked once. The receive only proves that one submitted record is there; the
+/// batch covers the records from there up to the producer position read at that moment (and
+/// max_records/max_bytes), and the iterator validates each header as it reaches it (loaded once,
+/// acquire): it skips DISCARD records and the batch ends at the first BUSY record or at a length
+/// that cannot be (the next receive then fails with bad_message). Where the batch ends is fixed
+/// the first time it is needed: when an iteration reaches the end, or by size(), bytes(),
+/// release() or the next receive, which walk the headers to find it. Releasing commits
+/// everything before that end, records not iterated included, as before.
+///
+/// Iterators point into the batch: moving the batch invalidates them. Release batches in the
+/// order they were received: a batch commits everything before its end.
 class ring_batch {
 public:
     class iterator {
@@ -72,14 +91,17 @@ public:
         using reference = ring_record;
 
         iterator() = default;
-        iterator(ring_records::ring_view ring, std::uint64_t pos, std::uint64_t end) noexcept
-            : ring_(ring), pos_(pos), end_(end) {
-            skip_discarded();
+        ring_record operator*() const noexcept {
+            return ring_record({b_->ring_.data + (pos_ & (b_->ring_.capacity - 1)) + ring_records::header_size, len_});
         }
-        ring_record operator*() const noexcept { return ring_record(ring_.payload(pos_, len_)); }
         iterator& operator++() noexcept {
-            pos_ += ring_records::record_span(len_);
-            skip_discarded();
+            const std::uint64_t next = pos_ + ring_records::record_span(len_);
+            if (n_ == b_->max_records_) return finish(next);
+            const auto f = ring_records::find_submitted(b_->ring_, next, b_->limit_, b_->producer_pos_);
+            if (!f.found) return finish(f.pos);
+            pos_ = f.pos;
+            len_ = f.len;
+            ++n_;
             return *this;
         }
         iterator operator++(int) noexcept {
@@ -87,39 +109,46 @@ public:
             ++*this;
             return old;
         }
-        bool operator==(const iterator& o) const noexcept { return pos_ == o.pos_; }
+        /// Iterators at the end compare equal (an iteration learns where the end is only when it
+        /// gets there); others by position.
+        bool operator==(const iterator& o) const noexcept {
+            return b_ == nullptr || o.b_ == nullptr ? b_ == o.b_ : pos_ == o.pos_;
+        }
 
     private:
-        // Loads each header once: the length of the record at pos_ is kept in len_.
-        void skip_discarded() noexcept {
-            // Only submitted records lie in [pos, end): the walk that made the batch stopped at BUSY.
-            while (pos_ < end_) {
-                const std::uint32_t hdr = ring_.load_header(pos_);
-                len_ = hdr & ~ring_records::discard_bit;
-                if (!(hdr & ring_records::discard_bit)) break;
-                pos_ += ring_records::record_span(len_);
-            }
+        friend class ring_batch;
+        iterator(const ring_batch* b, std::uint64_t pos, std::uint32_t len) noexcept
+            : b_(b), pos_(pos), len_(len), n_(1) {}
+        iterator& finish(std::uint64_t end) noexcept {
+            b_->settle(end, n_);
+            b_ = nullptr;
+            return *this;
         }
-        ring_records::ring_view ring_{};
-        std::uint64_t pos_ = 0;
-        std::uint64_t end_ = 0;
-        std::uint32_t len_ = 0;
+        const ring_batch* b_ = nullptr;  // nullptr: the end
+        std::uint64_t pos_ = 0;          // the current record
+        std::uint32_t len_ = 0;          // its payload length
+        std::size_t n_ = 0;              // records up to and including the current one
     };
 
     ring_batch() = default;
+    /// A batch over [begin, ...): `first` is its first submitted record (its header already
+    /// checked, `first_len` its length), `limit` the position no record of the batch starts at or
+    /// after, `producer_pos` the snapshot bounding every record's end.
     ring_batch(std::shared_ptr<detail::ring_state> state, ring_records::ring_view ring, std::uint64_t begin,
-               std::uint64_t end, std::size_t count) noexcept
-        : state_(std::move(state)), ring_(ring), begin_(begin), end_(end), count_(count) {}
-    ring_batch(ring_batch&& o) noexcept
-        : state_(std::move(o.state_)), ring_(o.ring_), begin_(o.begin_), end_(o.end_), count_(o.count_) {}
+               std::uint64_t first, std::uint32_t first_len, std::uint64_t limit, std::uint64_t producer_pos,
+               std::size_t max_records) noexcept
+        : state_(std::move(state)), ring_(ring), begin_(begin), first_(first), limit_(limit),
+          producer_pos_(producer_pos), max_records_(max_records != 0 ? max_records : SIZE_MAX), first_len_(first_len),
+          resolved_(false), empty_(false) {}
+    /// An empty batch over [begin, end) (discarded records only, or nothing): resolved already.
+    ring_batch(std::shared_ptr<detail::ring_state> state, std::uint64_t begin, std::uint64_t end) noexcept
+        : state_(std::move(state)), begin_(begin), first_(end), limit_(end), producer_pos_(end), end_(end),
+          resolved_(true), empty_(true) {}
+    ring_batch(ring_batch&& o) noexcept { take_from(o); }
     ring_batch& operator=(ring_batch&& o) noexcept {
         if (this != &o) {
             release();
-            state_ = std::move(o.state_);
-            ring_ = o.ring_;
-            begin_ = o.begin_;
-            end_ = o.end_;
-            count_ = o.count_;
+            take_from(o);
         }
         return *this;
     }
@@ -127,27 +156,88 @@ public:
     ring_batch& operator=(const ring_batch&) = delete;
     ~ring_batch() { release(); }
 
-    std::size_t size() const noexcept { return count_; }
-    bool empty() const noexcept { return count_ == 0; }
-    iterator begin() const noexcept { return {ring_, begin_, end_}; }
-    iterator end() const noexcept { return {ring_, end_, end_}; }
-    /// Ring bytes the batch spans (headers, padding and discarded records included).
-    std::uint64_t bytes() const noexcept { return end_ - begin_; }
+    /// Records in the batch. Walks the headers the first time unless an iteration already
+    /// reached the end: prefer iterating.
+    std::size_t size() const noexcept {
+        resolve();
+        return count_;
+    }
+    /// Constant time: a batch is empty only when the receive found no submitted record.
+    bool empty() const noexcept { return empty_; }
+    iterator begin() const noexcept { return empty_ ? iterator() : iterator(this, first_, first_len_); }
+    iterator end() const noexcept { return {}; }
+    /// Ring bytes the batch spans (headers, padding and discarded records included). Resolves
+    /// the end as size() does.
+    std::uint64_t bytes() const noexcept {
+        resolve();
+        return end_ - begin_;
+    }
 
     /// Commits now; the views become invalid. Idempotent.
     void release() noexcept {
         if (state_) {
+            resolve();
             detail::commit(*state_, end_);
             state_.reset();
         }
     }
 
 private:
+    friend class detail::ring_state;
+
+    void take_from(ring_batch& o) noexcept {
+        state_ = std::move(o.state_);
+        ring_ = o.ring_;
+        begin_ = o.begin_;
+        first_ = o.first_;
+        limit_ = o.limit_;
+        producer_pos_ = o.producer_pos_;
+        max_records_ = o.max_records_;
+        end_ = o.end_;
+        count_ = o.count_;
+        first_len_ = o.first_len_;
+        resolved_ = o.resolved_;
+        empty_ = o.empty_;
+        if (state_ && !resolved_) detail::rebind(*state_, &o, this);
+    }
+
+    // Fixes the end where the first walk to get there (an iteration's or resolve()'s) stopped;
+    // later iterations stop there too (limit_), so records BUSY then are left to the next batch.
+    void settle(std::uint64_t end, std::size_t count) const noexcept {
+        if (resolved_) return;
+        resolved_ = true;
+        end_ = limit_ = end;
+        count_ = count;
+        if (state_) detail::settle(*state_, end);
+    }
+
+    // The same steps as iterating, without delivering the records.
+    void resolve() const noexcept {
+        if (resolved_) return;
+        std::uint64_t pos = first_;
+        std::uint32_t len = first_len_;
+        for (std::size_t n = 1;; ++n) {
+            const std::uint64_t next = pos + ring_records::record_span(len);
+            if (n == max_records_) return settle(next, n);
+            const auto f = ring_records::find_submitted(ring_, next, limit_, producer_pos_);
+            if (!f.found) return settle(f.pos, n);
+            pos = f.pos;
+            len = f.len;
+        }
+    }
+
     std::shared_ptr<detail::ring_state> state_;
     ring_records::ring_view ring_{};
-    std::uint64_t begin_ = 0;
-    std::uint64_t end_ = 0;
-    std::size_t count_ = 0;
+    std::uint64_t begin_ = 0;               // commit range start (leading discarded records included)
+    std::uint64_t first_ = 0;               // first submitted record
+    mutable std::uint64_t limit_ = 0;       // no record starts here or after; the end once resolved
+    std::uint64_t producer_pos_ = 0;        // no record ends after this
+    std::size_t max_records_ = SIZE_MAX;
+    mutable std::uint64_t end_ = 0;         // valid once resolved_
+    mutable std::size_t count_ = 0;         // valid once resolved_
+    std::uint32_t first_len_ = 0;
+    mutable bool resolved_ = true;
+    bool empty_ = true;
 };
 
 /// A BPF ring buffer as an Asio I/O object.
