@@ -81,8 +81,10 @@ struct found_record {
 /// Loads each header once (acquire). Preconditions, checked once per batch by the caller:
 /// `ring.capacity != 0`, `pos <= limit <= producer_pos` and `producer_pos - pos <= capacity`.
 /// Stops at a BUSY record (never skips it), at `limit` (caught_up when limit is producer_pos,
-/// else limit), or at a length that cannot be (corrupt: longer than the ring, or running past
-/// producer_pos, which also covers fewer than a header's worth of bytes published).
+/// else limit), or at a length that cannot be (corrupt: running past producer_pos, which also
+/// covers fewer than a header's worth of bytes published). Under the preconditions a record that
+/// ends by producer_pos is at most capacity bytes long, so its payload (at most capacity - 8
+/// bytes) lies within the double mapping: that one comparison is the whole bounds check.
 inline found_record find_submitted(const ring_view& ring, std::uint64_t pos, std::uint64_t limit,
                                    std::uint64_t producer_pos) noexcept {
     while (pos < limit) {
@@ -90,7 +92,7 @@ inline found_record find_submitted(const ring_view& ring, std::uint64_t pos, std
         if (hdr & busy_bit) return {pos, 0, false, walk_stop::busy};
         const std::uint32_t len = hdr & ~discard_bit;
         const std::uint64_t next = pos + record_span(len);
-        if (len > ring.capacity - header_size || next > producer_pos) return {pos, 0, false, walk_stop::corrupt};
+        if (next > producer_pos) return {pos, 0, false, walk_stop::corrupt};
         if (!(hdr & discard_bit)) return {pos, len, true, walk_stop::caught_up};
         pos = next;
     }
