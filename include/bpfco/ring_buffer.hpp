@@ -38,7 +38,7 @@ struct ring_buffer_options {
     /// Most ring bytes per batch (0: no limit): a batch holds the records that start within
     /// this many bytes of its first position. It bounds how much ring space a batch keeps from
     /// the producer until it is released (batches are walked once, so it is not about cache).
-    std::uint64_t max_bytes = 4 * 1024 * 1024;
+    std::uint64_t max_bytes = 256 * 1024;
     /// When nonzero, a pending receive also checks the ring this often, so records submitted
     /// with BPF_RB_NO_WAKEUP (or whose wake-up was suppressed) are still delivered. One timer per
     /// stream, running only while receives are pending; 0: wake-ups only.
