@@ -7,6 +7,8 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <atomic>
+#include <string>
+#include <string_view>
 #include <thread>
 
 namespace asio = boost::asio;
@@ -15,8 +17,8 @@ using bench::producers;
 
 namespace {
 constexpr std::uint32_t ring_bytes = 1u << 26;  // 64 MiB
-constexpr std::uint32_t drain_records = 600000;  // 43 MB of 72-byte slots
-constexpr int rounds = 5;
+std::uint32_t drain_records = 600000;  // 43 MB of 72-byte slots
+int rounds = 5;
 
 struct sink {
     std::uint64_t count = 0, sum = 0;
@@ -159,7 +161,13 @@ concurrent_result concurrent_bpfco(producers& p) {
 }
 }  // namespace
 
-int main() {
+// `ring_bench drain N`: only the drain, N records, one round (for callgrind); no argument: all.
+int main(int argc, char** argv) {
+    const bool drain_only = argc == 3 && std::string_view(argv[1]) == "drain";
+    if (drain_only) {
+        drain_records = static_cast<std::uint32_t>(std::stoul(argv[2]));
+        rounds = 1;
+    }
     producers p(ring_bytes);
     std::printf("ring drain: %u records of %zu bytes, %d rounds (median); concurrent: consumer on CPU 0, "
                 "producer on CPU %d\n", drain_records, sizeof(bpfco_seq_event), rounds, 1 % bench::online_cpus());
@@ -174,6 +182,7 @@ int main() {
     bench::result("ring_drain_bpfco_callback", bench::median(cb) / 1e6, "M/s");
     bench::ratio("ring_buffer_drain", bench::median(aw) / bench::median(lib));
     bench::ratio("ring_buffer_drain_callback", bench::median(cb) / bench::median(lib));
+    if (drain_only) return 0;
 
     std::vector<double> lib_rate, co_rate;
     for (int i = 0; i < 3; ++i) {

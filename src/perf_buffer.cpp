@@ -90,44 +90,65 @@ public:
         return boost::outcome_v2::success();
     }
 
-    // Every record readable now, round-robin over the rings with a per-CPU budget.
+    // A lazy batch over every ring's records below its data_head, possibly empty. Only proves
+    // that one item is there: the batch's iterator decodes the rest in place.
     result<perf_batch> take() {
-        std::vector<perf_record> items = std::move(spare_);
-        items.clear();
-        const std::size_t max = options_.max_records;
-        bool progress = true;
-        while (progress && (max == 0 || items.size() < max)) {
-            progress = false;
-            for (std::size_t k = 0; k < rings_.size() && (max == 0 || items.size() < max); ++k) {
-                auto& r = rings_[(next_ + k) % rings_.size()];
-                // acquire: pairs with the kernel's smp_store_release of data_head in
-                // perf_output_put_handle(), so the record bytes below head are visible.
-                const std::uint64_t head = std::atomic_ref<__u64>(r.meta->data_head).load(std::memory_order_acquire);
-                for (std::size_t n = 0; r.read_tail != head && n < options_.per_cpu_budget &&
-                                        (max == 0 || items.size() < max);
-                     ++n) {
-                    // One scratch buffer per ring is enough: a batch reads at most one ring's worth
-                    // (data_tail only moves on release), so at most one of its records wraps.
-                    auto d = ring_records::perf_decode(r.data, r.read_tail, head, r.scratch);
-                    if (d.kind == ring_records::perf_kind::corrupt) {
-                        spare_ = std::move(items);
-                        return failure(EBADMSG, fmt::format("perf buffer '{}': CPU {}: a record size that "
-                                                            "cannot be: the ring cannot be read further",
-                                                            map_.name(), r.cpu));
+        // The previous batch's ends must be fixed first: this one starts there on every ring.
+        if (open_) {
+            open_->resolve_all();
+            open_ = nullptr;
+        }
+        std::vector<perf_range> ranges = std::move(spare_);
+        ranges.clear();
+        const std::size_t budget = options_.per_cpu_budget != 0 ? options_.per_cpu_budget : SIZE_MAX;
+        bool any = false;
+        for (std::size_t k = 0; k < rings_.size(); ++k) {
+            const std::size_t i = (next_ + k) % rings_.size();
+            auto& r = rings_[i];
+            // acquire: pairs with the kernel's smp_store_release of data_head in
+            // perf_output_put_handle(), so the record bytes below head are visible.
+            const std::uint64_t head = std::atomic_ref<__u64>(r.meta->data_head).load(std::memory_order_acquire);
+            if (head == r.read_tail) continue;
+            if (head - r.read_tail > r.data.size()) return corrupt(r, std::move(ranges));
+            perf_range range;
+            range.ring = static_cast<std::uint32_t>(i);
+            range.cpu = r.cpu;
+            range.data = r.data;
+            range.scratch = &r.scratch;
+            range.first = r.read_tail;
+            range.head = head;
+            range.cap = budget;
+            if (!any) {
+                // Proves an item is there, skipping record types a BPF output event does not make.
+                while (range.first != head) {
+                    const auto d = ring_records::perf_decode(r.data, range.first, head, r.scratch);
+                    if (d.kind == ring_records::perf_kind::corrupt) return corrupt(r, std::move(ranges));
+                    if (d.kind != ring_records::perf_kind::other) {
+                        any = true;
+                        break;
                     }
-                    r.read_tail = d.next;
-                    progress = true;
-                    if (d.kind == ring_records::perf_kind::sample)
-                        items.emplace_back(perf_record::kind::sample, r.cpu, d.data, 0);
-                    else if (d.kind == ring_records::perf_kind::lost) {
-                        r.lost += d.lost;
-                        items.emplace_back(perf_record::kind::lost, r.cpu, std::span<const std::byte>(), d.lost);
-                    }
+                    range.first = d.next;
+                }
+                if (!any) {
+                    range.resolved = true;  // nothing but skipped records: commit them
+                    range.end = r.read_tail = range.first;
                 }
             }
-            next_ = (next_ + 1) % std::max<std::size_t>(rings_.size(), 1);
+            ranges.push_back(range);
         }
-        return perf_batch(shared_from_this(), std::move(items));
+        next_ = (next_ + 1) % std::max<std::size_t>(rings_.size(), 1);
+        perf_batch b(shared_from_this(), std::move(ranges), !any);
+        if (options_.max_records != 0) {
+            // Bounding the total needs each ring's part walked now, in order.
+            std::size_t left = options_.max_records;
+            for (auto& range : b.ranges_) {
+                range.cap = std::min(range.cap, left);
+                b.resolve(range);
+                left -= range.count;
+            }
+        }
+        open_ = &b;  // followed through moves by rebind(), cleared by release
+        return b;
     }
 
     // Clears the inner epoll's ready list; take() looks at every ring's head anyway.
@@ -137,16 +158,31 @@ public:
         }
     }
 
-    void commit(std::vector<perf_record>&& items) noexcept {
-        for (auto& r : rings_) {
-            if (r.read_tail == r.committed_tail) continue;
-            r.committed_tail = r.read_tail;
+    void settle(const perf_range& range, std::uint64_t end) noexcept { rings_[range.ring].read_tail = end; }
+
+    void count_lost(const perf_range& range, std::uint64_t pos, std::uint64_t n) noexcept {
+        auto& r = rings_[range.ring];
+        if (pos < r.lost_counted_to) return;  // decoded before (a second iteration, or resolve)
+        r.lost_counted_to = pos + 1;
+        r.lost += n;
+    }
+
+    void rebind(const perf_batch* from, perf_batch* to) noexcept {
+        if (open_ == from) open_ = to;
+    }
+
+    void commit(const perf_batch& b, std::vector<perf_range>&& ranges) noexcept {
+        if (open_ == &b) open_ = nullptr;
+        for (auto& range : ranges) {
+            auto& r = rings_[range.ring];
+            if (range.end <= r.committed_tail) continue;
+            r.committed_tail = range.end;
             // release: our reads of the records happen before the kernel may overwrite them;
             // pairs with the kernel's READ_ONCE(data_tail) + smp_mb() in perf_output_begin().
-            std::atomic_ref<__u64>(r.meta->data_tail).store(r.read_tail, std::memory_order_release);
+            std::atomic_ref<__u64>(r.meta->data_tail).store(range.end, std::memory_order_release);
         }
-        items.clear();
-        spare_ = std::move(items);  // keeps the capacity for the next batch
+        ranges.clear();
+        spare_ = std::move(ranges);  // keeps the capacity for the next batch
     }
 
     std::uint64_t lost() const noexcept {
@@ -172,7 +208,8 @@ private:
         unique_fd fd;
         perf_event_mmap_page* meta = nullptr;
         std::span<const std::byte> data;
-        std::uint64_t read_tail = 0;       // handed out to batches up to here
+        std::uint64_t read_tail = 0;       // handed out to batches up to here (when no batch is open)
+        std::uint64_t lost_counted_to = 0; // lost records before here are counted
         std::uint64_t committed_tail = 0;  // data_tail as last stored
         std::vector<std::byte> scratch;    // the record that wrapped the ring end
         std::uint64_t lost = 0;
@@ -221,15 +258,30 @@ private:
     std::size_t page_size_ = 0;
     std::size_t ring_size_ = 0;
     std::vector<cpu_ring> rings_;
-    std::size_t next_ = 0;  // the ring the next round starts at
-    std::vector<perf_record> spare_;
+    std::size_t next_ = 0;  // the ring the next batch starts at
+    std::vector<perf_range> spare_;
+    perf_batch* open_ = nullptr;  // the batch handed out last, until it is released or the next take
+
+    result<perf_batch> corrupt(const cpu_ring& r, std::vector<perf_range>&& ranges) {
+        ranges.clear();
+        spare_ = std::move(ranges);
+        return failure(EBADMSG, fmt::format("perf buffer '{}': CPU {}: a record size that cannot be: the ring "
+                                            "cannot be read further", map_.name(), r.cpu));
+    }
 };
+
+void settle(perf_state& state, perf_range& range, std::uint64_t end, std::size_t) noexcept { state.settle(range, end); }
+void count_lost(perf_state& state, const perf_range& range, std::uint64_t pos, std::uint64_t lost) noexcept {
+    state.count_lost(range, pos, lost);
+}
+void rebind(perf_state& state, const perf_batch* from, perf_batch* to) noexcept { state.rebind(from, to); }
 
 }  // namespace detail
 
 void perf_batch::release() noexcept {
     if (state_) {
-        state_->commit(std::move(items_));
+        resolve_all();
+        state_->commit(*this, std::move(ranges_));
         state_.reset();
     }
 }

@@ -69,18 +69,36 @@ public:
         consumer_pos().store(end, std::memory_order_release);
     }
 
-    // Every record available now (up to max_records) as a batch, possibly empty.
+    // The records available now (up to max_records/max_bytes) as a lazy batch, possibly empty.
+    // Only proves that one submitted record is there: the batch's iterator walks the rest.
     result<ring_batch> take() {
+        // The previous batch's end must be fixed first: this one starts there.
+        if (open_) open_->resolve();
         // acquire: pairs with smp_store_release(&rb->producer_pos) in bpf_ringbuf_reserve(), so
         // every header below producer_pos is at least reserved (BUSY) when we load it.
         const std::uint64_t prod = producer_pos().load(std::memory_order_acquire);
-        const auto w = ring_records::walk(ring_, read_pos_, prod, max_records_, max_bytes_);
-        if (w.stop == ring_records::walk_stop::corrupt)
-            return failure(EBADMSG, "ring buffer '" + map_.name() + "': a record length runs past the producer "
-                                    "position or the ring: the ring cannot be read further");
-        ring_batch b(shared_from_this(), ring_, read_pos_, w.end, w.records);
-        read_pos_ = w.end;
+        const std::uint64_t begin = read_pos_;
+        if (ring_.capacity == 0 || prod - begin > ring_.capacity) return corrupt();
+        const std::uint64_t limit = max_bytes_ != 0 && max_bytes_ < prod - begin ? begin + max_bytes_ : prod;
+        const auto f = ring_records::find_submitted(ring_, begin, limit, prod);
+        if (f.stop == ring_records::walk_stop::corrupt) return corrupt();
+        if (!f.found) {
+            // Nothing submitted: the batch is empty and only covers the discarded records skipped.
+            read_pos_ = f.pos;
+            return ring_batch(shared_from_this(), begin, f.pos);
+        }
+        ring_batch b(shared_from_this(), ring_, begin, f.pos, f.len, limit, prod, max_records_);
+        open_ = &b;  // followed through moves by rebind(), cleared by settle()
         return b;
+    }
+
+    // The open batch's end is known: the next batch starts there.
+    void settle(std::uint64_t end) noexcept {
+        read_pos_ = end;
+        open_ = nullptr;
+    }
+    void rebind(const ring_batch* from, ring_batch* to) noexcept {
+        if (open_ == from) open_ = to;
     }
 
     void on_readable() noexcept {}
@@ -101,12 +119,20 @@ private:
     std::uint64_t capacity_ = 0;
     void* consumer_page_ = nullptr;
     void* producer_area_ = nullptr;
+    result<ring_batch> corrupt() const {
+        return failure(EBADMSG, "ring buffer '" + map_.name() + "': a record length runs past the producer "
+                                "position or the ring: the ring cannot be read further");
+    }
+
     ring_records::ring_view ring_;
-    std::uint64_t read_pos_ = 0;   // handed out to batches up to here
+    std::uint64_t read_pos_ = 0;   // handed out to batches up to here (when open_ is null)
+    ring_batch* open_ = nullptr;   // the batch handed out whose end is not known yet
     std::uint64_t committed_ = 0;  // consumer_pos as last stored
 };
 
 void commit(ring_state& state, std::uint64_t end) noexcept { state.commit(end); }
+void settle(ring_state& state, std::uint64_t end) noexcept { state.settle(end); }
+void rebind(ring_state& state, const ring_batch* from, ring_batch* to) noexcept { state.rebind(from, to); }
 
 }  // namespace detail
 

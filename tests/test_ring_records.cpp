@@ -1,4 +1,6 @@
 // The record walker on plain bytes: no kernel, no mmap.
+#include <bpfco/perf_buffer.hpp>
+#include <bpfco/ring_buffer.hpp>
 #include <bpfco/ring_records.hpp>
 
 #include <doctest/doctest.h>
@@ -153,6 +155,123 @@ TEST_CASE("walk from a consumer position that is not zero") {
     CHECK(walk(r.view(), p, p).records == 0);
 }
 
+TEST_CASE("find_submitted skips discarded records and stops at BUSY, the limit or a bad length") {
+    fake_ring r(4096);
+    std::uint64_t p = r.put(0, 16, discard_bit);
+    const std::uint64_t sub = p;
+    p = r.put(p, 24);
+    const std::uint64_t busy = p;
+    p = r.put(p, 8, busy_bit);
+    auto f = find_submitted(r.view(), 0, p, p);
+    CHECK(f.found);
+    CHECK(f.pos == sub);
+    CHECK(f.len == 24);
+    auto g = find_submitted(r.view(), sub + record_span(24), p, p);
+    CHECK_FALSE(g.found);
+    CHECK(g.stop == walk_stop::busy);
+    CHECK(g.pos == busy);
+    auto h = find_submitted(r.view(), 0, sub, p);  // a limit after the discarded record
+    CHECK_FALSE(h.found);
+    CHECK(h.stop == walk_stop::limit);
+    CHECK(h.pos == sub);
+    auto c = find_submitted(r.view(), sub, p, sub + 8);  // the record runs past producer_pos
+    CHECK(c.stop == walk_stop::corrupt);
+    CHECK(c.pos == sub);
+}
+
+namespace {
+std::vector<std::uint8_t> firsts(const bpfco::ring_batch& b) {
+    std::vector<std::uint8_t> v;
+    for (const auto& rec : b) v.push_back(static_cast<std::uint8_t>(rec.data()[0]));
+    return v;
+}
+// A batch as ring_state::take() makes it, without a stream (nothing is committed).
+bpfco::ring_batch lazy_batch(fake_ring& r, std::uint64_t begin, std::uint64_t prod, std::size_t max_records = 0,
+                             std::uint64_t limit = 0) {
+    auto f = find_submitted(r.view(), begin, limit ? limit : prod, prod);
+    REQUIRE(f.found);
+    return {nullptr, r.view(), begin, f.pos, f.len, limit ? limit : prod, prod, max_records};
+}
+}  // namespace
+
+TEST_CASE("ring_batch walks once: discarded skipped, ends at BUSY, the end fixed at first sight") {
+    fake_ring r(4096);
+    std::uint64_t p = r.put(0, 8, discard_bit, 1);
+    p = r.put(p, 8, 0, 2);
+    p = r.put(p, 8, discard_bit, 3);
+    p = r.put(p, 12, 0, 4);
+    const std::uint64_t busy = p;
+    p = r.put(p, 8, busy_bit, 5);
+    p = r.put(p, 8, 0, 6);
+    auto b = lazy_batch(r, 0, p);
+    CHECK_FALSE(b.empty());
+    CHECK(firsts(b) == std::vector<std::uint8_t>{2, 4});
+    CHECK(b.size() == 2);
+    CHECK(b.bytes() == busy);
+    // Submitted after the batch's end was fixed: it belongs to the next batch, not this one.
+    std::uint32_t hdr = 8;
+    r.write(busy, &hdr, 4);
+    CHECK(firsts(b) == std::vector<std::uint8_t>{2, 4});
+    CHECK(b.size() == 2);
+    auto next = lazy_batch(r, busy, p);
+    CHECK(firsts(next) == std::vector<std::uint8_t>{5, 6});
+}
+
+TEST_CASE("ring_batch: size() before iterating, max_records and a byte limit agree with walk()") {
+    fake_ring r(4096);
+    std::uint64_t p = 0;
+    for (std::uint8_t i = 0; i < 10; ++i) p = r.put(p, 8 + i, i % 3 == 1 ? discard_bit : 0, i);
+    auto all = walk(r.view(), 0, p);
+    auto b = lazy_batch(r, 0, p);
+    CHECK(b.size() == all.records);  // resolved first
+    CHECK(b.bytes() == all.end);
+    CHECK(firsts(b) == std::vector<std::uint8_t>{0, 2, 3, 5, 6, 8, 9});
+
+    auto capped = lazy_batch(r, 0, p, 4);
+    CHECK(firsts(capped) == std::vector<std::uint8_t>{0, 2, 3, 5});  // iterated first
+    CHECK(capped.size() == 4);
+    CHECK(capped.bytes() == walk(r.view(), 0, p, 4).end);
+
+    const std::uint64_t max_bytes = 40;
+    auto bytes = lazy_batch(r, 0, p, 0, max_bytes);
+    const auto w = walk(r.view(), 0, p, 0, max_bytes);
+    CHECK(bytes.size() == w.records);
+    CHECK(bytes.bytes() == w.end);
+    CHECK(w.stop == walk_stop::limit);
+
+    // Iterators: forward, multi-pass, equal at the end.
+    auto it = b.begin();
+    auto copy = it++;
+    CHECK(copy == b.begin());
+    CHECK(it != copy);
+    CHECK(std::distance(b.begin(), b.end()) == 7);
+}
+
+TEST_CASE("ring_batch: a bad length ends the batch before it") {
+    fake_ring r(4096);
+    std::uint64_t p = r.put(0, 8, 0, 1);
+    const std::uint64_t bad = p;
+    std::uint32_t hdr[2] = {5000, 0};
+    r.write(bad, hdr, 8);
+    auto b = lazy_batch(r, 0, bad + 64);
+    CHECK(firsts(b) == std::vector<std::uint8_t>{1});
+    CHECK(b.bytes() == bad);
+    CHECK(find_submitted(r.view(), bad, bad + 64, bad + 64).stop == walk_stop::corrupt);
+}
+
+TEST_CASE("ring_batch: moves keep the lazy state; an empty batch iterates nothing") {
+    fake_ring r(4096);
+    std::uint64_t p = r.put(0, 8, 0, 7);
+    p = r.put(p, 8, 0, 8);
+    auto a = lazy_batch(r, 0, p);
+    bpfco::ring_batch b(std::move(a));
+    CHECK(firsts(b) == std::vector<std::uint8_t>{7, 8});
+    bpfco::ring_batch e;
+    CHECK(e.empty());
+    CHECK(e.size() == 0);
+    CHECK(e.begin() == e.end());
+}
+
 // ---- perf ----
 
 namespace {
@@ -247,6 +366,71 @@ TEST_CASE("perf: garbage sizes are rejected") {
     auto other = perf_decode(r.bytes, 0, 64, scratch);
     CHECK(other.kind == perf_kind::other);
     CHECK(other.next == 16);
+}
+
+namespace {
+bpfco::detail::perf_range perf_part(perf_ring& r, std::vector<std::byte>& scratch, std::uint32_t cpu,
+                                    std::uint64_t first, std::uint64_t head, std::size_t cap = SIZE_MAX) {
+    bpfco::detail::perf_range range;
+    range.cpu = cpu;
+    range.data = r.bytes;
+    range.scratch = &scratch;
+    range.first = first;
+    range.head = head;
+    range.cap = cap;
+    return range;
+}
+}  // namespace
+
+TEST_CASE("perf_batch decodes in place, ring by ring, with a per-ring cap; wrapped records whole") {
+    perf_ring a(256), b(256);
+    std::vector<std::byte> sa, sb;
+    std::uint64_t pa = 256 * 3 + 200;  // the second sample wraps the end
+    const std::uint64_t a0 = pa;
+    pa = a.sample(pa, 20, 0x01);
+    pa = a.sample(pa, 64, 0x02);
+    pa = a.lost(pa, 9);
+    pa = a.sample(pa, 8, 0x03);
+    std::uint64_t pb = 0;
+    pb = b.sample(pb, 8, 0x10);
+    pb = b.sample(pb, 8, 0x11);
+    std::vector<bpfco::detail::perf_range> ranges{perf_part(a, sa, 0, a0, pa, 3), perf_part(b, sb, 1, 0, pb)};
+    bpfco::perf_batch batch(nullptr, std::move(ranges), false);
+    std::vector<int> got;
+    for (const auto& rec : batch) {
+        if (rec.is_lost()) {
+            CHECK(rec.cpu() == 0);
+            got.push_back(-static_cast<int>(rec.lost_count()));
+            continue;
+        }
+        got.push_back(static_cast<int>(rec.data()[0]) + 1000 * static_cast<int>(rec.cpu()));
+        if (rec.data()[0] == std::byte{0x02}) {
+            CHECK(rec.data().size() == 68);
+            CHECK(rec.data().data() >= sa.data());  // delivered whole from the scratch buffer
+            for (std::size_t i = 0; i < 64; ++i) CHECK(rec.data()[i] == std::byte{0x02});
+        }
+    }
+    // Ring a's cap of 3 leaves its last sample to the next batch.
+    CHECK(got == std::vector<int>{0x01, 0x02, -9, 1000 + 0x10, 1000 + 0x11});
+    CHECK(batch.size() == 5);
+    CHECK(std::distance(batch.begin(), batch.end()) == 5);
+}
+
+TEST_CASE("perf_batch: size() before iterating; a bad size ends that ring's part") {
+    perf_ring a(256);
+    std::vector<std::byte> sa;
+    std::uint64_t p = a.sample(0, 8, 0x05);
+    struct { std::uint32_t type; std::uint16_t misc, size; } h{perf_record_sample, 0, 4};
+    a.write(p, &h, 8);
+    std::vector<bpfco::detail::perf_range> ranges{perf_part(a, sa, 2, 0, p + 64)};
+    bpfco::perf_batch batch(nullptr, std::move(ranges), false);
+    CHECK(batch.size() == 1);
+    std::size_t n = 0;
+    for (const auto& rec : batch) n += rec.data()[0] == std::byte{0x05};
+    CHECK(n == 1);
+    bpfco::perf_batch empty;
+    CHECK(empty.empty());
+    CHECK(empty.begin() == empty.end());
 }
 
 }  // TEST_SUITE

@@ -5,6 +5,7 @@
 
 #include <bpfco/error.hpp>
 #include <bpfco/map.hpp>
+#include <bpfco/ring_records.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -15,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <span>
@@ -23,9 +25,29 @@
 
 namespace bpfco {
 
+class perf_batch;
+
 namespace detail {
 class perf_state;
-}
+// One CPU ring's part of a batch: [first, end) of the records below `head`, at most `cap` items.
+struct perf_range {
+    std::uint32_t ring = 0;  // index of the ring in the stream
+    std::uint32_t cpu = 0;
+    std::span<const std::byte> data;   // the ring's data area (mapped once)
+    std::vector<std::byte>* scratch = nullptr;  // the ring's buffer for a record that wraps the end
+    std::uint64_t first = 0;  // where its items start (the ring's read position)
+    std::uint64_t head = 0;   // data_head as read by the receive
+    std::size_t cap = 0;      // most items (per_cpu_budget, less under max_records)
+    std::uint64_t end = 0;    // valid once resolved
+    std::size_t count = 0;    // items, valid once resolved
+    bool resolved = false;
+};
+// A range's end became known: the ring's next batch starts there.
+void settle(perf_state& state, perf_range& range, std::uint64_t end, std::size_t count) noexcept;
+// A lost record at `pos` in a range was decoded: counted once however often it is decoded.
+void count_lost(perf_state& state, const perf_range& range, std::uint64_t pos, std::uint64_t lost) noexcept;
+void rebind(perf_state& state, const perf_batch* from, perf_batch* to) noexcept;
+}  // namespace detail
 
 struct perf_buffer_options {
     /// Data pages per CPU ring, a power of two. Memory cost: (page_count + 1) x page size x online
@@ -34,8 +56,8 @@ struct perf_buffer_options {
     /// The kernel wakes the reader after this many samples (perf's wakeup_events). Above 1 it
     /// trades latency for fewer wake-ups; flush() or a poll interval reads what it holds back.
     std::uint32_t wakeup_events = 1;
-    /// Records taken from one CPU's ring before moving on to the next, so that one busy CPU
-    /// cannot starve the others within a batch.
+    /// Most records one batch takes from one CPU's ring. A batch visits every ring once, each
+    /// receive starting one ring further, so one busy CPU cannot starve the others.
     std::size_t per_cpu_budget = 1024;
     /// Most records per batch; 0: every record available.
     std::size_t max_records = 0;
@@ -80,20 +102,114 @@ private:
     std::span<const std::byte> data_;
 };
 
-/// The items one receive delivered. Move-only; releasing it (or destroying it) hands the space
-/// back to every CPU ring it read from. Release a batch before receiving the next one: a record
-/// that wrapped its ring lives in a per-ring scratch buffer that the next read reuses.
+/// The items one receive delivered: a lazy view over the CPU rings, decoded in place as it is
+/// iterated (a record that wraps a ring's end is copied whole into that ring's scratch buffer).
+/// Move-only; releasing it (or destroying it) hands the space back to every CPU ring it read
+/// from, storing each ring's data_tail once.
+///
+/// The receive reads every ring's data_head and proves that one item is there; the batch covers,
+/// for each ring in turn, up to per_cpu_budget items below that head (max_records bounds the
+/// total). Where each ring's part ends is fixed the first time it is needed: when an iteration
+/// gets there, or by size(), release() or the next receive, which walk the headers to find it.
+/// Releasing commits everything the batch covers, items not iterated included. Lost items are
+/// counted in lost() once, when first decoded (at the latest when the batch is released).
+///
+/// Iterators point into the batch: moving the batch invalidates them. Release a batch before
+/// receiving the next one: a record that wrapped its ring lives in a per-ring scratch buffer
+/// that the next read reuses.
 class perf_batch {
 public:
+    class iterator {
+    public:
+        using iterator_category = std::forward_iterator_tag;
+        using value_type = perf_record;
+        using difference_type = std::ptrdiff_t;
+        using pointer = void;
+        using reference = perf_record;
+
+        iterator() = default;
+        perf_record operator*() const noexcept {
+            const auto& r = b_->ranges_[k_];
+            return cur_.kind == ring_records::perf_kind::lost
+                       ? perf_record(perf_record::kind::lost, r.cpu, {}, cur_.lost)
+                       : perf_record(perf_record::kind::sample, r.cpu, cur_.data, 0);
+        }
+        iterator& operator++() noexcept {
+            auto& r = b_->ranges_[k_];
+            if (n_ == r.cap) {
+                b_->settle(r, cur_.next, n_);
+                enter(k_ + 1);
+            } else {
+                find(cur_.next);
+            }
+            return *this;
+        }
+        iterator operator++(int) noexcept {
+            auto old = *this;
+            ++*this;
+            return old;
+        }
+        /// Iterators at the end compare equal; others by ring and position.
+        bool operator==(const iterator& o) const noexcept {
+            return b_ == nullptr || o.b_ == nullptr ? b_ == o.b_ : k_ == o.k_ && pos_ == o.pos_;
+        }
+
+    private:
+        friend class perf_batch;
+        iterator(const perf_batch* b) noexcept : b_(b) { enter(0); }
+
+        // Starts on range k (or the first one after it with an item), or becomes the end.
+        void enter(std::size_t k) noexcept {
+            for (; k < b_->ranges_.size(); ++k) {
+                k_ = k;
+                n_ = 0;
+                auto& r = b_->ranges_[k];
+                if (r.resolved && r.count == 0) continue;
+                if (find(r.first)) return;
+            }
+            b_ = nullptr;
+        }
+        // The next item at or after pos in range k_; at the range's end, settles it and moves
+        // on. Returns whether an item of this range is current.
+        bool find(std::uint64_t pos) noexcept {
+            auto& r = b_->ranges_[k_];
+            const std::uint64_t stop = r.resolved ? r.end : r.head;
+            while (pos != stop) {
+                cur_ = ring_records::perf_decode(r.data, pos, r.head, *r.scratch);
+                if (cur_.kind == ring_records::perf_kind::sample) [[likely]] {
+                    pos_ = pos;
+                    ++n_;
+                    return true;
+                }
+                if (cur_.kind == ring_records::perf_kind::corrupt) break;  // the next receive reports it
+                if (cur_.kind == ring_records::perf_kind::lost) {
+                    b_->count_lost(r, pos, cur_.lost);
+                    pos_ = pos;
+                    ++n_;
+                    return true;
+                }
+                pos = cur_.next;  // a record type a BPF output event does not make
+            }
+            b_->settle(r, pos, n_);
+            enter(k_ + 1);
+            return false;
+        }
+
+        const perf_batch* b_ = nullptr;  // nullptr: the end
+        std::size_t k_ = 0;              // current range
+        std::uint64_t pos_ = 0;          // current item's position
+        std::size_t n_ = 0;              // items of range k_ up to and including the current one
+        ring_records::perf_decoded cur_{};
+    };
+
     perf_batch() = default;
-    perf_batch(std::shared_ptr<detail::perf_state> state, std::vector<perf_record> items) noexcept
-        : state_(std::move(state)), items_(std::move(items)) {}
-    perf_batch(perf_batch&& o) noexcept = default;
+    perf_batch(std::shared_ptr<detail::perf_state> state, std::vector<detail::perf_range> ranges, bool empty) noexcept
+        : state_(std::move(state)), ranges_(std::move(ranges)), empty_(empty) {}
+    perf_batch(perf_batch&& o) noexcept { take_from(o); }
     perf_batch& operator=(perf_batch&& o) noexcept {
         if (this != &o) {
             release();
-            state_ = std::move(o.state_);
-            items_ = std::move(o.items_);
+            take_from(o);
         }
         return *this;
     }
@@ -101,18 +217,64 @@ public:
     perf_batch& operator=(const perf_batch&) = delete;
     ~perf_batch() { release(); }
 
-    std::size_t size() const noexcept { return items_.size(); }
-    bool empty() const noexcept { return items_.empty(); }
-    auto begin() const noexcept { return items_.cbegin(); }
-    auto end() const noexcept { return items_.cend(); }
-    const perf_record& operator[](std::size_t i) const noexcept { return items_[i]; }
+    /// Items in the batch. Walks the headers the first time unless an iteration already reached
+    /// the end: prefer iterating.
+    std::size_t size() const noexcept {
+        std::size_t n = 0;
+        for (auto& r : ranges_) {
+            resolve(r);
+            n += r.count;
+        }
+        return n;
+    }
+    /// Constant time: a batch is empty only when the receive found no item.
+    bool empty() const noexcept { return empty_; }
+    iterator begin() const noexcept { return empty_ ? iterator() : iterator(this); }
+    iterator end() const noexcept { return {}; }
 
     /// Commits now; the views become invalid. Idempotent.
     void release() noexcept;
 
 private:
+    friend class detail::perf_state;
+
+    void take_from(perf_batch& o) noexcept {
+        state_ = std::move(o.state_);
+        ranges_ = std::move(o.ranges_);
+        empty_ = o.empty_;
+        o.ranges_.clear();
+        if (state_) detail::rebind(*state_, &o, this);
+    }
+    void settle(detail::perf_range& r, std::uint64_t end, std::size_t count) const noexcept {
+        if (r.resolved) return;
+        r.resolved = true;
+        r.end = end;
+        r.count = count;
+        if (state_) detail::settle(*state_, r, end, count);
+    }
+    void count_lost(const detail::perf_range& r, std::uint64_t pos, std::uint64_t lost) const noexcept {
+        if (state_) detail::count_lost(*state_, r, pos, lost);
+    }
+    // The same steps as iterating, without delivering the items.
+    void resolve(detail::perf_range& r) const noexcept {
+        std::uint64_t pos = r.first;
+        std::size_t n = 0;
+        while (!r.resolved) {
+            if (n == r.cap || pos == r.head) return settle(r, pos, n);
+            const auto d = ring_records::perf_decode(r.data, pos, r.head, *r.scratch);
+            if (d.kind == ring_records::perf_kind::corrupt) return settle(r, pos, n);
+            if (d.kind == ring_records::perf_kind::lost) count_lost(r, pos, d.lost);
+            if (d.kind != ring_records::perf_kind::other) ++n;
+            pos = d.next;
+        }
+    }
+    void resolve_all() const noexcept {
+        for (auto& r : ranges_) resolve(r);
+    }
+
     std::shared_ptr<detail::perf_state> state_;
-    std::vector<perf_record> items_;
+    mutable std::vector<detail::perf_range> ranges_;
+    bool empty_ = true;
 };
 
 /// A BPF perf event array as an Asio I/O object.

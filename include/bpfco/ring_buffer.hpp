@@ -21,16 +21,23 @@
 
 namespace bpfco {
 
+class ring_batch;
+
 namespace detail {
 class ring_state;
 void commit(ring_state& state, std::uint64_t end) noexcept;
+// A batch's end became known (iterated to its end, or resolved): the next batch starts there.
+void settle(ring_state& state, std::uint64_t end) noexcept;
+// An unresolved batch moved: the stream follows it, to resolve it before taking the next one.
+void rebind(ring_state& state, const ring_batch* from, ring_batch* to) noexcept;
 }  // namespace detail
 
 struct ring_buffer_options {
     /// Most records per batch; 0: every record available.
     std::size_t max_records = 0;
-    /// Most ring bytes per batch (0: no limit). The records are walked once to make the batch and
-    /// again when read; a batch that fits in cache keeps the second pass from missing.
+    /// Most ring bytes per batch (0: no limit): a batch holds the records that start within
+    /// this many bytes of its first position. It bounds how much ring space a batch keeps from
+    /// the producer until it is released (batches are walked once, so it is not about cache).
     std::uint64_t max_bytes = 256 * 1024;
     /// When nonzero, a pending receive also checks the ring this often, so records submitted
     /// with BPF_RB_NO_WAKEUP (or whose wake-up was suppressed) are still delivered. One timer per
@@ -58,9 +65,21 @@ private:
     std::span<const std::byte> data_;
 };
 
-/// The records one receive delivered. Move-only; releasing it (or destroying it) hands their
-/// space back to the producer by storing the consumer position once for the whole batch.
-/// Release batches in the order they were received: a batch commits everything before its end.
+/// The records one receive delivered: a lazy view over the ring. Move-only; releasing it (or
+/// destroying it) hands their space back to the producer by storing the consumer position once
+/// for the whole batch.
+///
+/// A batch is walked once. The receive only proves that one submitted record is there; the
+/// batch covers the records from there up to the producer position read at that moment (and
+/// max_records/max_bytes), and the iterator validates each header as it reaches it (loaded once,
+/// acquire): it skips DISCARD records and the batch ends at the first BUSY record or at a length
+/// that cannot be (the next receive then fails with bad_message). Where the batch ends is fixed
+/// the first time it is needed: when an iteration reaches the end, or by size(), bytes(),
+/// release() or the next receive, which walk the headers to find it. Releasing commits
+/// everything before that end, records not iterated included, as before.
+///
+/// Iterators point into the batch: moving the batch invalidates them. Release batches in the
+/// order they were received: a batch commits everything before its end.
 class ring_batch {
 public:
     class iterator {
@@ -72,14 +91,34 @@ public:
         using reference = ring_record;
 
         iterator() = default;
-        iterator(ring_records::ring_view ring, std::uint64_t pos, std::uint64_t end) noexcept
-            : ring_(ring), pos_(pos), end_(end) {
-            skip_discarded();
-        }
-        ring_record operator*() const noexcept { return ring_record(ring_.payload(pos_, len_)); }
-        iterator& operator++() noexcept {
-            pos_ += ring_records::record_span(len_);
-            skip_discarded();
+        ring_record operator*() const noexcept { return ring_record({p_ + ring_records::header_size, len_}); }
+        // The common step inline: the next header is submitted, neither BUSY nor DISCARD, and
+        // within the batch. Everything else (skipping discarded records, the end) out of line.
+        [[gnu::always_inline]] iterator& operator++() noexcept {
+            const std::byte* next = p_ + ring_records::record_span(len_);
+            if (n_ != max_ && next < b_->limit_p_) [[likely]] {
+                // atomic_ref needs a mutable object; the area is mapped read-only, only loaded.
+                auto* word = reinterpret_cast<std::uint32_t*>(const_cast<std::byte*>(next));
+                // acquire: pairs with the kernel's xchg of the header in bpf_ringbuf_commit().
+                const std::uint32_t hdr = std::atomic_ref<std::uint32_t>(*word).load(std::memory_order_acquire);
+                if ((hdr & (ring_records::busy_bit | ring_records::discard_bit)) == 0 &&
+                    ring_records::record_span(hdr) <= static_cast<std::uint64_t>(prod_p_ - next)) [[likely]] {
+                    p_ = next;
+                    len_ = hdr;
+                    ++n_;
+                    return *this;
+                }
+            }
+            // Out of line, and by value: the iterator's address must not escape, or the compiler
+            // keeps it in memory and reloads it after every store the loop body makes.
+            const auto f = step(b_, next, n_);
+            if (f.found) {
+                p_ = b_->at(f.pos);
+                len_ = f.len;
+                ++n_;
+            } else {
+                b_ = nullptr;
+            }
             return *this;
         }
         iterator operator++(int) noexcept {
@@ -87,39 +126,63 @@ public:
             ++*this;
             return old;
         }
-        bool operator==(const iterator& o) const noexcept { return pos_ == o.pos_; }
+        /// Iterators at the end compare equal (an iteration learns where the end is only when it
+        /// gets there); others by position.
+        bool operator==(const iterator& o) const noexcept { return b_ == o.b_ && (b_ == nullptr || p_ == o.p_); }
 
     private:
-        // Loads each header once: the length of the record at pos_ is kept in len_.
-        void skip_discarded() noexcept {
-            // Only submitted records lie in [pos, end): the walk that made the batch stopped at BUSY.
-            while (pos_ < end_) {
-                const std::uint32_t hdr = ring_.load_header(pos_);
-                len_ = hdr & ~ring_records::discard_bit;
-                if (!(hdr & ring_records::discard_bit)) break;
-                pos_ += ring_records::record_span(len_);
+        friend class ring_batch;
+        iterator(const ring_batch* b) noexcept
+            : b_(b), p_(b->first_p_), prod_p_(b->prod_p_), len_(b->first_len_), n_(1), max_(b->max_records_) {}
+        // The general step: skips discarded records; at the end, fixes the batch's end there. The
+        // fast path's header is loaded again here, on a path taken once per discarded record and
+        // once per batch.
+        [[gnu::noinline]] static ring_records::found_record step(const ring_batch* b, const std::byte* next,
+                                                                 std::uint32_t n) noexcept {
+            const std::uint64_t pos = b->pos(next);
+            if (n == b->max_records_) {
+                b->settle(pos, n);
+                return {pos, 0, false, ring_records::walk_stop::limit};
             }
+            const auto f = ring_records::find_submitted(b->ring_, pos, b->limit_, b->producer_pos_);
+            if (!f.found) b->settle(f.pos, n);
+            return f;
         }
-        ring_records::ring_view ring_{};
-        std::uint64_t pos_ = 0;
-        std::uint64_t end_ = 0;
-        std::uint32_t len_ = 0;
+
+        // Every member is a pointer or 32 bits wide, so that the stores a loop body makes to
+        // 64-bit counters cannot alias them (type-based aliasing): the compiler keeps them in
+        // registers even where the iterator lives in a coroutine frame.
+        const ring_batch* b_ = nullptr;     // the batch; nullptr: the end. Its limit_p_ is read at
+                                            // every step: a receive fixing the end lowers it.
+        const std::byte* p_ = nullptr;      // the current record's header
+        const std::byte* prod_p_ = nullptr; // no record ends after this
+        std::uint32_t len_ = 0;             // its payload length
+        std::uint32_t n_ = 0;               // records up to and including the current one
+        std::uint32_t max_ = 0;
     };
 
     ring_batch() = default;
+    /// A batch over [begin, ...): `first` is its first submitted record (its header already
+    /// checked, `first_len` its length), `limit` the position no record of the batch starts at or
+    /// after, `producer_pos` the snapshot bounding every record's end (at most a ring ahead of
+    /// begin). Positions in the batch map linearly onto the double mapping.
     ring_batch(std::shared_ptr<detail::ring_state> state, ring_records::ring_view ring, std::uint64_t begin,
-               std::uint64_t end, std::size_t count) noexcept
-        : state_(std::move(state)), ring_(ring), begin_(begin), end_(end), count_(count) {}
-    ring_batch(ring_batch&& o) noexcept
-        : state_(std::move(o.state_)), ring_(o.ring_), begin_(o.begin_), end_(o.end_), count_(o.count_) {}
+               std::uint64_t first, std::uint32_t first_len, std::uint64_t limit, std::uint64_t producer_pos,
+               std::size_t max_records) noexcept
+        : state_(std::move(state)), ring_(ring), begin_(begin), first_(first), limit_(limit),
+          producer_pos_(producer_pos), first_p_(ring.data + (first & (ring.capacity - 1))), limit_p_(at(limit)),
+          prod_p_(at(producer_pos)),
+          max_records_(max_records != 0 && max_records < UINT32_MAX ? static_cast<std::uint32_t>(max_records)
+                                                                    : UINT32_MAX),
+          first_len_(first_len), resolved_(false), empty_(false) {}
+    /// An empty batch over [begin, end) (discarded records only, or nothing): resolved already.
+    ring_batch(std::shared_ptr<detail::ring_state> state, std::uint64_t begin, std::uint64_t end) noexcept
+        : state_(std::move(state)), begin_(begin), first_(end), limit_(end), producer_pos_(end), end_(end) {}
+    ring_batch(ring_batch&& o) noexcept { take_from(o); }
     ring_batch& operator=(ring_batch&& o) noexcept {
         if (this != &o) {
             release();
-            state_ = std::move(o.state_);
-            ring_ = o.ring_;
-            begin_ = o.begin_;
-            end_ = o.end_;
-            count_ = o.count_;
+            take_from(o);
         }
         return *this;
     }
@@ -127,27 +190,100 @@ public:
     ring_batch& operator=(const ring_batch&) = delete;
     ~ring_batch() { release(); }
 
-    std::size_t size() const noexcept { return count_; }
-    bool empty() const noexcept { return count_ == 0; }
-    iterator begin() const noexcept { return {ring_, begin_, end_}; }
-    iterator end() const noexcept { return {ring_, end_, end_}; }
-    /// Ring bytes the batch spans (headers, padding and discarded records included).
-    std::uint64_t bytes() const noexcept { return end_ - begin_; }
+    /// Records in the batch. Walks the headers the first time unless an iteration already
+    /// reached the end: prefer iterating.
+    std::size_t size() const noexcept {
+        resolve();
+        return count_;
+    }
+    /// Constant time: a batch is empty only when the receive found no submitted record.
+    bool empty() const noexcept { return empty_; }
+    iterator begin() const noexcept { return empty_ ? iterator() : iterator(this); }
+    iterator end() const noexcept { return {}; }
+    /// Ring bytes the batch spans (headers, padding and discarded records included). Resolves
+    /// the end as size() does.
+    std::uint64_t bytes() const noexcept {
+        resolve();
+        return end_ - begin_;
+    }
 
     /// Commits now; the views become invalid. Idempotent.
     void release() noexcept {
         if (state_) {
+            resolve();
             detail::commit(*state_, end_);
             state_.reset();
         }
     }
 
 private:
+    friend class detail::ring_state;
+
+    // A position of the batch in the double mapping, and back: [first, producer_pos) is at most
+    // a ring long, so it is contiguous there.
+    const std::byte* at(std::uint64_t pos) const noexcept { return first_p_ + (pos - first_); }
+    std::uint64_t pos(const std::byte* p) const noexcept { return first_ + static_cast<std::uint64_t>(p - first_p_); }
+
+    void take_from(ring_batch& o) noexcept {
+        state_ = std::move(o.state_);
+        ring_ = o.ring_;
+        begin_ = o.begin_;
+        first_ = o.first_;
+        limit_ = o.limit_;
+        producer_pos_ = o.producer_pos_;
+        end_ = o.end_;
+        count_ = o.count_;
+        first_p_ = o.first_p_;
+        limit_p_ = o.limit_p_;
+        prod_p_ = o.prod_p_;
+        max_records_ = o.max_records_;
+        first_len_ = o.first_len_;
+        resolved_ = o.resolved_;
+        empty_ = o.empty_;
+        if (state_ && !resolved_) detail::rebind(*state_, &o, this);
+    }
+
+    // Fixes the end where the first walk to get there (an iteration's or resolve()'s) stopped;
+    // later iterations stop there too (limit_), so records BUSY then are left to the next batch.
+    void settle(std::uint64_t end, std::size_t count) const noexcept {
+        if (resolved_) return;
+        resolved_ = true;
+        end_ = limit_ = end;
+        limit_p_ = at(end);
+        count_ = count;
+        if (state_) detail::settle(*state_, end);
+    }
+
+    // The same steps as iterating, without delivering the records.
+    void resolve() const noexcept {
+        if (resolved_) return;
+        std::uint64_t pos = first_;
+        std::uint32_t len = first_len_;
+        for (std::uint32_t n = 1;; ++n) {
+            const std::uint64_t next = pos + ring_records::record_span(len);
+            if (n == max_records_) return settle(next, n);
+            const auto f = ring_records::find_submitted(ring_, next, limit_, producer_pos_);
+            if (!f.found) return settle(f.pos, n);
+            pos = f.pos;
+            len = f.len;
+        }
+    }
+
     std::shared_ptr<detail::ring_state> state_;
     ring_records::ring_view ring_{};
-    std::uint64_t begin_ = 0;
-    std::uint64_t end_ = 0;
-    std::size_t count_ = 0;
+    std::uint64_t begin_ = 0;               // commit range start (leading discarded records included)
+    std::uint64_t first_ = 0;               // first submitted record
+    mutable std::uint64_t limit_ = 0;       // no record starts here or after; the end once resolved
+    std::uint64_t producer_pos_ = 0;        // no record ends after this
+    mutable std::uint64_t end_ = 0;         // valid once resolved_
+    mutable std::size_t count_ = 0;         // valid once resolved_
+    const std::byte* first_p_ = nullptr;    // first_, limit_ and producer_pos_ in the mapping
+    mutable const std::byte* limit_p_ = nullptr;
+    const std::byte* prod_p_ = nullptr;
+    std::uint32_t max_records_ = UINT32_MAX;
+    std::uint32_t first_len_ = 0;
+    mutable bool resolved_ = true;
+    bool empty_ = true;
 };
 
 /// A BPF ring buffer as an Asio I/O object.

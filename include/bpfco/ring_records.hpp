@@ -69,10 +69,42 @@ struct ring_view {
     }
 };
 
+/// Where find_submitted() stopped: on a submitted record, or on the reason it found none.
+struct found_record {
+    std::uint64_t pos = 0;   ///< the record's position, or where the search stopped
+    std::uint32_t len = 0;   ///< the record's payload length (flags cleared); 0 when none found
+    bool found = false;
+    walk_stop stop = walk_stop::caught_up;  ///< why none was found (meaningless when found)
+};
+
+/// From `pos`, skips discarded records up to the first submitted one that starts before `limit`.
+/// Loads each header once (acquire). Preconditions, checked once per batch by the caller:
+/// `ring.capacity != 0`, `pos <= limit <= producer_pos` and `producer_pos - pos <= capacity`.
+/// Stops at a BUSY record (never skips it), at `limit` (caught_up when limit is producer_pos,
+/// else limit), or at a length that cannot be (corrupt: running past producer_pos, which also
+/// covers fewer than a header's worth of bytes published). Under the preconditions a record that
+/// ends by producer_pos is at most capacity bytes long, so its payload (at most capacity - 8
+/// bytes) lies within the double mapping: that one comparison is the whole bounds check.
+inline found_record find_submitted(const ring_view& ring, std::uint64_t pos, std::uint64_t limit,
+                                   std::uint64_t producer_pos) noexcept {
+    while (pos < limit) {
+        const std::uint32_t hdr = ring.load_header(pos);
+        if (hdr & busy_bit) return {pos, 0, false, walk_stop::busy};
+        const std::uint32_t len = hdr & ~discard_bit;
+        const std::uint64_t next = pos + record_span(len);
+        if (next > producer_pos) return {pos, 0, false, walk_stop::corrupt};
+        if (!(hdr & discard_bit)) return {pos, len, true, walk_stop::caught_up};
+        pos = next;
+    }
+    return {pos, 0, false, pos < producer_pos ? walk_stop::limit : walk_stop::caught_up};
+}
+
 /// Walks submitted records from `begin` towards `producer_pos` (read by the caller with acquire),
-/// stopping at a BUSY record, after `max_records` submitted records or `max_bytes` of ring
-/// (0: no limit), or at a length that cannot be. Never reads outside the view: every header offset is masked, and a
-/// payload is at most capacity - 8 bytes, which the double mapping covers.
+/// stopping at a BUSY record, after `max_records` submitted records or once `max_bytes` of ring
+/// have been walked (0: no limit), or at a length that cannot be. Never reads outside the view:
+/// every header offset is masked, and a payload is at most capacity - 8 bytes, which the double
+/// mapping covers. ring_batch iterates with the same steps (find_submitted) in a single pass;
+/// this whole walk is what resolving a batch's end without iterating it costs.
 inline walk_result walk(const ring_view& ring, std::uint64_t begin, std::uint64_t producer_pos,
                         std::size_t max_records = 0, std::uint64_t max_bytes = 0) noexcept {
     walk_result r{begin, 0, walk_stop::caught_up};
@@ -80,31 +112,23 @@ inline walk_result walk(const ring_view& ring, std::uint64_t begin, std::uint64_
         r.stop = walk_stop::corrupt;
         return r;
     }
-    while (r.end < producer_pos) {
-        if ((max_records != 0 && r.records == max_records) || (max_bytes != 0 && r.end - begin >= max_bytes)) {
-            r.stop = walk_stop::limit;
+    const std::uint64_t limit =
+        max_bytes != 0 && max_bytes < producer_pos - begin ? begin + max_bytes : producer_pos;
+    const std::size_t max = max_records != 0 ? max_records : SIZE_MAX;
+    for (;;) {
+        if (r.records == max) {
+            r.stop = r.end < producer_pos ? walk_stop::limit : walk_stop::caught_up;
             return r;
         }
-        // Fewer than a header's worth of bytes published: the producer never does that.
-        if (producer_pos - r.end < header_size) {
-            r.stop = walk_stop::corrupt;
+        const auto f = find_submitted(ring, r.end, limit, producer_pos);
+        if (!f.found) {
+            r.end = f.pos;
+            r.stop = f.stop;
             return r;
         }
-        const std::uint32_t hdr = ring.load_header(r.end);
-        if (hdr & busy_bit) {
-            r.stop = walk_stop::busy;
-            return r;
-        }
-        const std::uint32_t len = hdr & ~discard_bit;
-        const std::uint64_t next = r.end + record_span(len);
-        if (len > ring.capacity - header_size || next > producer_pos) {
-            r.stop = walk_stop::corrupt;
-            return r;
-        }
-        if (!(hdr & discard_bit)) ++r.records;
-        r.end = next;
+        ++r.records;
+        r.end = f.pos + record_span(f.len);
     }
-    return r;
 }
 
 // ---- perf event rings ---------------------------------------------------------------------
@@ -136,28 +160,31 @@ inline perf_decoded perf_decode(std::span<const std::byte> ring, std::uint64_t t
     const std::uint64_t size = ring.size();
     if (size < 8 || (size & (size - 1)) != 0 || head - tail > size || head - tail < 8) return d;
 
-    // Copies [pos, pos + n) out of the ring, following the wrap.
-    auto copy = [&](std::uint64_t pos, void* out, std::size_t n) {
-        const std::uint64_t off = pos & (size - 1);
-        const std::size_t first = static_cast<std::size_t>(std::min<std::uint64_t>(n, size - off));
-        std::memcpy(out, ring.data() + off, first);
-        std::memcpy(static_cast<std::byte*>(out) + first, ring.data(), n - first);
-    };
     struct {
         std::uint32_t type;
         std::uint16_t misc;
         std::uint16_t size;
     } hdr;
-    copy(tail, &hdr, sizeof hdr);
-    if (hdr.size < sizeof hdr || hdr.size > head - tail) return d;
-
     const std::uint64_t off = tail & (size - 1);
     std::span<const std::byte> rec;
-    if (off + hdr.size <= size) {
-        rec = ring.subspan(off, hdr.size);
+    if (off + 8 <= size) [[likely]] {
+        // The common case: the header, and usually the whole record, lies before the end.
+        std::memcpy(&hdr, ring.data() + off, sizeof hdr);
+        if (hdr.size < sizeof hdr || hdr.size > head - tail) return d;
+        if (off + hdr.size <= size) [[likely]]
+            rec = {ring.data() + off, hdr.size};
     } else {
+        const std::size_t first = static_cast<std::size_t>(size - off);
+        std::memcpy(&hdr, ring.data() + off, first);
+        std::memcpy(reinterpret_cast<std::byte*>(&hdr) + first, ring.data(), sizeof hdr - first);
+        if (hdr.size < sizeof hdr || hdr.size > head - tail) return d;
+    }
+    if (rec.empty()) {
+        // The record wraps the end (the ring is mapped once): copy it whole into scratch.
+        const std::size_t first = static_cast<std::size_t>(size - off);
         scratch.resize(hdr.size);
-        copy(tail, scratch.data(), hdr.size);
+        std::memcpy(scratch.data(), ring.data() + off, first);
+        std::memcpy(scratch.data() + first, ring.data(), hdr.size - first);
         rec = scratch;
     }
     d.next = tail + hdr.size;
