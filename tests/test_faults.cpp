@@ -29,6 +29,16 @@ using bpfco::testing::run_bounded;
 
 namespace {
 
+// How much RSS may grow while millions of records pass through: the readers allocate nothing per
+// record, so without sanitizers it is a few KiB (a settled heap page or two). Under ASan/TSan the
+// runtimes' own bookkeeping (ASan's quarantine of freed blocks, TSan's shadow of each new
+// allocation) grows with every coroutine frame and batch vector, per round, not per record.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr long rss_slack_kib = 8192;
+#else
+constexpr long rss_slack_kib = 1024;
+#endif
+
 long rss_kib() {
     std::ifstream f("/proc/self/status");
     std::string line;
@@ -94,7 +104,7 @@ TEST_CASE("stalled ring consumer under a flood: memory stays bounded, produced =
     CHECK(produced == received + dropped);
     CHECK(rb.available_bytes() == 0);
     // The reader allocates nothing per record: 2,000,000 records offered, a few KiB at most.
-    CHECK(rss_max - rss_before < 1024);
+    CHECK(rss_max - rss_before < rss_slack_kib);
 }
 
 TEST_CASE("stalled perf consumer under a flood: lost counts are exact, memory stays bounded") {
@@ -133,7 +143,7 @@ TEST_CASE("stalled perf consumer under a flood: lost counts are exact, memory st
     CHECK(lost > 0);
     CHECK(produced == samples + lost);
     CHECK(pb.lost() == lost);
-    CHECK(rss_max - rss_before < 1024);
+    CHECK(rss_max - rss_before < rss_slack_kib);
 }
 
 TEST_CASE("io_context stopped and destroyed with receives pending: no leak, nothing runs after") {
