@@ -19,12 +19,54 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <vector>
 
 namespace bpfco::detail {
 
+/// What the execution context's shutdown does to a stream (see stream_registry).
+class stream_shutdown {
+public:
+    virtual void shutdown_io() noexcept = 0;
+
+protected:
+    ~stream_shutdown() = default;
+};
+
+/// A service on the stream's execution context, so that destroying the context with a receive
+/// pending destroys the pending handler, as Asio does with its own operations. Without it the
+/// handler (a coroutine frame that may own the very stream) and the stream's state keep each
+/// other alive: the ring mapping and both fds leaked (found by tests/test_faults.cpp).
+class stream_registry final : public boost::asio::execution_context::service {
+public:
+    static inline boost::asio::execution_context::id id;
+    explicit stream_registry(boost::asio::execution_context& ctx) : service(ctx) {}
+
+    void add(std::weak_ptr<stream_shutdown> s) {
+        std::lock_guard lock(mutex_);
+        std::erase_if(streams_, [](const auto& w) { return w.expired(); });
+        streams_.push_back(std::move(s));
+    }
+
+private:
+    void shutdown() override {
+        std::vector<std::weak_ptr<stream_shutdown>> streams;
+        {
+            std::lock_guard lock(mutex_);
+            streams.swap(streams_);
+        }
+        // One at a time, each kept alive while it drops its handler (which may destroy others).
+        for (auto& w : streams)
+            if (auto s = w.lock()) s->shutdown_io();
+    }
+
+    std::mutex mutex_;
+    std::vector<std::weak_ptr<stream_shutdown>> streams_;
+};
+
 template <class Derived, class Batch>
-class async_stream : public std::enable_shared_from_this<Derived> {
+class async_stream : public std::enable_shared_from_this<Derived>, public stream_shutdown {
 public:
     using error_code = boost::system::error_code;
     using handler_type = boost::asio::any_completion_handler<void(error_code, Batch)>;
@@ -38,6 +80,12 @@ public:
     void start(handler_type h) {
         if (closed_) return post(std::move(h), boost::asio::error::bad_descriptor, {});
         if (pending_) return post(std::move(h), boost::asio::error::already_started, {});
+        if (!registered_) {
+            // Once per stream, not per receive.
+            boost::asio::use_service<stream_registry>(boost::asio::query(ex_, boost::asio::execution::context))
+                .add(std::weak_ptr<stream_shutdown>(this->shared_from_this()));
+            registered_ = true;
+        }
         pending_.emplace(std::move(h));
         work_ = boost::asio::prefer(boost::asio::get_associated_executor(*pending_, ex_),
                                     boost::asio::execution::outstanding_work.tracked);
@@ -68,6 +116,17 @@ public:
         if (pending_) complete(boost::asio::error::operation_aborted, {}, false);
     }
 
+    /// The execution context is being destroyed: its queues are discarded, so the pending handler
+    /// is destroyed without being invoked, and the stream is closed.
+    void shutdown_io() noexcept override {
+        closed_ = true;
+        auto h = std::move(pending_);
+        pending_.reset();
+        slot_ = {};
+        auto work = std::move(work_);
+        // h and work are destroyed here, outside of our members: the handler may own this stream.
+    }
+
 protected:
     /// Registers the fd whose readability means "look again" (takes ownership of it).
     result<void> assign_wake_fd(int fd, std::string_view what) {
@@ -83,6 +142,9 @@ protected:
 
 private:
     struct canceller {
+        // A constructor, not an aggregate: emplace() constructs with parentheses, which clang
+        // before 16 does not allow for aggregates.
+        explicit canceller(async_stream* s) noexcept : stream(s) {}
         async_stream* stream;
         void operator()(boost::asio::cancellation_type) const {
             // Every type of cancellation is safe: a pending receive has taken no record.
@@ -166,6 +228,7 @@ private:
     bool waiting_ = false;
     bool polling_ = false;
     bool closed_ = false;
+    bool registered_ = false;
     std::optional<handler_type> pending_;
     boost::asio::any_completion_executor work_;
     boost::asio::cancellation_slot slot_;

@@ -60,6 +60,8 @@ result<void> link::pin(const std::string& path) {
         int e = errno;
         return failure(e, fmt::format("link: pin at '{}': {}{}", path, std::strerror(e), privilege_hint(e)));
     }
+    // As map::pin: only the owner may open the pin (a link fd detaches whatever it holds).
+    ::chmod(path.c_str(), 0600);
     pinned_ = true;
     return boost::outcome_v2::success();
 }

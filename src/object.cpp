@@ -3,7 +3,9 @@
 
 #include "libbpf_log.hpp"
 
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <elf.h>
 #include <fcntl.h>
 
 #include <cerrno>
@@ -30,6 +32,100 @@ std::string failed_program(const std::string& log) {
     p += 6;
     auto q = log.find('\'', p);
     return q == std::string::npos ? std::string() : log.substr(p, q - p);
+}
+// Every type id a BTF type refers to names a type that exists. libbpf 1.1 does not check this
+// and dereferences the null btf__type_by_id() returns for a dangling id (a SEGV, found by
+// tests/fuzz/fuzz_object.cpp). libbpf parses the section (btf__new); we only check the ids.
+std::string btf_refs_problem(const btf* b) {
+    const std::uint32_t n = btf__type_cnt(b);
+    auto bad = [n](std::uint32_t id) { return id >= n; };
+    for (std::uint32_t id = 1; id < n; ++id) {
+        const btf_type* t = btf__type_by_id(b, id);
+        if (!t) return fmt::format("BTF type {} is missing", id);
+        bool dangling = false;
+        switch (btf_kind(t)) {
+        case BTF_KIND_PTR: case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE: case BTF_KIND_CONST:
+        case BTF_KIND_RESTRICT: case BTF_KIND_FUNC: case BTF_KIND_VAR: case BTF_KIND_DECL_TAG:
+        case BTF_KIND_TYPE_TAG:
+            dangling = bad(t->type);
+            break;
+        case BTF_KIND_ARRAY:
+            dangling = bad(btf_array(t)->type) || bad(btf_array(t)->index_type);
+            break;
+        case BTF_KIND_STRUCT: case BTF_KIND_UNION: {
+            const btf_member* m = btf_members(t);
+            for (std::uint16_t i = 0; i < btf_vlen(t) && !dangling; ++i) dangling = bad(m[i].type);
+            break;
+        }
+        case BTF_KIND_FUNC_PROTO: {
+            dangling = bad(t->type);
+            const btf_param* p = btf_params(t);
+            for (std::uint16_t i = 0; i < btf_vlen(t) && !dangling; ++i) dangling = bad(p[i].type);
+            break;
+        }
+        case BTF_KIND_DATASEC: {
+            const btf_var_secinfo* v = btf_var_secinfos(t);
+            for (std::uint16_t i = 0; i < btf_vlen(t) && !dangling; ++i) dangling = bad(v[i].type);
+            break;
+        }
+        default:
+            break;
+        }
+        if (dangling) return fmt::format("BTF type {} refers to a type id that does not exist", id);
+    }
+    return {};
+}
+
+// The .BTF section, when there is one, through btf_refs_problem().
+std::string btf_problem(std::span<const std::byte> elf, const Elf64_Ehdr& eh) {
+    auto shdr = [&](std::uint16_t i) {
+        Elf64_Shdr sh;
+        std::memcpy(&sh, elf.data() + eh.e_shoff + i * sizeof sh, sizeof sh);
+        return sh;
+    };
+    const Elf64_Shdr names = shdr(eh.e_shstrndx);
+    for (std::uint16_t i = 0; i < eh.e_shnum; ++i) {
+        const Elf64_Shdr sh = shdr(i);
+        if (sh.sh_type != SHT_PROGBITS || sh.sh_name >= names.sh_size || names.sh_size - sh.sh_name < 5) continue;
+        if (std::memcmp(elf.data() + names.sh_offset + sh.sh_name, ".BTF", 5) != 0) continue;  // with the NUL
+        std::unique_ptr<btf, void (*)(btf*)> b(btf__new(elf.data() + sh.sh_offset, static_cast<std::uint32_t>(sh.sh_size)),
+                                               btf__free);
+        if (!b) return "the .BTF section cannot be parsed";
+        return btf_refs_problem(b.get());
+    }
+    return {};
+}
+
+// Our own input validation before libbpf sees the bytes: the ELF header and section table of a
+// 64-bit little-endian relocatable object, every section inside the buffer. It reimplements none
+// of libbpf's parsing; it only refuses, with a message saying what is wrong, bytes whose tables
+// point outside themselves. Returns what is wrong, or empty.
+std::string elf_layout_problem(std::span<const std::byte> elf) {
+    Elf64_Ehdr eh;
+    if (elf.size() < sizeof eh) return fmt::format("{} bytes: shorter than an ELF header", elf.size());
+    std::memcpy(&eh, elf.data(), sizeof eh);
+    if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) return "no ELF magic";
+    if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
+        return "not a 64-bit little-endian ELF file";
+    if (eh.e_type != ET_REL) return "not a relocatable object (ET_REL)";
+    if (eh.e_shentsize != sizeof(Elf64_Shdr)) return "unexpected section header size";
+    const std::uint64_t size = elf.size();
+    // e_shnum 0 with e_shoff set means "the count is in section 0"; BPF objects never need that.
+    if (eh.e_shnum == 0 || eh.e_shoff > size || (size - eh.e_shoff) / sizeof(Elf64_Shdr) < eh.e_shnum)
+        return "the section header table lies outside the file";
+    if (eh.e_shstrndx == SHN_UNDEF || eh.e_shstrndx >= eh.e_shnum) return "no section name table";
+    for (std::uint16_t i = 0; i < eh.e_shnum; ++i) {
+        Elf64_Shdr sh;
+        std::memcpy(&sh, elf.data() + eh.e_shoff + i * sizeof sh, sizeof sh);
+        if (sh.sh_type == SHT_NOBITS || sh.sh_type == SHT_NULL) continue;
+        if (sh.sh_offset > size || sh.sh_size > size - sh.sh_offset)
+            return fmt::format("section {} lies outside the file", i);
+        if (sh.sh_link >= eh.e_shnum) return fmt::format("section {} links to a section that does not exist", i);
+    }
+    Elf64_Shdr names;
+    std::memcpy(&names, elf.data() + eh.e_shoff + eh.e_shstrndx * sizeof names, sizeof names);
+    if (names.sh_type != SHT_STRTAB) return "the section name table is not a string table";
+    return btf_problem(elf, eh);
 }
 }  // namespace
 
@@ -66,6 +162,14 @@ result<object> object::open_file(const std::string& path) {
 }
 
 result<object> object::open_memory(std::string_view name, std::span<const std::byte> elf) {
+    std::string problem;
+    {
+        detail::libbpf_capture quiet;  // btf__new's own complaints: the message below says it
+        problem = elf_layout_problem(elf);
+    }
+    if (!problem.empty())
+        return failure(EINVAL, fmt::format("object '{}' ({} bytes in memory): not a valid BPF ELF object: {}", name,
+                                           elf.size(), problem));
     // libbpf keeps pointing into the buffer it was given, so the object keeps its own copy.
     std::vector<std::byte> copy(elf.begin(), elf.end());
     std::string n(name);

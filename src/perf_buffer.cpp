@@ -47,7 +47,7 @@ std::vector<std::uint32_t> parse_cpu_list(const std::string& s) {
 }
 }  // namespace
 
-class perf_state : public async_stream<perf_state, perf_batch> {
+class perf_state final : public async_stream<perf_state, perf_batch> {
 public:
     perf_state(const asio::any_io_executor& ex, map m, const perf_buffer_options& o)
         : async_stream(ex, o.poll_interval), map_(std::move(m)), options_(o) {}

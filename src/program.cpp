@@ -157,6 +157,19 @@ result<link> program::attach_tc(std::string_view interface, tc_direction directi
     return link::tc_filter(idx.value(), ingress, opts.handle, opts.priority);
 }
 
+result<link> program::attach_tcx(std::string_view interface, tc_direction direction) const {
+    // enum bpf_attach_type values from Linux 6.6 (uapi/linux/bpf.h), which older headers lack.
+    constexpr int tcx_ingress = 46, tcx_egress = 47;
+    const bool ingress = direction == tc_direction::ingress;
+    auto what = fmt::format("attach TC {} (tcx link) to interface '{}'", ingress ? "ingress" : "egress", interface);
+    auto idx = interface_index(interface);
+    if (!idx) return failure(make_error(ENODEV, what + " (no such interface)"));
+    int l = bpf_link_create(fd(), idx.value(), static_cast<bpf_attach_type>(ingress ? tcx_ingress : tcx_egress),
+                            nullptr);
+    int e = errno;
+    return wrap_fd(*this, l, e, what);
+}
+
 result<link> program::attach_perf_event(int perf_fd) const {
     unique_fd owned(perf_fd);
     detail::libbpf_capture cap;

@@ -20,7 +20,7 @@ using boost::system::error_code;
 namespace bpfco {
 namespace detail {
 
-class ring_state : public async_stream<ring_state, ring_batch> {
+class ring_state final : public async_stream<ring_state, ring_batch> {
 public:
     ring_state(const asio::any_io_executor& ex, map m, ring_buffer_options o)
         : async_stream(ex, o.poll_interval), map_(std::move(m)), max_records_(o.max_records), max_bytes_(o.max_bytes) {}

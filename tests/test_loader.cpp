@@ -2,6 +2,8 @@
 
 #include "syscall_count.bpf.skel.h"
 
+#include <elf.h>
+#include <linux/btf.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -79,6 +81,47 @@ TEST_CASE("missing tracepoint is an error naming it") {
     REQUIRE(l.has_error());
     MESSAGE(l.error().message);
     CHECK(l.error().message.find("no_such_category/no_such_event") != std::string::npos);
+}
+
+TEST_CASE("a BTF type referring to a type id that does not exist is refused before libbpf sees it") {
+    // libbpf 1.1 dereferences the null that btf__type_by_id() returns for such an id (a SEGV
+    // found by tests/fuzz/fuzz_object.cpp); open_memory checks every reference first.
+    auto orig = elf_of(syscall_count_bpf__elf_bytes);
+    std::vector<std::byte> elf(orig.begin(), orig.end());
+    Elf64_Ehdr eh;
+    std::memcpy(&eh, elf.data(), sizeof eh);
+    auto shdr = [&](int i) {
+        Elf64_Shdr sh;
+        std::memcpy(&sh, elf.data() + eh.e_shoff + i * sizeof sh, sizeof sh);
+        return sh;
+    };
+    const auto names = shdr(eh.e_shstrndx);
+    bool patched = false;
+    for (int i = 0; i < eh.e_shnum && !patched; ++i) {
+        const auto sh = shdr(i);
+        if (std::strcmp(reinterpret_cast<const char*>(elf.data() + names.sh_offset + sh.sh_name), ".BTF") != 0) continue;
+        btf_header hdr;
+        std::memcpy(&hdr, elf.data() + sh.sh_offset, sizeof hdr);
+        // The first type: struct btf_type { name_off; info; size/type; }. Point a PTR, TYPEDEF,
+        // CONST, VOLATILE, FUNC or VAR at type 0x7fffff; otherwise skip (the object has one).
+        std::byte* t = elf.data() + sh.sh_offset + hdr.hdr_len + hdr.type_off;
+        std::uint32_t info;
+        std::memcpy(&info, t + 4, 4);
+        const auto kind = (info >> 24) & 0x1f;
+        if (kind == BTF_KIND_PTR || kind == BTF_KIND_TYPEDEF || kind == BTF_KIND_CONST || kind == BTF_KIND_VOLATILE ||
+            kind == BTF_KIND_FUNC || kind == BTF_KIND_VAR) {
+            const std::uint32_t dangling = 0x7fffff;
+            std::memcpy(t + 8, &dangling, 4);
+            patched = true;
+        }
+    }
+    REQUIRE(patched);
+    auto r = object::open_memory("dangling_btf", elf);
+    REQUIRE(r.has_error());
+    MESSAGE(r.error().message);
+    CHECK(r.error().message.find("BTF type 1 refers to a type id that does not exist") != std::string::npos);
+    // The unpatched object still opens.
+    CHECK(object::open_memory("syscall_count", orig).has_value());
 }
 
 TEST_CASE("corrupt and truncated objects are errors, not crashes") {

@@ -3,6 +3,7 @@
 #include "http_server.hpp"
 #include "metrics.hpp"
 #include "options.hpp"
+#include "privileges.hpp"
 
 #include "monitord.bpf.skel.h"
 
@@ -123,6 +124,8 @@ int main(int argc, char** argv) {
         fmt::print("{}", usage());
         return 0;
     }
+    // Refuse early, before anything is bound or loaded, naming what is missing.
+    if (auto missing = missing_start_capabilities(); !missing.empty()) fail(2, missing);
     // Everything that can be wrong with the arguments is found before anything is attached.
     std::vector<int> ifindexes;
     for (auto& name : opt.interfaces) {
@@ -172,11 +175,19 @@ int main(int argc, char** argv) {
             log(fmt::format("left out {}: {}", what, l.error().message));
         }
     };
+    // TC through a tcx link where the kernel has one (6.6+): fd-owned like XDP, so nothing stays
+    // attached however monitord ends. Otherwise a netlink filter, which only our exit deletes.
+    bool netlink_tc = false;
     for (std::size_t i = 0; i < ifindexes.size(); ++i) {
         attach("XDP packet counters on " + opt.interfaces[i],
                d.obj.program("monitord_xdp").value().attach_xdp(ifindexes[i]));
-        attach("TC egress counters on " + opt.interfaces[i],
-               d.obj.program("monitord_tc_egress").value().attach_tc(opt.interfaces[i], bpfco::tc_direction::egress));
+        auto tc = d.obj.program("monitord_tc_egress").value();
+        auto l = tc.attach_tcx(opt.interfaces[i], bpfco::tc_direction::egress);
+        if (!l) {
+            l = tc.attach_tc(opt.interfaces[i], bpfco::tc_direction::egress);
+            netlink_tc = netlink_tc || bool(l);
+        }
+        attach("TC egress counters on " + opt.interfaces[i], std::move(l));
     }
     for (auto& p : d.obj.programs()) {
         if (p.name() == "monitord_xdp" || p.name() == "monitord_tc_egress" || p.fd() < 0) continue;
@@ -191,6 +202,13 @@ int main(int argc, char** argv) {
     asio::co_spawn(io, server.value().serve([&d] { return render_prometheus(d.snapshot()); }), asio::detached);
     log(fmt::format("metrics on http://{}/metrics", server.value().local_endpoint().address().to_string() + ":" +
                                                        std::to_string(server.value().local_endpoint().port())));
+
+    // Least privilege: everything is loaded, attached, mapped and bound; from here on monitord
+    // only reads fds it holds. Still one thread here, so the whole process drops.
+    if (auto err = drop_capabilities(netlink_tc); !err.empty()) fail(1, "dropping capabilities: " + err);
+    log(netlink_tc ? "capabilities dropped (CAP_NET_ADMIN kept in the permitted set only, to delete the "
+                     "netlink TC filters at exit)"
+                   : "capabilities dropped (none kept)");
 
     // Graceful stop: close the streams and the listener, let the coroutines finish, then the
     // links detach as `d` goes out of scope.
@@ -213,6 +231,9 @@ int main(int argc, char** argv) {
         });
     }
     io.run();
+    // Deleting netlink TC filters (as `d` goes out of scope) needs CAP_NET_ADMIN again.
+    if (netlink_tc)
+        if (auto err = raise_net_admin(); !err.empty()) log("cannot delete the TC filters: " + err);
     auto m = d.snapshot();
     log(fmt::format("stopped: {} exec, {} open, {} connect events; {} dropped in the kernel, {} malformed",
                     m.exec_events, m.open_events, m.connect_events, m.events_dropped, d.malformed));

@@ -32,7 +32,8 @@ public:
     explicit operator bool() const noexcept;
     /// The kernel link fd (-1 for TC filters, which have none).
     int fd() const noexcept;
-    /// Pins the link under bpffs so it outlives this process; detach() then only drops our handle.
+    /// Pins the link under bpffs (mode 0600) so it outlives this process; detach() then only drops
+    /// our handle.
     result<void> pin(const std::string& path);
     /// Detaches now (idempotent; destruction does the same).
     void detach() noexcept;

@@ -16,6 +16,11 @@ struct bpf_object;
 
 namespace bpfco {
 
+/// Lifetime: closing (destroying) an object while what was made from it lives is safe, and
+/// tested under ASan (tests/test_faults.cpp): every `link` keeps its program attached (the kernel
+/// link or perf event holds a reference to the program) until the link is destroyed; every `map`,
+/// typed view and stream (ring_buffer, perf_buffer, map_watch) holds its own duplicated map fd and
+/// keeps working. Only `program` handles are views into the object: do not use them after it.
 class object {
 public:
     object() = default;

@@ -56,8 +56,15 @@ public:
                                uprobe_options opts = {}) const;
     result<link> attach_xdp(std::string_view interface, xdp_mode mode = xdp_mode::automatic) const;
     result<link> attach_xdp(int ifindex, xdp_mode mode = xdp_mode::automatic) const;
+    /// A netlink TC filter (clsact): works on older kernels, but it is not fd-owned: only the
+    /// link's destructor (or detach()) deletes it, so a process killed with SIGKILL leaves it
+    /// attached. Prefer attach_tcx() where the kernel has it.
     result<link> attach_tc(std::string_view interface, tc_direction direction,
                            std::uint32_t priority = 1) const;
+    /// TC through a kernel link (tcx, Linux 6.6+): owned by the link's fd like XDP, so it is
+    /// detached when the process exits however it exits (even SIGKILL), and detaching needs no
+    /// capability. Older kernels fail with EINVAL or EOPNOTSUPP: use attach_tc() there.
+    result<link> attach_tcx(std::string_view interface, tc_direction direction) const;
     /// Takes ownership of perf_fd: the link closes it.
     result<link> attach_perf_event(int perf_fd) const;
     /// fentry/fexit/fmod_ret: the target was fixed by the section name at load time.

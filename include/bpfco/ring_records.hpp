@@ -108,7 +108,9 @@ inline found_record find_submitted(const ring_view& ring, std::uint64_t pos, std
 inline walk_result walk(const ring_view& ring, std::uint64_t begin, std::uint64_t producer_pos,
                         std::size_t max_records = 0, std::uint64_t max_bytes = 0) noexcept {
     walk_result r{begin, 0, walk_stop::caught_up};
-    if (ring.capacity == 0 || producer_pos - begin > ring.capacity) {
+    // The kernel keeps both positions 8-byte aligned. The consumer page is writable by anyone
+    // holding the map fd, so a position that is not is corrupt, not a header to load misaligned.
+    if (ring.capacity == 0 || producer_pos - begin > ring.capacity || ((begin | producer_pos) & 7) != 0) {
         r.stop = walk_stop::corrupt;
         return r;
     }

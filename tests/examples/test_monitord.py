@@ -224,11 +224,19 @@ class MonitordTest(unittest.TestCase):
                 flood = net.popen(net.a, sys.executable, "-c", SENDER, "udp", net.addr_a, net.addr_b, "9002", "3000")
                 time.sleep(0.3)
                 self.assertTrue(xdp_attached(net, net.b, net.dev_b))
+                # This monitord's programs (other monitord instances may run on the machine).
+                progs = set()
+                for fd in os.listdir(f"/proc/{mon.proc.pid}/fdinfo"):
+                    with open(f"/proc/{mon.proc.pid}/fdinfo/{fd}") as f:
+                        progs |= {int(line.split()[1]) for line in f if line.startswith("prog_id:")}
+                self.assertTrue(progs)
                 self.assertEqual(mon.stop(signal.SIGTERM), 0, mon.stderr())
                 flood.wait(timeout=30)
                 self.assertFalse(xdp_attached(net, net.b, net.dev_b))
                 self.assertEqual(net.run(net.b, "tc", "filter", "show", "dev", net.dev_b, "egress").stdout.strip(), "")
-                self.assertNotIn("monitord", sh("bpftool", "prog", "show").stdout)
+                time.sleep(0.5)  # programs are freed after an RCU grace period
+                self.assertEqual([p for p in progs if sh("bpftool", "prog", "show", "id", str(p), check=False).returncode == 0],
+                                 [])
                 print(mon.stderr())
             finally:
                 mon.cleanup()
