@@ -17,6 +17,9 @@
 
 #include <chrono>
 #include <memory>
+#include <thread>
+
+#include <sched.h>
 
 namespace bpfco::testing {
 
@@ -70,6 +73,18 @@ inline bool run_bounded(boost::asio::io_context& ctx, std::chrono::milliseconds 
 
 inline void getppid_n(int n) {
     for (int i = 0; i < n; ++i) ::syscall(SYS_getppid);
+}
+
+/// Runs f on a thread pinned to `cpu` (per-CPU producers: perf rings, per-CPU maps).
+inline void on_cpu(std::uint32_t cpu, auto f) {
+    std::thread th([&] {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        REQUIRE(::sched_setaffinity(0, sizeof set, &set) == 0);
+        f();
+    });
+    th.join();
 }
 
 }  // namespace bpfco::testing

@@ -25,6 +25,7 @@ using namespace bpfco;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 using bpfco::testing::producers;
+using bpfco::testing::on_cpu;
 using bpfco::testing::run_bounded;
 
 namespace {
@@ -45,17 +46,6 @@ long rss_kib() {
     while (std::getline(f, line))
         if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
     return -1;
-}
-
-void on_cpu(std::uint32_t cpu, auto f) {
-    std::thread th([&] {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(cpu, &set);
-        REQUIRE(::sched_setaffinity(0, sizeof set, &set) == 0);
-        f();
-    });
-    th.join();
 }
 
 std::string unique_pin(const char* what) {

@@ -12,6 +12,7 @@ using namespace std::chrono_literals;
 using namespace boost::asio::experimental::awaitable_operators;
 namespace asio = boost::asio;
 using bpfco::testing::producers;
+using bpfco::testing::on_cpu;
 using bpfco::testing::run_bounded;
 
 namespace {
@@ -39,16 +40,6 @@ asio::awaitable<void> collect(bpfco::perf_buffer& pb, std::size_t samples, tally
     while (t.samples.size() < samples) add(t, co_await pb.async_receive(asio::use_awaitable));
 }
 
-void on_cpu(std::uint32_t cpu, auto f) {
-    std::thread th([&] {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(cpu, &set);
-        REQUIRE(::sched_setaffinity(0, sizeof set, &set) == 0);
-        f();
-    });
-    th.join();
-}
 }  // namespace
 
 TEST_CASE("perf: N getppid calls give exactly N samples with our pid and sequence numbers") {
