@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 #include <elf.h>
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -149,16 +150,32 @@ object::~object() {
 }
 
 result<object> object::open_file(const std::string& path) {
-    detail::libbpf_capture cap;
-    bpf_object* o = bpf_object__open_file(path.c_str(), nullptr);
-    if (!o) {
-        int e = errno ? errno : EINVAL;
-        auto why = e == ENOENT ? std::string("no such file") : detail::errno_text(e);
-        auto tail = cap.tail(3);
-        return failure(detail::portable_errno(e), fmt::format("object file '{}': cannot open: {}{}{}", path, why,
-                                      tail.empty() ? "" : "\n", tail));
+    // Read into memory and take open_memory's path, so that a file gets the same validation
+    // before libbpf sees it as bytes do.
+    unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        const int e = errno;
+        return failure(e, fmt::format("object file '{}': cannot open: {}", path,
+                                      e == ENOENT ? std::string("no such file") : detail::errno_text(e)));
     }
-    return object(o, bpf_object__name(o));
+    std::vector<std::byte> bytes;
+    std::byte buf[65536];
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const int e = errno;
+            return failure(e, fmt::format("object file '{}': cannot read: {}", path, detail::errno_text(e)));
+        }
+        if (n == 0) break;
+        bytes.insert(bytes.end(), buf, buf + n);
+    }
+    // libbpf's own naming: the file name without its directory and ".o".
+    std::string name = path.substr(path.find_last_of('/') + 1);
+    if (name.ends_with(".o")) name.resize(name.size() - 2);
+    auto obj = open_memory(name, bytes);
+    if (!obj) obj.error().message = fmt::format("object file '{}': {}", path, obj.error().message);
+    return obj;
 }
 
 result<object> object::open_memory(std::string_view name, std::span<const std::byte> elf) {

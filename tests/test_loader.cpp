@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 
 using namespace bpfco;
@@ -143,6 +144,35 @@ TEST_CASE("corrupt and truncated objects are errors, not crashes") {
     REQUIRE(f.has_error());
     MESSAGE(f.error().message);
     CHECK(f.error().message.find("/nonexistent/prog.bpf.o") != std::string::npos);
+}
+
+TEST_CASE("an object file loads like the same bytes in memory; a truncated file names its path") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto elf = elf_of(syscall_count_bpf__elf_bytes);
+    const std::string path = "/tmp/bpfco-test-" + std::to_string(::getpid()) + ".bpf.o";
+    auto write = [&](std::span<const std::byte> bytes) {
+        FILE* f = std::fopen(path.c_str(), "wb");
+        REQUIRE(f);
+        REQUIRE(std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size());
+        std::fclose(f);
+    };
+    write(elf);
+    {
+        auto obj = object::load_file(path).value();
+        CHECK(obj.name() == "bpfco-test-" + std::to_string(::getpid()) + ".bpf");
+        set_filter_pid(obj);
+        auto link = obj.program("count_sys_enter").value().attach_tracepoint("raw_syscalls", "sys_enter").value();
+        const std::uint64_t before = count(obj);
+        for (int i = 0; i < 100; ++i) ::syscall(SYS_getppid);
+        CHECK(count(obj) - before >= 100);
+    }
+    write(elf.first(elf.size() / 2));
+    auto t = object::open_file(path);
+    REQUIRE(t.has_error());
+    MESSAGE(t.error().message);
+    CHECK(t.error().message.find(path) != std::string::npos);
+    std::remove(path.c_str());
 }
 
 TEST_CASE("everything a test made is gone from the kernel after destruction") {
