@@ -78,7 +78,7 @@ public:
         // every header below producer_pos is at least reserved (BUSY) when we load it.
         const std::uint64_t prod = producer_pos().load(std::memory_order_acquire);
         const std::uint64_t begin = read_pos_;
-        if (ring_.capacity == 0 || prod - begin > ring_.capacity) return corrupt();
+        if (!ring_records::positions_valid(ring_, begin, prod)) return corrupt();
         const std::uint64_t limit = max_bytes_ != 0 && max_bytes_ < prod - begin ? begin + max_bytes_ : prod;
         const auto f = ring_records::find_submitted(ring_, begin, limit, prod);
         if (f.stop == ring_records::walk_stop::corrupt) return corrupt();

@@ -194,6 +194,20 @@ bpfco::ring_batch lazy_batch(fake_ring& r, std::uint64_t begin, std::uint64_t pr
 }
 }  // namespace
 
+TEST_CASE("forged positions near 2^64 are corrupt, never a walk that goes round (found by fuzzing)") {
+    fake_ring r(4096);
+    const std::uint64_t top = ~std::uint64_t{0} - 4095;  // 8-byte aligned, 4 KiB below 2^64
+    // The producer "ahead" by wrapping past 2^64: the difference is small, the order is not.
+    CHECK(walk(r.view(), top + 4080, top + 4080 + 32).stop == walk_stop::corrupt);
+    // A discarded record whose length carries the next position past 2^64, back to the start.
+    std::uint32_t hdr[2] = {((1u << 30) - 8) | discard_bit, 0};
+    r.write(top, hdr, sizeof hdr);
+    const auto w = walk(r.view(), top, top + 4088);
+    CHECK(w.stop == walk_stop::corrupt);
+    CHECK(w.end == top);
+    CHECK_FALSE(find_submitted(r.view(), top, top + 4088, top + 4088).found);
+}
+
 TEST_CASE("ring_batch walks once: discarded skipped, ends at BUSY, the end fixed at first sight") {
     fake_ring r(4096);
     std::uint64_t p = r.put(0, 8, discard_bit, 1);

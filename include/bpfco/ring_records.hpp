@@ -77,6 +77,15 @@ struct found_record {
     walk_stop stop = walk_stop::caught_up;  ///< why none was found (meaningless when found)
 };
 
+/// Whether a walk may start at `begin` with the producer at `producer_pos`: both 8-byte aligned
+/// (the kernel keeps them so), the producer at or after `begin` (no wrap past 2^64) and at most a
+/// ring ahead. The consumer page is writable by anyone holding the map fd, so this is checked,
+/// not assumed: a bad position is corrupt, never a misaligned load or a walk that goes round.
+inline bool positions_valid(const ring_view& ring, std::uint64_t begin, std::uint64_t producer_pos) noexcept {
+    return ring.capacity != 0 && begin <= producer_pos && producer_pos - begin <= ring.capacity &&
+           ((begin | producer_pos) & 7) == 0;
+}
+
 /// From `pos`, skips discarded records up to the first submitted one that starts before `limit`.
 /// Loads each header once (acquire). Preconditions, checked once per batch by the caller:
 /// `ring.capacity != 0`, `pos <= limit <= producer_pos` and `producer_pos - pos <= capacity`.
@@ -92,7 +101,8 @@ inline found_record find_submitted(const ring_view& ring, std::uint64_t pos, std
         if (hdr & busy_bit) return {pos, 0, false, walk_stop::busy};
         const std::uint32_t len = hdr & ~discard_bit;
         const std::uint64_t next = pos + record_span(len);
-        if (next > producer_pos) return {pos, 0, false, walk_stop::corrupt};
+        // next < pos: a length that wraps the position past 2^64 (only a forged one can).
+        if (next > producer_pos || next < pos) return {pos, 0, false, walk_stop::corrupt};
         if (!(hdr & discard_bit)) return {pos, len, true, walk_stop::caught_up};
         pos = next;
     }
@@ -108,9 +118,7 @@ inline found_record find_submitted(const ring_view& ring, std::uint64_t pos, std
 inline walk_result walk(const ring_view& ring, std::uint64_t begin, std::uint64_t producer_pos,
                         std::size_t max_records = 0, std::uint64_t max_bytes = 0) noexcept {
     walk_result r{begin, 0, walk_stop::caught_up};
-    // The kernel keeps both positions 8-byte aligned. The consumer page is writable by anyone
-    // holding the map fd, so a position that is not is corrupt, not a header to load misaligned.
-    if (ring.capacity == 0 || producer_pos - begin > ring.capacity || ((begin | producer_pos) & 7) != 0) {
+    if (!positions_valid(ring, begin, producer_pos)) {
         r.stop = walk_stop::corrupt;
         return r;
     }

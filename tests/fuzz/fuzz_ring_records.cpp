@@ -53,8 +53,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (w.stop == walk_stop::corrupt && w.end == begin && w.records != 0) __builtin_trap();
     if (w.end - begin > cap) __builtin_trap();
 
-    // The batch over what the walk accepted (no state: releasing it commits nothing).
-    bpfco::ring_batch batch(nullptr, ring, begin, w.end, w.records);
+    if (w.records == 0) return 0;
+    // The batch as ring_state::take() makes it (no state: releasing it commits nothing). It walks
+    // lazily, with the same limits, so it must yield exactly the records the walk counted.
+    const auto first = find_submitted(ring, begin, producer, producer);
+    if (!first.found) __builtin_trap();
+    bpfco::ring_batch batch(nullptr, ring, begin, first.pos, first.len, producer, producer, max_records % 4);
     std::size_t seen = 0;
     unsigned sum = 0;
     for (const auto& rec : batch) {
