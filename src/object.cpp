@@ -123,9 +123,33 @@ std::string elf_layout_problem(std::span<const std::byte> elf) {
             return fmt::format("section {} lies outside the file", i);
         if (sh.sh_link >= eh.e_shnum) return fmt::format("section {} links to a section that does not exist", i);
     }
-    Elf64_Shdr names;
-    std::memcpy(&names, elf.data() + eh.e_shoff + eh.e_shstrndx * sizeof names, sizeof names);
-    if (names.sh_type != SHT_STRTAB) return "the section name table is not a string table";
+    auto section = [&](std::uint32_t i) {
+        Elf64_Shdr sh;
+        std::memcpy(&sh, elf.data() + eh.e_shoff + i * sizeof sh, sizeof sh);
+        return sh;
+    };
+    // A string table ends with a NUL, so every offset inside it names a terminated string.
+    auto string_table = [&](const Elf64_Shdr& t) {
+        return t.sh_type == SHT_STRTAB && t.sh_size != 0 && elf[t.sh_offset + t.sh_size - 1] == std::byte{0};
+    };
+    const Elf64_Shdr names = section(eh.e_shstrndx);
+    if (!string_table(names)) return "the section name table is not a string table";
+    for (std::uint16_t i = 0; i < eh.e_shnum; ++i) {
+        const Elf64_Shdr sh = section(i);
+        if (sh.sh_name >= names.sh_size) return fmt::format("section {} has a name outside the name table", i);
+        if (sh.sh_type != SHT_SYMTAB) continue;
+        // libbpf 1.1 compares symbol names without checking that they exist (a null strcmp,
+        // found by tests/fuzz/fuzz_object.cpp): every symbol's name must be in its string table.
+        const Elf64_Shdr strings = section(sh.sh_link);
+        if (sh.sh_entsize != sizeof(Elf64_Sym) || !string_table(strings))
+            return fmt::format("symbol table (section {}) is malformed", i);
+        for (std::uint64_t off = 0; off + sizeof(Elf64_Sym) <= sh.sh_size; off += sizeof(Elf64_Sym)) {
+            Elf64_Sym sym;
+            std::memcpy(&sym, elf.data() + sh.sh_offset + off, sizeof sym);
+            if (sym.st_name >= strings.sh_size)
+                return fmt::format("symbol {} has a name outside its string table", off / sizeof sym);
+        }
+    }
     return btf_problem(elf, eh);
 }
 }  // namespace

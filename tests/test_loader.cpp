@@ -125,6 +125,29 @@ TEST_CASE("a BTF type referring to a type id that does not exist is refused befo
     CHECK(object::open_memory("syscall_count", orig).has_value());
 }
 
+TEST_CASE("a symbol whose name lies outside its string table is refused before libbpf sees it") {
+    // libbpf 1.1 strcmp()s the null its symbol-name lookup returns for such a name (a SEGV found
+    // by tests/fuzz/fuzz_object.cpp; the input is in tests/fuzz/corpus/object/).
+    auto orig = elf_of(syscall_count_bpf__elf_bytes);
+    std::vector<std::byte> elf(orig.begin(), orig.end());
+    Elf64_Ehdr eh;
+    std::memcpy(&eh, elf.data(), sizeof eh);
+    bool patched = false;
+    for (int i = 0; i < eh.e_shnum && !patched; ++i) {
+        Elf64_Shdr sh;
+        std::memcpy(&sh, elf.data() + eh.e_shoff + i * sizeof sh, sizeof sh);
+        if (sh.sh_type != SHT_SYMTAB || sh.sh_size < 2 * sizeof(Elf64_Sym)) continue;
+        const std::uint32_t outside = 0x7fffffff;  // symbol 1's st_name
+        std::memcpy(elf.data() + sh.sh_offset + sizeof(Elf64_Sym), &outside, sizeof outside);
+        patched = true;
+    }
+    REQUIRE(patched);
+    auto r = object::open_memory("bad_symbol", elf);
+    REQUIRE(r.has_error());
+    MESSAGE(r.error().message);
+    CHECK(r.error().message.find("symbol 1 has a name outside its string table") != std::string::npos);
+}
+
 TEST_CASE("corrupt and truncated objects are errors, not crashes") {
     std::vector<std::byte> junk(4096);
     for (std::size_t i = 0; i < junk.size(); ++i) junk[i] = std::byte(i * 131 + 7);
