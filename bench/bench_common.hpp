@@ -17,8 +17,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <memory>
+#include <thread>
 #include <vector>
 
 namespace bench {
@@ -98,5 +100,29 @@ inline void ratio(const char* name, double value) {
 }
 
 inline int online_cpus() { return static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)); }
+
+struct consumer_rate {
+    double events_per_s = 0, cpu_ns_per_event = 0;
+};
+
+/// A libbpf reader's concurrent round: `poll()` (ring_buffer__poll or perf_buffer__poll with a
+/// timeout) on a thread pinned to CPU 0, until the producer is done and a poll finds nothing,
+/// while `produce()` runs on this thread. `received` is the sink's count, read at the end.
+template <class Poll, class Produce>
+consumer_rate poll_while_producing(Poll poll, Produce produce, const std::atomic<bool>& done,
+                                   const std::uint64_t& received) {
+    consumer_rate r;
+    std::thread consumer([&] {
+        pin(0);
+        const double c0 = thread_cpu_s(), t0 = now_s();
+        while (poll() > 0 || !done) {
+        }
+        r.events_per_s = received / (now_s() - t0);
+        r.cpu_ns_per_event = (thread_cpu_s() - c0) * 1e9 / received;
+    });
+    produce();
+    consumer.join();
+    return r;
+}
 
 }  // namespace bench

@@ -87,23 +87,10 @@ concurrent_result concurrent_libbpf(producers& p) {
     sink s;
     perf_buffer* pb = perf_buffer__new(p.map_fd("perf"), 64, libbpf_sample, libbpf_lost, &s, nullptr);
     std::atomic<bool> done{false};
-    concurrent_result r;
-    std::thread consumer([&] {
-        bench::pin(0);
-        const double c0 = bench::thread_cpu_s(), t0 = bench::now_s();
-        for (;;) {
-            const int n = perf_buffer__poll(pb, 100);
-            if (n <= 0 && done) break;
-        }
-        r.events_per_s = s.count / (bench::now_s() - t0);
-        r.cpu_ns_per_event = (bench::thread_cpu_s() - c0) * 1e9 / s.count;
-    });
-    produce(p, done);
-    consumer.join();
+    const auto rate = bench::poll_while_producing([&] { return perf_buffer__poll(pb, 100); },
+                                                  [&] { produce(p, done); }, done, s.count);
     perf_buffer__free(pb);
-    r.received = s.count;
-    r.lost = s.lost;
-    return r;
+    return {rate.events_per_s, rate.cpu_ns_per_event, s.count, s.lost};
 }
 
 concurrent_result concurrent_bpfco(producers& p) {

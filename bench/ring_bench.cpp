@@ -127,23 +127,10 @@ concurrent_result concurrent_libbpf(producers& p) {
     ::ring_buffer* rb = ring_buffer__new(p.map_fd("ring"), libbpf_sample, &s, nullptr);
     const auto drops0 = p.drops();
     std::atomic<bool> done{false};
-    concurrent_result r;
-    std::thread consumer([&] {
-        bench::pin(0);
-        const double c0 = bench::thread_cpu_s(), t0 = bench::now_s();
-        for (;;) {
-            const int n = ring_buffer__poll(rb, 100);
-            if (n <= 0 && done) break;
-        }
-        r.events_per_s = s.count / (bench::now_s() - t0);
-        r.cpu_ns_per_event = (bench::thread_cpu_s() - c0) * 1e9 / s.count;
-    });
-    produce(p, done);
-    consumer.join();
+    const auto rate = bench::poll_while_producing([&] { return ring_buffer__poll(rb, 100); },
+                                                  [&] { produce(p, done); }, done, s.count);
     ring_buffer__free(rb);
-    r.received = s.count;
-    r.dropped = p.drops() - drops0;
-    return r;
+    return {rate.events_per_s, rate.cpu_ns_per_event, s.count, p.drops() - drops0};
 }
 
 concurrent_result concurrent_bpfco(producers& p) {
