@@ -74,6 +74,21 @@ std::string btf_refs_problem(const btf* b) {
         }
         if (dangling) return fmt::format("BTF type {} refers to a type id that does not exist", id);
     }
+    // libbpf 1.1 follows chains of typedefs and modifiers without a bound, so a chain that comes
+    // back to itself hangs it (found by fuzz_object). No valid BTF has one: a chain longer than
+    // the number of types must be a cycle.
+    auto is_mod = [](const btf_type* t) {
+        const auto k = btf_kind(t);
+        return k == BTF_KIND_TYPEDEF || k == BTF_KIND_VOLATILE || k == BTF_KIND_CONST ||
+               k == BTF_KIND_RESTRICT || k == BTF_KIND_TYPE_TAG;
+    };
+    for (std::uint32_t id = 1; id < n; ++id) {
+        const btf_type* t = btf__type_by_id(b, id);
+        for (std::uint32_t steps = 0; is_mod(t); ++steps) {
+            if (steps == n) return fmt::format("BTF type {} is a typedef/modifier chain that loops", id);
+            t = btf__type_by_id(b, t->type);
+        }
+    }
     return {};
 }
 
