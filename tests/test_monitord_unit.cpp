@@ -3,8 +3,10 @@
 #include "events.hpp"
 #include "metrics.hpp"
 #include "options.hpp"
+#include "output.hpp"
 
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <vector>
@@ -58,11 +60,38 @@ TEST_CASE("command line: defaults, values, and clear errors") {
     for (auto args : std::vector<std::vector<std::string_view>>{
              {"--block", "300.1.1.1/8"}, {"--listen", "localhost"}, {"--listen", "127.0.0.1:99999"},
              {"--duration", "soon"}, {"--bogus"}, {"--interface"}, {"--interface", "a-name-longer-than-15"},
-             {"--json=yes"}}) {
+             {"--json=yes"}, {"--interface", "lo", "--interface=lo"}, {"--header-timeout", "0"},
+             {"--idle-timeout", "forever"}, {"--max-connections", "0"}, {"--output-queue", "-1"}, {"--user="}}) {
         auto r = parse(args);
         REQUIRE(r.has_error());
         MESSAGE(r.error().message);
     }
+}
+
+TEST_CASE("command line: HTTP limits, output queue, user; URLs and loopback") {
+    auto d = parse({}).value();
+    CHECK(d.header_timeout == std::chrono::seconds(5));
+    CHECK(d.idle_timeout == std::chrono::seconds(15));
+    CHECK(d.max_connections == 64);
+    CHECK(d.user == "nobody");
+    auto o = parse({"--header-timeout", "0.25", "--idle-timeout=2", "--max-connections", "3", "--output-queue", "10",
+                    "--user", "daemon"})
+                 .value();
+    CHECK(o.header_timeout == std::chrono::milliseconds(250));
+    CHECK(o.idle_timeout == std::chrono::seconds(2));
+    CHECK(o.max_connections == 3);
+    CHECK(o.output_queue == 10);
+    CHECK(o.user == "daemon");
+    auto dup = parse({"--interface", "lo", "--interface", "lo"});
+    REQUIRE(dup.has_error());
+    CHECK(dup.error().message == "--interface lo: given twice");
+
+    CHECK(host_port("127.0.0.1", 9435) == "127.0.0.1:9435");
+    CHECK(host_port("::", 9435) == "[::]:9435");
+    CHECK(host_port("::1", 80) == "[::1]:80");
+    for (auto a : {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"}) CHECK_MESSAGE(is_loopback(a), a);
+    for (auto a : {"0.0.0.0", "::", "10.0.0.1", "::ffff:10.0.0.1", "2001:db8::1", "nonsense"})
+        CHECK_MESSAGE(!is_loopback(a), a);
 }
 
 TEST_CASE("Prometheus text: counters by label and a cumulative histogram") {
@@ -79,6 +108,7 @@ TEST_CASE("Prometheus text: counters by label and a cumulative histogram") {
     CHECK(text.find("monitord_packets_total{direction=\"ingress\",protocol=\"udp\"} 7\n") != std::string::npos);
     CHECK(text.find("monitord_bytes_total{direction=\"ingress\",protocol=\"udp\"} 700\n") != std::string::npos);
     CHECK(text.find("monitord_blocked_packets_total 3\n") != std::string::npos);
+    CHECK(text.find("monitord_output_dropped_total 0\n") != std::string::npos);
     CHECK(text.find("monitord_events_total{kind=\"exec\"} 5\n") != std::string::npos);
     CHECK(text.find("monitord_process_lifetime_seconds_bucket{le=\"1e-06\"} 1\n") != std::string::npos);
     CHECK(text.find("monitord_process_lifetime_seconds_bucket{le=\"8e-06\"} 1\n") != std::string::npos);
@@ -112,4 +142,45 @@ TEST_CASE("events format as log and JSON lines; short or unknown records are ref
     std::uint32_t unknown = 99;
     CHECK_FALSE(format_event(bytes_of(unknown), output_format::log));
     CHECK_FALSE(format_event({}, output_format::log));
+}
+
+TEST_CASE("log lines: a forged newline, quotes or spaces in a name stay inside one escaped field") {
+    monitord_exec e{};
+    e.kind = MONITORD_EXEC;
+    e.pid = 7;
+    std::strcpy(e.comm, "cat");
+    std::strcpy(e.filename, "/tmp/x\nexec    pid=1 ppid=0 uid=0 comm=init filename=/bin/FORGED");
+    auto line = format_event(bytes_of(e), output_format::log).value();
+    MESSAGE(line);
+    CHECK(line.find('\n') == std::string::npos);
+    CHECK(line == R"(exec    pid=7 ppid=0 uid=0 comm=cat filename="/tmp/x\nexec    pid=1 ppid=0 uid=0 comm=init )"
+                  R"(filename=/bin/FORGED")");
+
+    monitord_open o{};
+    o.kind = MONITORD_OPEN;
+    std::strcpy(o.comm, "a\"b\\c\x1b");
+    std::strcpy(o.path, "/plain/path");
+    line = format_event(bytes_of(o), output_format::log).value();
+    CHECK(line.find(R"(comm="a\"b\\c\x1b" path=/plain/path )") != std::string::npos);
+    std::strcpy(o.comm, "");
+    CHECK(format_event(bytes_of(o), output_format::log).value().find(R"(comm="" )") != std::string::npos);
+}
+
+TEST_CASE("line output: a stdout nobody reads costs counted lines, never a blocked caller") {
+    int p[2];
+    REQUIRE(::pipe(p) == 0);
+    const std::string line(1000, 'x');
+    {
+        line_output out(p[1], 8);
+        // 64 KiB of pipe, then the writer blocks in write(); pushes keep returning at once.
+        for (int i = 0; i < 1000; ++i) out.push(line);
+        out.finish();
+        MESSAGE("dropped " << out.dropped() << " of 1000");
+        CHECK(out.dropped() > 900);
+        CHECK(out.dropped() <= 1000);
+        out.push(line);  // after finish(): dropped too
+        CHECK(out.dropped() <= 1001);
+    }
+    ::close(p[0]);  // the stuck writer now fails with EPIPE (SIGPIPE is ignored below)
+    ::close(p[1]);
 }

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -33,6 +34,29 @@ std::string json_string(std::string_view s) {
             out += fmt::format("\\u{:04x}", c);
         } else {
             out += static_cast<char>(c);
+        }
+    }
+    return out + "\"";
+}
+
+// Log lines are key=value: a value holding a space, '=', a quote, a backslash or a control
+// character is quoted and escaped, so that no file name or comm can end a line or forge a field.
+std::string log_value(std::string_view s) {
+    const bool plain = !s.empty() && std::none_of(s.begin(), s.end(), [](unsigned char c) {
+        return c <= ' ' || c == '=' || c == '"' || c == '\\' || c == 0x7f;
+    });
+    if (plain) return std::string(s);
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+            else out += static_cast<char>(c);
         }
     }
     return out + "\"";
@@ -70,7 +94,8 @@ std::optional<std::string> format_event(std::span<const std::byte> record, outpu
         if (json)
             return fmt::format(R"({{"event":"exec","pid":{},"ppid":{},"uid":{},"comm":{},"filename":{}}})", e->pid,
                                e->ppid, e->uid, json_string(comm), json_string(file));
-        return fmt::format("exec    pid={} ppid={} uid={} comm={} filename={}", e->pid, e->ppid, e->uid, comm, file);
+        return fmt::format("exec    pid={} ppid={} uid={} comm={} filename={}", e->pid, e->ppid, e->uid,
+                           log_value(comm), log_value(file));
     }
     case MONITORD_OPEN: {
         auto e = read_as<monitord_open>(record);
@@ -80,7 +105,7 @@ std::optional<std::string> format_event(std::span<const std::byte> record, outpu
         if (json)
             return fmt::format(R"({{"event":"open","pid":{},"comm":{},"path":{},"flags":{},"flags_text":"{}","result":{}}})",
                                e->pid, json_string(comm), json_string(path), e->flags, open_flags(e->flags), e->result);
-        return fmt::format("open    pid={} comm={} path={} flags={} result={}", e->pid, comm, path,
+        return fmt::format("open    pid={} comm={} path={} flags={} result={}", e->pid, log_value(comm), log_value(path),
                            open_flags(e->flags), e->result);
     }
     case MONITORD_CONNECT: {
@@ -92,7 +117,7 @@ std::optional<std::string> format_event(std::span<const std::byte> record, outpu
             return fmt::format(R"({{"event":"connect","pid":{},"comm":{},"family":"{}","saddr":"{}","sport":{},"daddr":"{}","dport":{},"via":"{}"}})",
                                e->pid, json_string(comm), e->family == AF_INET ? "ipv4" : "ipv6", src, e->sport, dst,
                                e->dport, mechanism_names[e->mechanism]);
-        return fmt::format("connect pid={} comm={} {}:{} -> {}:{} (via {})", e->pid, comm, src, e->sport, dst,
+        return fmt::format("connect pid={} comm={} {}:{} -> {}:{} (via {})", e->pid, log_value(comm), src, e->sport, dst,
                            e->dport, mechanism_names[e->mechanism]);
     }
     default:

@@ -3,9 +3,13 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
+#include <list>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -16,8 +20,17 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::ip::tcp;
 
+struct http_server::state {
+    tcp::acceptor acceptor;
+    http_limits limits;
+    asio::steady_timer backoff;
+    std::list<beast::tcp_stream*> sessions;  // to close them all on close()
+    std::size_t active = 0;                  // sessions spawned and not finished (some not started yet)
+    bool closed = false;
+};
+
 bpfco::result<http_server> http_server::bind(const asio::any_io_executor& ex, const std::string& address,
-                                             std::uint16_t port) {
+                                             std::uint16_t port, http_limits limits) {
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(address, ec);
     if (ec) return bpfco::failure(EINVAL, fmt::format("--listen: '{}' is not an IP address", address));
@@ -27,49 +40,142 @@ bpfco::result<http_server> http_server::bind(const asio::any_io_executor& ex, co
     if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) a.bind(ep, ec);
     if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-    if (!ec) return http_server(std::move(a));
+    if (!ec) return http_server(std::make_shared<state>(std::move(a), limits, asio::steady_timer(ex)));
     return bpfco::failure(ec.value(), fmt::format("--listen {}:{}: cannot listen: {}", address, port, ec.message()));
 }
 
 namespace {
-asio::awaitable<void> session(tcp::socket socket, std::function<std::string()> render) {
-    beast::flat_buffer buffer;
-    for (;;) {
-        http::request<http::string_body> req;
-        auto [ec, n] = co_await http::async_read(socket, buffer, req, asio::as_tuple(asio::use_awaitable));
-        if (ec) co_return;  // closed or malformed: nothing to answer
-        http::response<http::string_body> res;
-        res.version(req.version());
-        res.keep_alive(req.keep_alive());
-        res.set(http::field::server, "monitord");
-        if (req.method() == http::verb::get && req.target() == "/metrics") {
-            res.result(http::status::ok);
-            res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-            res.body() = render();
-        } else {
-            res.result(http::status::not_found);
-            res.set(http::field::content_type, "text/plain");
-            res.body() = "monitord serves GET /metrics\n";
+
+http::response<http::string_body> answer(http::status status, unsigned version, std::string body) {
+    http::response<http::string_body> res{status, version};
+    res.set(http::field::server, "monitord");
+    res.set(http::field::content_type, "text/plain");
+    res.body() = std::move(body);
+    res.keep_alive(false);
+    res.prepare_payload();
+    return res;
+}
+
+// Why a request could not be read, as the answer it gets; none when the peer left or timed out.
+std::optional<http::response<http::string_body>> refusal(boost::system::error_code ec) {
+    if (ec == http::error::header_limit)
+        return answer(http::status::request_header_fields_too_large, 11, "request header too large\n");
+    if (ec.category() == http::make_error_code(http::error::bad_method).category() && ec != http::error::end_of_stream &&
+        ec != http::error::partial_message)
+        return answer(http::status::bad_request, 11, fmt::format("malformed request: {}\n", ec.message()));
+    return std::nullopt;
+}
+
+asio::awaitable<void> session(std::shared_ptr<http_server::state> s, tcp::socket socket,
+                              std::function<std::string()> render) {
+    beast::tcp_stream stream(std::move(socket));
+    auto self = s->sessions.insert(s->sessions.end(), &stream);
+    struct unregister {
+        http_server::state& s;
+        std::list<beast::tcp_stream*>::iterator it;
+        ~unregister() {
+            s.sessions.erase(it);
+            --s.active;
         }
-        res.prepare_payload();
-        auto [wec, w] = co_await http::async_write(socket, res, asio::as_tuple(asio::use_awaitable));
-        if (wec || !res.keep_alive()) co_return;
+    } guard{*s, self};
+    if (s->closed) co_return;  // spawned just before close()
+
+    beast::flat_buffer buffer;
+    for (bool first = true;; first = false) {
+        // Between requests only the idle timeout runs; once a byte is in, the header must follow
+        // within the header timeout, however slowly it trickles (slowloris).
+        if (!first && buffer.size() == 0) {
+            stream.expires_after(s->limits.idle_timeout);
+            auto [ec, n] = co_await stream.async_read_some(buffer.prepare(512), asio::as_tuple(asio::use_awaitable));
+            if (ec) co_return;
+            buffer.commit(n);
+        }
+        stream.expires_after(s->limits.header_timeout);
+        http::request_parser<http::empty_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(s->limits.max_header_bytes));
+        auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+        std::optional<http::response<http::string_body>> res;
+        if (ec) {
+            res = refusal(ec);
+            if (!res) co_return;  // gone, timed out, or closed by close()
+        } else if (!parser.is_done()) {
+            // GET /metrics has no body; reading one would only be a way to hold the connection.
+            res = answer(http::status::payload_too_large, parser.get().version(), "monitord takes no request body\n");
+        } else {
+            const auto& req = parser.get();
+            if (req.method() != http::verb::get && req.method() != http::verb::head) {
+                res = answer(http::status::method_not_allowed, req.version(), "monitord serves GET /metrics\n");
+            } else if (req.target() != "/metrics") {
+                res = answer(http::status::not_found, req.version(), "monitord serves GET /metrics\n");
+            } else {
+                res = answer(http::status::ok, req.version(), render());
+                res->set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+                if (req.method() == http::verb::head) res->body().clear();
+            }
+            res->keep_alive(req.keep_alive());
+        }
+        // A client that does not read its answer is cut like one that does not send.
+        stream.expires_after(s->limits.header_timeout);
+        auto [wec, w] = co_await http::async_write(stream, *res, asio::as_tuple(asio::use_awaitable));
+        if (wec || !res->keep_alive() || s->closed) co_return;
     }
 }
+
+// Past the cap: one short answer written without waiting (a fresh socket's send buffer has room).
+void turn_away(tcp::socket& socket) {
+    static constexpr std::string_view busy =
+        "HTTP/1.1 503 Service Unavailable\r\nServer: monitord\r\nContent-Type: text/plain\r\n"
+        "Connection: close\r\nContent-Length: 31\r\n\r\nmonitord: too many connections\n";
+    boost::system::error_code ec;
+    socket.non_blocking(true, ec);
+    if (!ec) socket.write_some(asio::buffer(busy), ec);
+    socket.close(ec);
+}
+
 }  // namespace
 
-asio::awaitable<void> http_server::serve(std::function<std::string()> render) {
+asio::awaitable<void> http_server::serve(std::function<std::string()> render, std::function<void(std::string)> log) {
+    auto s = s_;
+    std::uint64_t refused = 0;  // accepts that failed for lack of fds, in the current episode
     for (;;) {
-        auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
-        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+        auto [ec, socket] = co_await s->acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+        if (s->closed) co_return;
+        if (ec == asio::error::no_descriptors || ec.value() == ENFILE || ec == asio::error::no_buffer_space ||
+            ec == asio::error::no_memory) {
+            // The connection stays in the backlog and the listener stays readable: retrying at once
+            // would spin a core. Wait, and say so once per episode rather than once per retry.
+            if (refused++ == 0)
+                log(fmt::format("cannot accept HTTP connections: {}; retrying every 100 ms (open connections: {})",
+                                ec.message(), s->active));
+            s->backoff.expires_after(std::chrono::milliseconds(100));
+            co_await s->backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (s->closed) co_return;
+            continue;
+        }
         if (ec) continue;  // a connection that failed before we saw it
-        asio::co_spawn(acceptor_.get_executor(), session(std::move(socket), render), asio::detached);
+        if (refused) {
+            log(fmt::format("accepting HTTP connections again (after {} refused attempts)", refused));
+            refused = 0;
+        }
+        if (s->active >= s->limits.max_connections) {
+            turn_away(socket);
+            continue;
+        }
+        ++s->active;
+        asio::co_spawn(s->acceptor.get_executor(), session(s, std::move(socket), render), asio::detached);
     }
 }
 
 void http_server::close() {
+    s_->closed = true;
     boost::system::error_code ec;
-    acceptor_.close(ec);
+    s_->acceptor.close(ec);
+    s_->backoff.cancel();
+    for (auto* stream : s_->sessions) stream->socket().close(ec);
 }
+
+tcp::endpoint http_server::local_endpoint() const { return s_->acceptor.local_endpoint(); }
+
+std::size_t http_server::connections() const { return s_->active; }
 
 }  // namespace monitord

@@ -1,5 +1,7 @@
 // The /metrics endpoint: Boost.Beast on the daemon's io_context. Binding is separate from
 // serving so that a port in use is reported before anything is attached to the kernel.
+// Built to stay up under abuse from the same host: every wait has a deadline, connections are
+// capped, oversized or malformed requests are answered and closed, fd exhaustion backs off.
 #pragma once
 
 #include <bpfco/error.hpp>
@@ -7,24 +9,40 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace monitord {
 
+struct http_limits {
+    std::chrono::milliseconds header_timeout{5000};  ///< from the first byte awaited to the header's end
+    std::chrono::milliseconds idle_timeout{15000};   ///< between requests on a keep-alive connection
+    std::size_t max_connections = 64;                ///< more are answered 503 and closed
+    std::size_t max_header_bytes = 8192;             ///< more is answered 431
+};
+
 class http_server {
 public:
     static bpfco::result<http_server> bind(const boost::asio::any_io_executor& ex, const std::string& address,
-                                           std::uint16_t port);
-    /// Accepts until close(); GET /metrics answers with render(), anything else with 404.
-    boost::asio::awaitable<void> serve(std::function<std::string()> render);
+                                           std::uint16_t port, http_limits limits);
+    /// Accepts until close(); GET /metrics answers with render(), other targets 404, other
+    /// methods 405, a request with a body 413, a header too large 431, a malformed one 400.
+    /// `log` gets one line when the process runs out of fds and one when it accepts again.
+    boost::asio::awaitable<void> serve(std::function<std::string()> render, std::function<void(std::string)> log);
+    /// Closes the listener and every open connection at once.
     void close();
-    boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+    boost::asio::ip::tcp::endpoint local_endpoint() const;
+    std::size_t connections() const;
+
+    struct state;
 
 private:
-    explicit http_server(boost::asio::ip::tcp::acceptor a) : acceptor_(std::move(a)) {}
-    boost::asio::ip::tcp::acceptor acceptor_;
+    explicit http_server(std::shared_ptr<state> s) : s_(std::move(s)) {}
+    std::shared_ptr<state> s_;
 };
 
 }  // namespace monitord

@@ -3,6 +3,7 @@
 #include "http_server.hpp"
 #include "metrics.hpp"
 #include "options.hpp"
+#include "output.hpp"
 #include "privileges.hpp"
 
 #include "monitord.bpf.skel.h"
@@ -17,7 +18,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -66,6 +71,7 @@ struct monitor_state {
     bpfco::map lifetime;
     bpfco::map event_drops;
     std::uint64_t exec_events = 0, open_events = 0, connect_events = 0, malformed = 0;
+    const line_output* output = nullptr;
 
     metrics snapshot() const {
         metrics m;
@@ -86,63 +92,60 @@ struct monitor_state {
         m.exec_events = exec_events;
         m.open_events = open_events;
         m.connect_events = connect_events;
+        if (output) m.output_dropped = output->dropped();
         return m;
     }
 };
 
-asio::awaitable<void> print_events(monitor_state& d, bpfco::ring_buffer& events, output_format format) {
+asio::awaitable<void> print_events(monitor_state& d, bpfco::ring_buffer& events, output_format format,
+                                   line_output& out) {
     for (;;) {
         auto [ec, batch] = co_await events.async_receive(asio::as_tuple(asio::use_awaitable));
         if (ec) co_return;  // closed on shutdown
-        std::string out;
         for (const auto& rec : batch) {
             switch (event_kind(rec.data())) {
             case MONITORD_EXEC: ++d.exec_events; break;
             case MONITORD_OPEN: ++d.open_events; break;
             case MONITORD_CONNECT: ++d.connect_events; break;
             }
-            if (auto line = format_event(rec.data(), format)) {
-                out += *line;
-                out += '\n';
-            } else {
+            if (auto line = format_event(rec.data(), format))
+                out.push(*line);
+            else
                 ++d.malformed;
-            }
         }
-        std::fwrite(out.data(), 1, out.size(), stdout);
-        std::fflush(stdout);
     }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    std::vector<std::string_view> args(argv + 1, argv + argc);
-    auto parsed = parse_options(args);
-    if (!parsed) fail(2, parsed.error().message);
-    const options& opt = parsed.value();
-    if (opt.help) {
-        fmt::print("{}", usage());
-        return 0;
-    }
-    // Refuse early, before anything is bound or loaded, naming what is missing.
-    if (auto missing = missing_start_capabilities(); !missing.empty()) fail(2, missing);
-    // Everything that can be wrong with the arguments is found before anything is attached.
+// What the arguments name, resolved before anything is bound, loaded or attached, so that every
+// mistake in them exits 2 with nothing to undo.
+struct resolved {
     std::vector<int> ifindexes;
+    run_as user;
+};
+
+resolved check_arguments(const options& opt) {
+    if (auto missing = missing_start_capabilities(); !missing.empty()) fail(2, missing);
+    resolved r;
     for (auto& name : opt.interfaces) {
         auto idx = bpfco::interface_index(name);
         if (!idx) fail(2, fmt::format("--interface {}: no such network interface", name));
-        ifindexes.push_back(idx.value());
+        r.ifindexes.push_back(idx.value());
     }
-    asio::io_context io;
-    auto server = http_server::bind(io.get_executor(), opt.listen_address, opt.listen_port);
-    if (!server) fail(2, server.error().message);
+    auto user = find_user(opt.user);
+    if (!user) fail(2, user.error().message);
+    r.user = std::move(user).value();
+    if (!is_loopback(opt.listen_address))
+        log(fmt::format("WARNING: --listen {} serves the metrics beyond this host, to anyone who can reach it, "
+                        "without authentication; put a firewall or an authenticating proxy in front",
+                        host_port(opt.listen_address, opt.listen_port)));
+    return r;
+}
 
-    monitor_state d;
-    {
-        auto obj = bpfco::object::open_skeleton("monitord", monitord_bpf__elf_bytes);
-        if (!obj) fail(1, obj.error().message);
-        d.obj = std::move(obj).value();
-    }
+// Opens and loads the programs and fills the blocklist.
+void load(monitor_state& d, const options& opt) {
+    auto obj = bpfco::object::open_skeleton("monitord", monitord_bpf__elf_bytes);
+    if (!obj) fail(1, obj.error().message);
+    d.obj = std::move(obj).value();
     log("TCP connects via " + choose_connect_mechanism(d.obj));
     if (auto r = d.obj.load(); !r) fail(1, r.error().message);
     d.packets = d.obj.map<bpfco::per_cpu_array<monitord_packets>>("packets").value();
@@ -164,10 +167,13 @@ int main(int argc, char** argv) {
         if (!r) fail(1, fmt::format("--block {}: {}", c.to_string(), r.error().message));
         log("blocking " + c.to_string());
     }
+}
 
-    // Attach what this kernel allows; say what is left out and keep going with the rest.
+// Attaches what this kernel allows, says what is left out and keeps going with the rest.
+// Returns whether a TC program went through a netlink filter (which only our exit deletes).
+bool attach(monitor_state& d, const options& opt, const std::vector<int>& ifindexes) {
     std::vector<std::string> left_out;
-    auto attach = [&](std::string_view what, bpfco::result<bpfco::link> l) {
+    auto keep = [&](std::string_view what, bpfco::result<bpfco::link> l) {
         if (l) {
             d.links.push_back(std::move(l).value());
         } else {
@@ -176,46 +182,87 @@ int main(int argc, char** argv) {
         }
     };
     // TC through a tcx link where the kernel has one (6.6+): fd-owned like XDP, so nothing stays
-    // attached however monitord ends. Otherwise a netlink filter, which only our exit deletes.
+    // attached however monitord ends. Only a kernel without tcx (EINVAL: unknown attach type) gets
+    // a netlink filter; any other tcx failure is reported, never papered over with a filter that
+    // a SIGKILL would leave behind.
     bool netlink_tc = false;
     for (std::size_t i = 0; i < ifindexes.size(); ++i) {
-        attach("XDP packet counters on " + opt.interfaces[i],
-               d.obj.program("monitord_xdp").value().attach_xdp(ifindexes[i]));
+        keep("XDP packet counters on " + opt.interfaces[i],
+             d.obj.program("monitord_xdp").value().attach_xdp(ifindexes[i]));
         auto tc = d.obj.program("monitord_tc_egress").value();
         auto l = tc.attach_tcx(opt.interfaces[i], bpfco::tc_direction::egress);
-        if (!l) {
+        if (!l && l.error().code == std::errc::invalid_argument) {
+            log(fmt::format("no tcx on this kernel ({}): TC egress on {} through a netlink filter", l.error().message,
+                            opt.interfaces[i]));
             l = tc.attach_tc(opt.interfaces[i], bpfco::tc_direction::egress);
             netlink_tc = netlink_tc || bool(l);
         }
-        attach("TC egress counters on " + opt.interfaces[i], std::move(l));
+        keep("TC egress counters on " + opt.interfaces[i], std::move(l));
     }
     for (auto& p : d.obj.programs()) {
         if (p.name() == "monitord_xdp" || p.name() == "monitord_tc_egress" || p.fd() < 0) continue;
-        attach(fmt::format("program {}", p.name()), p.attach());
+        keep(fmt::format("program {}", p.name()), p.attach());
     }
     if (left_out.empty()) log("watching everything");
+    return netlink_tc;
+}
 
+// Least privilege: everything is loaded, attached, mapped and bound; from here on monitord only
+// reads fds it holds. Still one thread here, so the whole process drops.
+void become_unprivileged(const resolved& r, bool netlink_tc) {
+    if (auto err = drop_privileges(r.user, netlink_tc); !err.empty()) fail(1, "dropping privileges: " + err);
+    log(fmt::format("running as {} (uid {}); capabilities dropped {}", r.user.name, r.user.uid,
+                    netlink_tc ? "(CAP_NET_ADMIN kept in the permitted set only, to delete the netlink TC "
+                                 "filters at exit)"
+                               : "(none kept)"));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string_view> args(argv + 1, argv + argc);
+    auto parsed = parse_options(args);
+    if (!parsed) fail(2, parsed.error().message);
+    const options& opt = parsed.value();
+    if (opt.help) {
+        fmt::print("{}", usage());
+        return 0;
+    }
+    const resolved r = check_arguments(opt);
+    asio::io_context io;
+    auto server = http_server::bind(io.get_executor(), opt.listen_address, opt.listen_port,
+                                    {opt.header_timeout, opt.idle_timeout, opt.max_connections});
+    if (!server) fail(2, server.error().message);
+
+    monitor_state d;
+    load(d, opt);
+    const bool netlink_tc = attach(d, opt, r.ifindexes);
     auto events = bpfco::ring_buffer::create(io.get_executor(), d.obj.map("events").value());
     if (!events) fail(1, events.error().message);
+    become_unprivileged(r, netlink_tc);
+
+    // A closed stdout drops lines (counted) instead of killing the daemon.
+    std::signal(SIGPIPE, SIG_IGN);
+    std::fflush(stdout);
+    auto out = std::make_unique<line_output>(STDOUT_FILENO, opt.output_queue);
+    d.output = out.get();
     const auto format = opt.json ? output_format::json : output_format::log;
-    asio::co_spawn(io, print_events(d, events.value(), format), asio::detached);
-    asio::co_spawn(io, server.value().serve([&d] { return render_prometheus(d.snapshot()); }), asio::detached);
-    log(fmt::format("metrics on http://{}/metrics", server.value().local_endpoint().address().to_string() + ":" +
-                                                       std::to_string(server.value().local_endpoint().port())));
+    asio::co_spawn(io, print_events(d, events.value(), format, *out), asio::detached);
+    asio::co_spawn(io, server.value().serve([&d] { return render_prometheus(d.snapshot()); },
+                                        [](std::string line) { log(line); }),
+                  asio::detached);
+    const auto ep = server.value().local_endpoint();
+    log(fmt::format("metrics on http://{}/metrics", host_port(ep.address().to_string(), ep.port())));
 
-    // Least privilege: everything is loaded, attached, mapped and bound; from here on monitord
-    // only reads fds it holds. Still one thread here, so the whole process drops.
-    if (auto err = drop_capabilities(netlink_tc); !err.empty()) fail(1, "dropping capabilities: " + err);
-    log(netlink_tc ? "capabilities dropped (CAP_NET_ADMIN kept in the permitted set only, to delete the "
-                     "netlink TC filters at exit)"
-                   : "capabilities dropped (none kept)");
-
-    // Graceful stop: close the streams and the listener, let the coroutines finish, then the
-    // links detach as `d` goes out of scope.
+    // Graceful stop: close the streams, the listener and every HTTP connection, let the coroutines
+    // finish, then the links detach as `d` goes out of scope. Clearing the signal set gives SIGINT
+    // and SIGTERM their default action back: a second one ends monitord at once.
     asio::signal_set signals(io, SIGINT, SIGTERM);
     asio::steady_timer deadline(io);
     auto stop = [&] {
-        signals.cancel();
+        boost::system::error_code ignored;
+        signals.cancel(ignored);
+        signals.clear(ignored);
         deadline.cancel();
         events.value().close();
         server.value().close();
@@ -231,11 +278,13 @@ int main(int argc, char** argv) {
         });
     }
     io.run();
+    out->finish();
     // Deleting netlink TC filters (as `d` goes out of scope) needs CAP_NET_ADMIN again.
     if (netlink_tc)
         if (auto err = raise_net_admin(); !err.empty()) log("cannot delete the TC filters: " + err);
     auto m = d.snapshot();
-    log(fmt::format("stopped: {} exec, {} open, {} connect events; {} dropped in the kernel, {} malformed",
-                    m.exec_events, m.open_events, m.connect_events, m.events_dropped, d.malformed));
+    log(fmt::format("stopped: {} exec, {} open, {} connect events; {} dropped in the kernel, {} malformed, "
+                    "{} lines not printed",
+                    m.exec_events, m.open_events, m.connect_events, m.events_dropped, d.malformed, m.output_dropped));
     return 0;
 }

@@ -36,6 +36,9 @@ std::string render_prometheus(const metrics& m) {
     header(out, "monitord_events_dropped_total", "counter",
            "Events the kernel side could not queue because the ring buffer was full.");
     put("monitord_events_dropped_total", "", m.events_dropped);
+    header(out, "monitord_output_dropped_total", "counter",
+           "Event lines not printed because stdout did not keep up (its queue was full) or failed.");
+    put("monitord_output_dropped_total", "", m.output_dropped);
 
     header(out, "monitord_process_lifetime_seconds", "histogram", "Time from exec to exit of processes.");
     // A fixed bucket set (series must not come and go between scrapes): log2 slot k counts

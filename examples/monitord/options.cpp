@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -20,6 +21,14 @@ std::optional<Int> parse_int(std::string_view s) {
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
     return v;
+}
+
+// "0.5" or "10": seconds, to the millisecond, within (0, 3600].
+std::optional<std::chrono::milliseconds> parse_seconds(std::string_view s) {
+    double v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || !(v >= 0.001 && v <= 3600)) return std::nullopt;
+    return std::chrono::milliseconds(static_cast<std::int64_t>(v * 1000 + 0.5));
 }
 }  // namespace
 
@@ -55,9 +64,17 @@ std::string usage() {
            "logs events and serves Prometheus metrics.\n\n"
            "  --interface IF     attach XDP/TC packet counters to IF (repeatable; default lo)\n"
            "  --block CIDR       drop packets from this IPv4/IPv6 range (repeatable)\n"
-           "  --listen ADDR:PORT metrics endpoint (default 127.0.0.1:9435; [::1]:PORT for IPv6)\n"
+           "  --listen ADDR:PORT metrics endpoint (default 127.0.0.1:9435; [::1]:PORT for IPv6);\n"
+           "                     a non-loopback address is served with a warning: no authentication\n"
            "  --json             print events as JSON lines instead of log lines\n"
            "  --duration SECONDS stop after this long (default: until SIGINT/SIGTERM)\n"
+           "  --header-timeout S close an HTTP connection whose request header is not in after S\n"
+           "                     seconds (default 5; decimals allowed)\n"
+           "  --idle-timeout S   close an idle keep-alive HTTP connection after S seconds (default 15)\n"
+           "  --max-connections N  at most N HTTP connections; more are answered 503 (default 64)\n"
+           "  --output-queue N   event lines waiting for stdout; when full, lines are dropped and\n"
+           "                     counted in monitord_output_dropped_total (default 4096)\n"
+           "  --user NAME        run as this user once attached (default nobody)\n"
            "  --help             this text\n";
 }
 
@@ -73,7 +90,9 @@ bpfco::result<options> parse_options(std::span<const std::string_view> args) {
             a = a.substr(0, eq);
             has_value = true;
         }
-        const bool takes_value = a == "--interface" || a == "--block" || a == "--listen" || a == "--duration";
+        const bool takes_value = a == "--interface" || a == "--block" || a == "--listen" || a == "--duration" ||
+                                 a == "--header-timeout" || a == "--idle-timeout" || a == "--max-connections" ||
+                                 a == "--output-queue" || a == "--user";
         if (takes_value && !has_value) {
             if (i + 1 == args.size()) return bad(fmt::format("{} needs a value", a));
             value = args[++i];
@@ -86,6 +105,9 @@ bpfco::result<options> parse_options(std::span<const std::string_view> args) {
         } else if (a == "--interface") {
             if (value.empty() || value.size() >= 16)
                 return bad(fmt::format("--interface '{}': not an interface name", value));
+            // A second XDP attach to the same interface fails with EBUSY: say so before attaching.
+            if (std::find(o.interfaces.begin(), o.interfaces.end(), value) != o.interfaces.end())
+                return bad(fmt::format("--interface {}: given twice", value));
             o.interfaces.emplace_back(value);
         } else if (a == "--block") {
             auto c = parse_cidr(value);
@@ -109,12 +131,38 @@ bpfco::result<options> parse_options(std::span<const std::string_view> args) {
             auto s = parse_int<std::uint32_t>(value);
             if (!s || *s == 0) return bad(fmt::format("--duration '{}': expected a whole number of seconds > 0", value));
             o.duration = std::chrono::seconds(*s);
+        } else if (a == "--header-timeout" || a == "--idle-timeout") {
+            auto t = parse_seconds(value);
+            if (!t) return bad(fmt::format("{} '{}': expected seconds, 0.001 to 3600", a, value));
+            (a == "--header-timeout" ? o.header_timeout : o.idle_timeout) = *t;
+        } else if (a == "--max-connections" || a == "--output-queue") {
+            auto n = parse_int<std::uint32_t>(value);
+            if (!n || *n == 0 || *n > 1000000) return bad(fmt::format("{} '{}': expected 1 to 1000000", a, value));
+            (a == "--max-connections" ? o.max_connections : o.output_queue) = *n;
+        } else if (a == "--user") {
+            if (value.empty()) return bad("--user: expected a user name");
+            o.user = value;
         } else {
             return bad(fmt::format("unknown option '{}' (see --help)", args[i]));
         }
     }
     if (o.interfaces.empty()) o.interfaces.emplace_back("lo");
     return o;
+}
+
+std::string host_port(const std::string& address, std::uint16_t port) {
+    if (address.find(':') != std::string::npos) return fmt::format("[{}]:{}", address, port);
+    return fmt::format("{}:{}", address, port);
+}
+
+bool is_loopback(const std::string& address) {
+    std::array<std::uint8_t, 16> a{};
+    if (::inet_pton(AF_INET, address.c_str(), a.data()) == 1) return a[0] == 127;
+    if (::inet_pton(AF_INET6, address.c_str(), a.data()) != 1) return false;
+    static constexpr std::array<std::uint8_t, 16> v6_loopback{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    const bool v4_mapped = std::all_of(a.begin(), a.begin() + 10, [](auto b) { return b == 0; }) && a[10] == 0xff &&
+                           a[11] == 0xff;
+    return a == v6_loopback || (v4_mapped && a[12] == 127);
 }
 
 }  // namespace monitord

@@ -34,6 +34,13 @@ struct options {
     std::uint16_t listen_port = 9435;
     bool json = false;
     std::optional<std::chrono::seconds> duration;  ///< none: until SIGINT/SIGTERM
+    /// HTTP: a request's header must arrive whole within this; an idle keep-alive connection is
+    /// closed after idle_timeout; connections past max_connections are answered 503 and closed.
+    std::chrono::milliseconds header_timeout{5000};
+    std::chrono::milliseconds idle_timeout{15000};
+    std::size_t max_connections = 64;
+    std::size_t output_queue = 4096;  ///< event lines waiting for stdout; more are dropped and counted
+    std::string user = "nobody";      ///< runs as this user once attached
     bool help = false;
 };
 
@@ -41,5 +48,11 @@ struct options {
 bpfco::result<options> parse_options(std::span<const std::string_view> args);
 
 std::string usage();
+
+/// "127.0.0.1:9435", "[::1]:9435": an address and port as they are written in a URL.
+std::string host_port(const std::string& address, std::uint16_t port);
+
+/// True for 127.0.0.0/8 and ::1 (and ::ffff:127.x); metrics elsewhere are seen beyond this host.
+bool is_loopback(const std::string& address);
 
 }  // namespace monitord

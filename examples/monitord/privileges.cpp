@@ -1,6 +1,8 @@
 #include "privileges.hpp"
 
+#include <grp.h>
 #include <linux/capability.h>
+#include <pwd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -8,6 +10,9 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
 
 // Older headers may lack the capabilities added in 5.8.
 #ifndef CAP_PERFMON
@@ -71,7 +76,16 @@ std::string missing_start_capabilities() {
            "CAP_PERFMON and CAP_NET_ADMIN)";
 }
 
-std::string drop_capabilities(bool keep_net_admin) {
+bpfco::result<run_as> find_user(const std::string& name) {
+    std::vector<char> buf(16384);
+    passwd pw{}, *found = nullptr;
+    int e = ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found);
+    if (e != 0) return bpfco::failure(e, fmt::format("--user {}: cannot look it up: {}", name, std::strerror(e)));
+    if (!found) return bpfco::failure(ENOENT, fmt::format("--user {}: no such user", name));
+    return run_as{name, pw.pw_uid, pw.pw_gid};
+}
+
+std::string drop_privileges(const run_as& user, bool keep_net_admin) {
     // What monitord does after start-up needs no capability: reading maps and the ring buffer
     // through fds it already holds, serving HTTP on a socket already bound, closing link fds.
     // The one exception is deleting its TC filters at exit: netlink RTM_DELTFILTER needs
@@ -87,6 +101,14 @@ std::string drop_capabilities(bool keep_net_admin) {
         }
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
         return sys_error("PR_CAP_AMBIENT_CLEAR_ALL");
+    // Capabilities stop at the uid: a root-owned file or a uid-checked interface stays out of
+    // reach too. Groups first, while CAP_SETGID is still ours. KEEPCAPS carries the permitted set
+    // across setuid (the kernel clears it otherwise); the capset below trims it to `keep`.
+    if (::setgroups(0, nullptr) != 0) return sys_error("setgroups");
+    if (::setresgid(user.gid, user.gid, user.gid) != 0) return sys_error(("setresgid " + user.name).c_str());
+    if (::prctl(PR_SET_KEEPCAPS, keep ? 1 : 0, 0, 0, 0) != 0) return sys_error("PR_SET_KEEPCAPS");
+    if (::setresuid(user.uid, user.uid, user.uid) != 0) return sys_error(("setresuid " + user.name).c_str());
+    if (!get(s)) return sys_error("capget");
     if (!set({0, s.permitted & keep, 0})) return sys_error("capset");
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return sys_error("PR_SET_NO_NEW_PRIVS");
     return {};
