@@ -8,6 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <list>
 #include <optional>
 
@@ -128,7 +129,12 @@ void turn_away(tcp::socket& socket) {
         "Connection: close\r\nContent-Length: 31\r\n\r\nmonitord: too many connections\n";
     boost::system::error_code ec;
     socket.non_blocking(true, ec);
-    if (!ec) socket.write_some(asio::buffer(busy), ec);
+    // Whatever of the request is already here is read first: closing with unread data would
+    // reset the connection, and the client might never see the 503.
+    std::array<char, 4096> discard;
+    if (!ec) socket.read_some(asio::buffer(discard), ec);
+    socket.write_some(asio::buffer(busy), ec);
+    socket.shutdown(tcp::socket::shutdown_send, ec);
     socket.close(ec);
 }
 

@@ -28,7 +28,7 @@ public:
     /// Lines dropped so far: the queue was full, or stdout failed (closed pipe).
     std::uint64_t dropped() const;
 
-    static constexpr std::chrono::milliseconds flush_timeout{300};
+    static constexpr std::chrono::milliseconds flush_timeout{100};
 
     struct state;
 

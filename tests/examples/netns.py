@@ -62,3 +62,40 @@ class VethPair:
             for n, v in zip(names.split(), vals.split(":")[1].split()):
                 out[(proto, n)] = int(v)
         return out
+
+
+class Netns:
+    """One network namespace with only its own loopback, which this process enters (monitord
+    and every client it starts then live there) and leaves when done. Its `lo` is not the
+    host's: attaching XDP or TC to it touches nothing outside."""
+
+    CLONE_NEWNET = 0x40000000
+
+    def __init__(self, tag):
+        self.name = f"bpfco_monitord_{tag}{os.getpid() % 100000}"
+
+    def __enter__(self):
+        import ctypes
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        sh("ip", "netns", "del", self.name, check=False)
+        sh("ip", "netns", "add", self.name)
+        self.home = os.open("/proc/self/ns/net", os.O_RDONLY)
+        self._setns(f"/run/netns/{self.name}")
+        sh("ip", "link", "set", "lo", "up")
+        return self
+
+    def __exit__(self, *exc):
+        self._setns_fd(self.home)
+        os.close(self.home)
+        sh("ip", "netns", "del", self.name, check=False)
+
+    def _setns(self, path):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            self._setns_fd(fd)
+        finally:
+            os.close(fd)
+
+    def _setns_fd(self, fd):
+        if self.libc.setns(fd, self.CLONE_NEWNET) != 0:
+            raise OSError(self.libc.get_errno(), "setns")

@@ -138,6 +138,8 @@ class MonitordTest(unittest.TestCase):
                                  (["--block", "10.0.0.0/40"], "10.0.0.0/40"),
                                  (["--block", "not-an-address"], "not-an-address"),
                                  (["--listen", f"127.0.0.1:{port}"], str(port)),
+                                 (["--interface", "lo", "--interface", "lo"], "given twice"),
+                                 (["--user", "bpfco-no-such-user"], "bpfco-no-such-user"),
                                  (["--frobnicate"], "--frobnicate")):
                 r = subprocess.run([MONITORD, *args, "--duration", "2"], capture_output=True, text=True, timeout=30)
                 print(f"monitord {' '.join(args)} -> {r.returncode}: {r.stderr.strip()}")

@@ -126,7 +126,12 @@ class MonitordFaultsTest(unittest.TestCase):
             try:
                 mon.wait_ready(9435)
                 st = status_fields(mon.proc.pid)
-                print({k: st[k] for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs")})
+                print({k: st[k] for k in ("Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb",
+                                          "NoNewPrivs")})
+                # --user defaults to nobody: real, effective, saved and filesystem ids, no groups.
+                self.assertEqual(st["Uid"].split(), ["65534"] * 4)
+                self.assertEqual(st["Gid"].split(), ["65534"] * 4)
+                self.assertEqual(st["Groups"].strip(), "")
                 self.assertEqual(int(st["CapEff"], 16), 0)
                 self.assertEqual(int(st["CapInh"], 16), 0)
                 self.assertEqual(int(st["CapAmb"], 16), 0)
