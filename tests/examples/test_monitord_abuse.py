@@ -281,12 +281,18 @@ class MonitordAbuseTest(unittest.TestCase):
                 s.close()
             mon.cleanup()
 
-        # A second signal during the shutdown ends it at once (default action).
+        # A second signal during the shutdown (detaching takes a few hundred ms here) ends it at
+        # once: the first one gave SIGTERM its default action back. Whether the second lands
+        # before the shutdown is over is up to the scheduler, so both outcomes pass.
         mon = Monitord()
         try:
             mon.proc.send_signal(signal.SIGTERM)
+            deadline = time.time() + 5
+            while "SIGTERM received" not in mon.stderr() and time.time() < deadline:
+                time.sleep(0.005)
             rc, took = mon.stop_timed()
-            print(f"two SIGTERMs: exit {rc} after {took:.3f} s")
+            print(f"second SIGTERM during the shutdown: exit {rc} after {took:.3f} s "
+                  f"({'killed by it' if rc == -signal.SIGTERM else 'the shutdown had finished'})")
             self.assertIn(rc, (0, -signal.SIGTERM))
             self.assertLess(took, 1.0)
         finally:
