@@ -181,6 +181,6 @@ TEST_CASE("line output: a stdout nobody reads costs counted lines, never a block
         out.push(line);  // after finish(): dropped too
         CHECK(out.dropped() <= 1001);
     }
-    ::close(p[0]);  // the stuck writer now fails with EPIPE (SIGPIPE is ignored below)
+    ::close(p[0]);  // the stuck writer now fails with EPIPE (SIGPIPE is blocked in its thread)
     ::close(p[1]);
 }

@@ -22,7 +22,9 @@
 
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -217,6 +219,34 @@ void become_unprivileged(const resolved& r, bool netlink_tc) {
                                : "(none kept)"));
 }
 
+// Runs until SIGINT, SIGTERM or the --duration, then calls close_all (close the streams, the
+// listener and every HTTP connection) and lets the coroutines finish; the links detach later, as
+// the monitor state goes out of scope. Clearing the signal set gives SIGINT and SIGTERM their
+// default action back: a second one ends monitord at once.
+void run_until_stopped(asio::io_context& io, std::optional<std::chrono::seconds> duration,
+                       std::function<void()> close_all) {
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    asio::steady_timer deadline(io);
+    auto stop = [&] {
+        boost::system::error_code ignored;
+        signals.cancel(ignored);
+        signals.clear(ignored);
+        deadline.cancel();
+        close_all();
+    };
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+        if (!ec) log(fmt::format("{} received, detaching", sig == SIGINT ? "SIGINT" : "SIGTERM"));
+        stop();
+    });
+    if (duration) {
+        deadline.expires_after(*duration);
+        deadline.async_wait([&](boost::system::error_code ec) {
+            if (!ec) stop();
+        });
+    }
+    io.run();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -254,30 +284,10 @@ int main(int argc, char** argv) {
     const auto ep = server.value().local_endpoint();
     log(fmt::format("metrics on http://{}/metrics", host_port(ep.address().to_string(), ep.port())));
 
-    // Graceful stop: close the streams, the listener and every HTTP connection, let the coroutines
-    // finish, then the links detach as `d` goes out of scope. Clearing the signal set gives SIGINT
-    // and SIGTERM their default action back: a second one ends monitord at once.
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    asio::steady_timer deadline(io);
-    auto stop = [&] {
-        boost::system::error_code ignored;
-        signals.cancel(ignored);
-        signals.clear(ignored);
-        deadline.cancel();
+    run_until_stopped(io, opt.duration, [&] {
         events.value().close();
         server.value().close();
-    };
-    signals.async_wait([&](boost::system::error_code ec, int sig) {
-        if (!ec) log(fmt::format("{} received, detaching", sig == SIGINT ? "SIGINT" : "SIGTERM"));
-        stop();
     });
-    if (opt.duration) {
-        deadline.expires_after(*opt.duration);
-        deadline.async_wait([&](boost::system::error_code ec) {
-            if (!ec) stop();
-        });
-    }
-    io.run();
     out->finish();
     // Deleting netlink TC filters (as `d` goes out of scope) needs CAP_NET_ADMIN again.
     if (netlink_tc)
