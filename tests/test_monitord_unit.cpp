@@ -109,6 +109,10 @@ TEST_CASE("Prometheus text: counters by label and a cumulative histogram") {
     CHECK(text.find("monitord_bytes_total{direction=\"ingress\",protocol=\"udp\"} 700\n") != std::string::npos);
     CHECK(text.find("monitord_blocked_packets_total 3\n") != std::string::npos);
     CHECK(text.find("monitord_output_dropped_total 0\n") != std::string::npos);
+    m.http.over_cap = 4;
+    text = render_prometheus(m);
+    CHECK(text.find("monitord_http_refused_total{reason=\"over_cap\"} 4\n") != std::string::npos);
+    CHECK(text.find("monitord_http_refused_total{reason=\"no_fds\"} 0\n") != std::string::npos);
     CHECK(text.find("monitord_events_total{kind=\"exec\"} 5\n") != std::string::npos);
     CHECK(text.find("monitord_process_lifetime_seconds_bucket{le=\"1e-06\"} 1\n") != std::string::npos);
     CHECK(text.find("monitord_process_lifetime_seconds_bucket{le=\"8e-06\"} 1\n") != std::string::npos);
@@ -162,6 +166,9 @@ TEST_CASE("log lines: a forged newline, quotes or spaces in a name stay inside o
     std::strcpy(o.path, "/plain/path");
     line = format_event(bytes_of(o), output_format::log).value();
     CHECK(line.find(R"(comm="a\"b\\c\x1b" path=/plain/path )") != std::string::npos);
+    std::strcpy(o.path, "/a\xc2\x9b""31mred/\xc3\xa9t\xc3\xa9");  // C1 CSI escaped; UTF-8 letters kept
+    line = format_event(bytes_of(o), output_format::log).value();
+    CHECK(line.find(R"(path="/a\xc2\x9b31mred/)" "\xc3\xa9t\xc3\xa9\" ") != std::string::npos);
     std::strcpy(o.comm, "");
     CHECK(format_event(bytes_of(o), output_format::log).value().find(R"(comm="" )") != std::string::npos);
 }

@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 
-#include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -40,14 +39,24 @@ std::string json_string(std::string_view s) {
 }
 
 // Log lines are key=value: a value holding a space, '=', a quote, a backslash or a control
-// character is quoted and escaped, so that no file name or comm can end a line or forge a field.
+// character is quoted and escaped, so that no file name or comm can end a line, forge a field or
+// drive the terminal. Control characters include C1 (U+0080-U+009F, UTF-8 C2 80-C2 9F): some
+// terminals take C2 9B as CSI.
+bool is_c1(std::string_view s, std::size_t i) {
+    return static_cast<unsigned char>(s[i]) == 0xc2 && i + 1 < s.size() &&
+           (static_cast<unsigned char>(s[i + 1]) & 0xe0) == 0x80;
+}
+
 std::string log_value(std::string_view s) {
-    const bool plain = !s.empty() && std::none_of(s.begin(), s.end(), [](unsigned char c) {
-        return c <= ' ' || c == '=' || c == '"' || c == '\\' || c == 0x7f;
-    });
+    bool plain = !s.empty();
+    for (std::size_t i = 0; i < s.size() && plain; ++i) {
+        unsigned char c = s[i];
+        plain = c > ' ' && c != '=' && c != '"' && c != '\\' && c != 0x7f && !is_c1(s, i);
+    }
     if (plain) return std::string(s);
     std::string out = "\"";
-    for (unsigned char c : s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        unsigned char c = s[i];
         switch (c) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
@@ -55,8 +64,14 @@ std::string log_value(std::string_view s) {
         case '\r': out += "\\r"; break;
         case '\t': out += "\\t"; break;
         default:
-            if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
-            else out += static_cast<char>(c);
+            if (c < 0x20 || c == 0x7f) {
+                out += fmt::format("\\x{:02x}", c);
+            } else if (is_c1(s, i)) {
+                out += fmt::format("\\x{:02x}\\x{:02x}", c, static_cast<unsigned char>(s[i + 1]));
+                ++i;
+            } else {
+                out += static_cast<char>(c);
+            }
         }
     }
     return out + "\"";

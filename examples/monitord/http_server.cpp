@@ -27,6 +27,7 @@ struct http_server::state {
     asio::steady_timer backoff;
     std::list<beast::tcp_stream*> sessions;  // to close them all on close()
     std::size_t active = 0;                  // sessions spawned and not finished (some not started yet)
+    http_refusals refused;
     bool closed = false;
 };
 
@@ -97,9 +98,12 @@ asio::awaitable<void> session(std::shared_ptr<http_server::state> s, tcp::socket
         auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
         std::optional<http::response<http::string_body>> res;
         if (ec) {
+            if (ec == beast::error::timeout) ++s->refused.header_timeout;
             res = refusal(ec);
             if (!res) co_return;  // gone, timed out, or closed by close()
+            ++s->refused.bad_request;
         } else if (!parser.is_done()) {
+            ++s->refused.bad_request;
             // GET /metrics has no body; reading one would only be a way to hold the connection.
             res = answer(http::status::payload_too_large, parser.get().version(), "monitord takes no request body\n");
         } else {
@@ -118,6 +122,7 @@ asio::awaitable<void> session(std::shared_ptr<http_server::state> s, tcp::socket
         // A client that does not read its answer is cut like one that does not send.
         stream.expires_after(s->limits.header_timeout);
         auto [wec, w] = co_await http::async_write(stream, *res, asio::as_tuple(asio::use_awaitable));
+        if (wec == beast::error::timeout) ++s->refused.header_timeout;
         if (wec || !res->keep_alive() || s->closed) co_return;
     }
 }
@@ -150,6 +155,7 @@ asio::awaitable<void> http_server::serve(std::function<std::string()> render, st
             ec == asio::error::no_memory) {
             // The connection stays in the backlog and the listener stays readable: retrying at once
             // would spin a core. Wait, and say so once per episode rather than once per retry.
+            ++s->refused.no_fds;
             if (refused++ == 0)
                 log(fmt::format("cannot accept HTTP connections: {}; retrying every 100 ms (open connections: {})",
                                 ec.message(), s->active));
@@ -164,6 +170,7 @@ asio::awaitable<void> http_server::serve(std::function<std::string()> render, st
             refused = 0;
         }
         if (s->active >= s->limits.max_connections) {
+            ++s->refused.over_cap;
             turn_away(socket);
             continue;
         }
@@ -183,5 +190,7 @@ void http_server::close() {
 tcp::endpoint http_server::local_endpoint() const { return s_->acceptor.local_endpoint(); }
 
 std::size_t http_server::connections() const { return s_->active; }
+
+const http_refusals& http_server::refusals() const { return s_->refused; }
 
 }  // namespace monitord

@@ -4,6 +4,8 @@
 // capped, oversized or malformed requests are answered and closed, fd exhaustion backs off.
 #pragma once
 
+#include "metrics.hpp"
+
 #include <bpfco/error.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -37,6 +39,7 @@ public:
     void close();
     boost::asio::ip::tcp::endpoint local_endpoint() const;
     std::size_t connections() const;
+    const http_refusals& refusals() const;
 
     struct state;
 

@@ -74,6 +74,7 @@ struct monitor_state {
     bpfco::map event_drops;
     std::uint64_t exec_events = 0, open_events = 0, connect_events = 0, malformed = 0;
     const line_output* output = nullptr;
+    const http_server* server = nullptr;
 
     metrics snapshot() const {
         metrics m;
@@ -95,6 +96,7 @@ struct monitor_state {
         m.open_events = open_events;
         m.connect_events = connect_events;
         if (output) m.output_dropped = output->dropped();
+        if (server) m.http = server->refusals();
         return m;
     }
 };
@@ -276,6 +278,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     auto out = std::make_unique<line_output>(STDOUT_FILENO, opt.output_queue);
     d.output = out.get();
+    d.server = &server.value();
     const auto format = opt.json ? output_format::json : output_format::log;
     asio::co_spawn(io, print_events(d, events.value(), format, *out), asio::detached);
     asio::co_spawn(io, server.value().serve([&d] { return render_prometheus(d.snapshot()); },

@@ -39,6 +39,12 @@ std::string render_prometheus(const metrics& m) {
     header(out, "monitord_output_dropped_total", "counter",
            "Event lines not printed because stdout did not keep up (its queue was full) or failed.");
     put("monitord_output_dropped_total", "", m.output_dropped);
+    header(out, "monitord_http_refused_total", "counter",
+           "HTTP connections refused or cut: over the connection cap, header timeout, bad request, no fds.");
+    put("monitord_http_refused_total", "{reason=\"over_cap\"}", m.http.over_cap);
+    put("monitord_http_refused_total", "{reason=\"header_timeout\"}", m.http.header_timeout);
+    put("monitord_http_refused_total", "{reason=\"bad_request\"}", m.http.bad_request);
+    put("monitord_http_refused_total", "{reason=\"no_fds\"}", m.http.no_fds);
 
     header(out, "monitord_process_lifetime_seconds", "histogram", "Time from exec to exit of processes.");
     // A fixed bucket set (series must not come and go between scrapes): log2 slot k counts

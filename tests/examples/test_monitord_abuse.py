@@ -153,6 +153,7 @@ class MonitordAbuseTest(unittest.TestCase):
     def test_slowloris_cut_within_the_header_timeout_and_bad_requests_answered(self):
         mon = Monitord("--header-timeout", "1")
         try:
+            self.assertEqual(metric("monitord_output_dropped_total"), 0)  # stdout keeps up here
             with socket.create_connection(("127.0.0.1", PORT)) as s:
                 request = b"GET /metrics HTTP/1.1\r\nHost: slow\r\nX-Slow: " + b"a" * 100
                 start, sent, cut = time.monotonic(), 0, None
@@ -192,6 +193,8 @@ class MonitordAbuseTest(unittest.TestCase):
             self.assertEqual(answers["other method"], b"HTTP/1.1 405 Method Not Allowed")
             self.assertEqual(answers["other target"], b"HTTP/1.1 404 Not Found")
             self.assertEqual(get()[0], 200)
+            self.assertEqual(metric('monitord_http_refused_total{reason="header_timeout"}'), 1)
+            self.assertEqual(metric('monitord_http_refused_total{reason="bad_request"}'), 4)
         finally:
             mon.cleanup()
 
@@ -203,6 +206,7 @@ class MonitordAbuseTest(unittest.TestCase):
                 held.append(socket.create_connection(("127.0.0.1", PORT)))
             time.sleep(0.3)
             self.assertEqual(raw(b"GET /metrics HTTP/1.0\r\n\r\n"), b"HTTP/1.1 503 Service Unavailable")
+            over_cap = 1
             for s in held:
                 s.close()
             held.clear()
@@ -212,8 +216,11 @@ class MonitordAbuseTest(unittest.TestCase):
                     status = get(timeout=1)[0]
                 except OSError:  # a 503 may come as a reset when the request arrives after the answer
                     pass
+                if status != 200:
+                    over_cap += 1
                 time.sleep(0.1)
             self.assertEqual(status, 200)
+            self.assertEqual(metric('monitord_http_refused_total{reason="over_cap"}'), over_cap)
         finally:
             for s in held:
                 s.close()
@@ -256,6 +263,9 @@ class MonitordAbuseTest(unittest.TestCase):
             err = mon.stderr()
             print(err)
             self.assertEqual(err.count("cannot accept HTTP connections"), 1)
+            no_fds = metric('monitord_http_refused_total{reason="no_fds"}')
+            print(f"monitord_http_refused_total{{reason=\"no_fds\"}} {no_fds:.0f}")
+            self.assertGreater(no_fds, 0)
             self.assertIn("accepting HTTP connections again", err)
         finally:
             for s in conns:
@@ -305,7 +315,6 @@ class MonitordAbuseTest(unittest.TestCase):
         finally:
             os.close(w)
         try:
-            self.assertEqual(metric("monitord_output_dropped_total"), 0)
             # Open events: far more than a 64 KiB pipe and a 100-line queue hold.
             d = tempfile.mkdtemp(prefix="bpfco_monitord_abuse_")
             try:
