@@ -20,6 +20,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <functional>
@@ -133,6 +134,10 @@ resolved check_arguments(const options& opt) {
     for (auto& name : opt.interfaces) {
         auto idx = bpfco::interface_index(name);
         if (!idx) fail(2, fmt::format("--interface {}: no such network interface", name));
+        // Two names for one interface (an altname): the second attach would fail as a repeat does.
+        if (auto same = std::find(r.ifindexes.begin(), r.ifindexes.end(), idx.value()); same != r.ifindexes.end())
+            fail(2, fmt::format("--interface {}: the same interface as --interface {}", name,
+                                opt.interfaces[static_cast<std::size_t>(same - r.ifindexes.begin())]));
         r.ifindexes.push_back(idx.value());
     }
     auto user = find_user(opt.user);

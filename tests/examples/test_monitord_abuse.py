@@ -18,7 +18,7 @@ import time
 import unittest
 import urllib.parse
 
-from netns import Netns
+from netns import Netns, sh
 
 MONITORD = None
 PORT = 9435
@@ -383,7 +383,10 @@ class MonitordAbuseTest(unittest.TestCase):
                            timeout=30)
         self.assertNotIn("WARNING", r.stderr)
         self.assertIn("metrics on http://[::1]:9436/metrics", r.stderr)
+        sh("ip", "link", "property", "add", "dev", "lo", "altname", "bpfco_md_alt")  # this namespace's lo
         for args, expect in ((["--interface", "lo", "--interface", "lo"], "--interface lo: given twice"),
+                             (["--interface", "lo", "--interface", "bpfco_md_alt"],
+                              "--interface bpfco_md_alt: the same interface as --interface lo"),
                              (["--user", "bpfco_monitord_nosuchuser"], "--user bpfco_monitord_nosuchuser: no such user")):
             r = subprocess.run([MONITORD, *args, "--duration", "1"], capture_output=True, text=True, timeout=30)
             print(f"{' '.join(args)} -> {r.returncode}: {r.stderr.strip()}")
