@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -21,6 +22,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             auto again = monitord::parse_cidr(c.to_string());
             if (!again || !(again.value() == c)) __builtin_trap();
         }
+        // The printed metrics address (IPv6 bracketed) is a --listen value that parses back to itself.
+        auto listen = "--listen=" + monitord::host_port(o.value().listen_address, o.value().listen_port);
+        std::string_view again_args[] = {listen};
+        auto again = monitord::parse_options(again_args);
+        if (!again || again.value().listen_address != o.value().listen_address ||
+            again.value().listen_port != o.value().listen_port)
+            __builtin_trap();
+        (void)monitord::is_loopback(o.value().listen_address);
     }
     (void)monitord::parse_cidr(in);
     return 0;
