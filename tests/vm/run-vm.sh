@@ -3,10 +3,15 @@
 # linked test binary, runs the binary as /init's child, and turns its result line into an exit
 # status. Used by the 'vm' meson suite for what the host kernel cannot do (kprobes, fentry).
 #
-# usage: run-vm.sh CACHE_DIR TEST_BINARY [VMLINUZ] [-- test args...]
+# usage: run-vm.sh CACHE_DIR TEST_BINARY [KERNEL] [-- test args...]
 #   CACHE_DIR  where the kernel package is downloaded once and the initramfs is built
-#   VMLINUZ    a kernel image to boot instead of Debian's linux-image-amd64 (empty: download)
-# environment: BPFCO_VM_TIMEOUT (seconds, default 150), BPFCO_VM_MEMORY (MiB, default 1024)
+#   KERNEL     empty: Debian's linux-image-amd64 (6.1), fetched with apt-get download;
+#              'backports': bookworm-backports' linux-image-amd64 (6.12), fetched through a
+#              private apt configuration (.ci/apt-backports), the machine's sources untouched;
+#              anything else: a kernel image (vmlinuz) to boot
+# environment: BPFCO_VM_TIMEOUT (seconds, default 150), BPFCO_VM_MEMORY (MiB, default 1024),
+#   BPFCO_VM_EXPECT (comma list of bpfco::features the guest kernel must have; passed to the
+#   test binary, whose "kernel features" case asserts them)
 set -eu
 
 [ $# -ge 2 ] || { echo "usage: $0 CACHE_DIR TEST_BINARY [VMLINUZ] [-- test args...]"; exit 2; }
@@ -30,8 +35,33 @@ busybox=/bin/busybox
 [ -x $busybox ] && $busybox --list >/dev/null 2>&1 || fail "$busybox missing (apt-get install busybox-static)"
 ldd $busybox 2>&1 | grep -q 'not a dynamic' || fail "$busybox is not statically linked (install busybox-static)"
 
-# The kernel: a user's image, or Debian's stock kernel fetched once into the cache.
-if [ -z "$kernel" ]; then
+# Unpacks boot/vmlinuz from a kernel .deb into $2 (the modules are not needed: initramfs, no
+# module loading).
+unpack_vmlinuz() {
+    dl=$(dirname "$2")/unpack.$$
+    rm -rf "$dl"; mkdir -p "$dl"
+    dpkg-deb --fsys-tarfile "$1" | (cd "$dl" && tar -x --wildcards './boot/vmlinuz-*') ||
+        fail "cannot unpack boot/vmlinuz from $1"
+    cp "$dl"/boot/vmlinuz-* "$2.tmp" && mv "$2.tmp" "$2"
+    rm -rf "$dl"
+}
+
+# The kernel: a user's image, or a Debian kernel fetched once into the cache.
+if [ "$kernel" = backports ]; then
+    kernel=$cache/backports.vmlinuz
+    if [ ! -s "$kernel" ]; then
+        apt_backports=$(dirname "$0")/../../.ci/apt-backports
+        dl=$cache/backports-download
+        rm -rf "$dl"
+        say "downloading bookworm-backports' linux-image-amd64 (private apt configuration; cached in $cache)"
+        meta=$("$apt_backports" "$dl" linux-image-amd64) || fail "cannot download linux-image-amd64 from bookworm-backports"
+        pkg=$(dpkg-deb -f "$meta" Depends | tr ',' '\n' | sed -n 's/^ *\(linux-image-[0-9][^ ]*-amd64\).*/\1/p' | head -n1)
+        [ -n "$pkg" ] || fail "bookworm-backports' linux-image-amd64 names no kernel package"
+        deb=$("$apt_backports" "$dl" "$pkg" | grep "/${pkg}_") || fail "cannot download $pkg from bookworm-backports"
+        unpack_vmlinuz "$deb" "$kernel"
+        rm -rf "$dl"
+    fi
+elif [ -z "$kernel" ]; then
     pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)
     [ -n "$pkg" ] || fail "apt-cache depends linux-image-amd64 names no kernel package; pass -Dvm_kernel=/path/to/vmlinuz"
     kernel=$cache/$pkg.vmlinuz
@@ -41,10 +71,7 @@ if [ -z "$kernel" ]; then
         rm -rf "$dl"; mkdir -p "$dl"
         (cd "$dl" && apt-get download -q "$pkg" >/dev/null 2>&1 ||
             apt-get download "$pkg") || fail "apt-get download $pkg"
-        # dpkg -x, limited to boot/: the modules are not needed (initramfs, no module loading).
-        dpkg-deb --fsys-tarfile "$dl"/"$pkg"_*.deb | (cd "$dl" && tar -x --wildcards './boot/vmlinuz-*') ||
-            fail "cannot unpack boot/vmlinuz from $pkg"
-        cp "$dl"/boot/vmlinuz-* "$kernel.tmp" && mv "$kernel.tmp" "$kernel"
+        unpack_vmlinuz "$dl"/"$pkg"_*.deb "$kernel"
         rm -rf "$dl"
     fi
 fi
@@ -71,7 +98,9 @@ mount -t tmpfs tmpfs /tmp
 mount -t tracefs tracefs /sys/kernel/tracing
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t bpf bpf /sys/fs/bpf
-echo "BPFCO-VM: kernel \$(uname -r), \$(nproc) cpu"
+mount -t securityfs securityfs /sys/kernel/security
+echo "BPFCO-VM: kernel \$(uname -r), \$(nproc) cpu, lsm=\$(cat /sys/kernel/security/lsm 2>/dev/null)"
+export BPFCO_VM_EXPECT='${BPFCO_VM_EXPECT:-}'
 /test $args
 echo "BPFCO-VM-RESULT: exit=\$?"
 poweroff -f
@@ -86,7 +115,7 @@ start=$(date +%s)
 status=0
 timeout "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -m "$memory" -nographic -no-reboot \
     -kernel "$kernel" -initrd "$cache"/initrd.gz \
-    -append "console=ttyS0 panic=-1 quiet" </dev/null >"$log" 2>&1 || status=$?
+    -append "console=ttyS0 panic=-1 quiet lsm=capability,bpf" </dev/null >"$log" 2>&1 || status=$?
 elapsed=$(( $(date +%s) - start ))
 # The serial log without carriage returns and the firmware's terminal escapes.
 tr -d '\r' < "$log" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g'
