@@ -152,6 +152,13 @@ public:
         return b;
     }
 
+    bool may_have_records() const noexcept {
+        if (open_) return true;  // the previous batch's ends are not fixed yet
+        for (auto& r : rings_)
+            if (std::atomic_ref<__u64>(r.meta->data_head).load(std::memory_order_acquire) != r.read_tail) return true;
+        return false;
+    }
+
     // Clears the inner epoll's ready list; take() looks at every ring's head anyway.
     void on_readable() noexcept {
         epoll_event evs[64];

@@ -103,6 +103,11 @@ public:
         if (open_ == from) open_ = to;
     }
 
+    bool may_have_records() const noexcept {
+        if (open_) return true;  // the previous batch's end is not fixed yet
+        return producer_pos().load(std::memory_order_acquire) != read_pos_;
+    }
+
     void on_readable() noexcept {}
 
 private:
