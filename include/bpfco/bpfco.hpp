@@ -28,3 +28,4 @@
 #include <bpfco/symbolizer.hpp>
 #include <bpfco/test_run.hpp>
 #include <bpfco/unique_fd.hpp>
+#include <bpfco/version.hpp>
