@@ -4,6 +4,7 @@
 #include <bpfco/array.hpp>
 #include <bpfco/error.hpp>
 #include <bpfco/features.hpp>
+#include <bpfco/flame_graph.hpp>
 #include <bpfco/hash_map.hpp>
 #include <bpfco/histogram.hpp>
 #include <bpfco/link.hpp>
