@@ -57,6 +57,15 @@ std::string colour(frame_kind kind, std::string_view name) {
     return rgb(grey, grey, grey);
 }
 
+std::string_view kind_name(frame_kind kind) {
+    switch (kind) {
+    case frame_kind::kernel: return "kernel";
+    case frame_kind::user: return "user";
+    case frame_kind::process: break;
+    }
+    return "process";
+}
+
 std::string_view trimmed(std::string_view s) {
     while (!s.empty() && (s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
     return s;
@@ -188,8 +197,8 @@ std::string flame_graph::svg(const flame_graph_options& o) const {
     // Legend: which colour is which kind of frame.
     y += font_size * 1.5;
     double lx = xpad;
-    for (auto [kind, label] : {std::pair{frame_kind::user, "user"}, std::pair{frame_kind::kernel, "kernel"},
-                               std::pair{frame_kind::process, "process"}}) {
+    for (auto kind : {frame_kind::user, frame_kind::kernel, frame_kind::process}) {
+        const auto label = kind_name(kind);
         fmt::format_to(w,
                        "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>"
                        "<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n",
@@ -205,7 +214,7 @@ std::string flame_graph::svg(const flame_graph_options& o) const {
         const double fw = idx == 0 && total == 0 ? usable : static_cast<double>(n.count) * scale;
         const double fy = base - static_cast<double>(depth + 1) * frame_h;
         const double pct = total ? 100.0 * static_cast<double>(n.count) / static_cast<double>(total) : 0;
-        out += "<g class=\"f\"><title>";
+        fmt::format_to(w, "<g class=\"f {}\"><title>", kind_name(n.kind));
         append_escaped(out, n.name);
         fmt::format_to(w,
                        " ({} sample{}, {:.2f}%)</title><rect x=\"{:.2f}\" y=\"{:.1f}\" width=\"{:.2f}\" "

@@ -20,7 +20,7 @@ struct drawn {
 // Every frame of the picture by its hover text ("name (N samples, P%)").
 std::map<std::string, drawn> frames_of(const std::string& svg) {
     static const std::regex g(
-        R"re(<g class="f"><title>([^<]*)</title><rect x="([0-9.]+)" y="([0-9.]+)" width="([0-9.]+)" height="[0-9.]+" rx="2" fill="([^"]+)"/>(?:<text [^>]*>([^<]*)</text>)?</g>)re");
+        R"re(<g class="f (?:process|user|kernel)"><title>([^<]*)</title><rect x="([0-9.]+)" y="([0-9.]+)" width="([0-9.]+)" height="[0-9.]+" rx="2" fill="([^"]+)"/>(?:<text [^>]*>([^<]*)</text>)?</g>)re");
     std::map<std::string, drawn> out;
     for (auto it = std::sregex_iterator(svg.begin(), svg.end(), g); it != std::sregex_iterator(); ++it) {
         const auto& m = *it;
@@ -58,6 +58,9 @@ TEST_CASE("folded stacks merge by prefix and frames are as wide as their samples
     CHECK(kernel.y == doctest::Approx(hot.y - 16));
     CHECK(cold.x < hot.x);
     CHECK(hot.text == "hot");
+    CHECK(svg.find("<g class=\"f kernel\"><title>vfs_read (") != std::string::npos);
+    CHECK(svg.find("<g class=\"f user\"><title>hot (") != std::string::npos);
+    CHECK(svg.find("<g class=\"f process\"><title>app (") != std::string::npos);
     // Kernel frames in the aqua palette, user frames in the warm one.
     CHECK(kernel.fill.starts_with("rgb("));
     auto channels = [](const std::string& rgb) {

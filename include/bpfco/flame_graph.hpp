@@ -55,8 +55,9 @@ public:
     /// Samples added so far: the root frame's width.
     std::uint64_t total() const noexcept;
 
-    /// The picture: a standalone SVG document. Each frame is a `<g>` with a `<title>` (hover
-    /// text: `name (N samples, P%)`), a rectangle and its name clipped to fit.
+    /// The picture: a standalone SVG document. Each frame is a `<g class="f KIND">` (KIND:
+    /// process, user or kernel) with a `<title>` (hover text: `name (N samples, P%)`), a
+    /// rectangle and its name clipped to fit.
     std::string svg(const flame_graph_options& options = {}) const;
 
 private:
