@@ -116,7 +116,7 @@ def png_pixels(path):
 def check_screenshot(svg, work):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
-        skip("screenshot: no chromium here (Debian's 'chromium' package, ~300 MB with its libraries, "
+        skip("screenshot: no chromium here (Debian's 'chromium' package, about 350 MB, "
              "is not in .ci/install; apt-get install chromium to run this test)")
     png = os.path.join(work, "flame.png")
     with tempfile.TemporaryDirectory(prefix="bpfco_users_chromium_") as profile_dir:
