@@ -1,8 +1,8 @@
 // A sampling CPU profiler, like bcc's profile: samples every CPU at a frequency, counts
 // (process, kernel stack, user stack) in BPF, then prints the top stacks with symbols or
-// folded stacks for flame graphs:
-//   profile -F 99 -d 5 [-p PID] [--kernel-only|--user-only] [--folded] [--top N]
-//   profile -F 99 -d 10 --folded | flamegraph.pl > cpu.svg
+// folded stacks, and draws them as a flame graph:
+//   profile -F 99 -d 5 [-p PID] [--kernel-only|--user-only] [--folded] [--top N] [--svg FILE]
+//   profile -F 99 -d 10 --svg cpu.svg      (open cpu.svg in a browser)
 #include <bpfco/bpfco.hpp>
 
 #include <linux/types.h>
@@ -13,9 +13,11 @@
 #include <boost/asio.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -32,12 +34,13 @@ struct options {
     bool user = true;
     bool folded = false;
     std::size_t top = 10;
+    std::string svg;  // flame graph file, or empty
 };
 
 [[noreturn]] void usage(std::string_view problem) {
     std::fprintf(stderr,
                  "profile: %.*s\n"
-                 "usage: profile [-F HZ] [-d SECONDS] [-p PID] [--kernel-only|--user-only] [--folded] [--top N]\n",
+                 "usage: profile [-F HZ] [-d SECONDS] [-p PID] [--kernel-only|--user-only] [--folded] [--top N] [--svg FILE]\n",
                  static_cast<int>(problem.size()), problem.data());
     std::exit(2);
 }
@@ -64,6 +67,10 @@ options parse(int argc, char** argv) {
         else if (a == "--kernel-only") o.user = false;
         else if (a == "--user-only") o.kernel = false;
         else if (a == "--folded") o.folded = true;
+        else if (a == "--svg") {
+            if (!next || !*next) usage("--svg needs a file name");
+            o.svg = next, ++i;
+        }
         else if (a == "-h" || a == "--help") usage("sample stacks on every CPU");
         else usage(fmt::format("unknown argument '{}'", a));
     }
@@ -82,6 +89,20 @@ std::vector<bpfco::frame> frames_of(const bpfco::stack_trace_map& stacks, bpfco:
     return kernel ? sym.kernel_stack(addrs) : sym.user_stack(pid, addrs);
 }
 
+std::string frame_name(const bpfco::frame& f) { return f.known() ? f.symbol : f.name(); }
+
+void write_svg(const options& o, const bpfco::flame_graph& fg, std::size_t stacks) {
+    bpfco::flame_graph_options fo;
+    fo.title = "CPU profile";
+    fo.subtitle = fmt::format("{} samples in {} stacks at {} Hz over {} s{}", fg.total(), stacks, o.frequency,
+                              o.seconds, o.pid ? fmt::format(", pid {}", o.pid) : std::string{});
+    std::ofstream out(o.svg, std::ios::binary | std::ios::trunc);
+    out << fg.svg(fo);
+    out.close();
+    if (!out) throw bpfco::error_exception(bpfco::make_error(EIO, fmt::format("cannot write the flame graph to {}", o.svg)));
+    std::fprintf(stderr, "profile: flame graph in %s\n", o.svg.c_str());
+}
+
 void report(const options& o, const bpfco::object& obj) {
     auto counts = obj.map("counts").value();
     auto stacks = obj.map<bpfco::stack_trace_map>("stacks").value();
@@ -96,13 +117,34 @@ void report(const options& o, const bpfco::object& obj) {
 
     bpfco::symbolizer sym;
     if (o.kernel && !sym.kernel_problem().empty()) std::fprintf(stderr, "profile: %s\n", sym.kernel_problem().c_str());
-    const std::size_t shown = o.folded ? all.size() : std::min(all.size(), o.top);
-    for (std::size_t i = 0; i < shown; ++i) {
+    std::uint64_t samples = 0;
+    for (const auto& s : all) samples += s.count;
+    std::fprintf(stderr, "profile: %llu samples in %zu stacks\n", static_cast<unsigned long long>(samples), all.size());
+    bpfco::flame_graph fg;
+    std::vector<std::string> names;
+    std::vector<bpfco::flame_frame> stack;
+    const bool every = o.folded || !o.svg.empty();
+    for (std::size_t i = 0; i < all.size(); ++i) {
         const auto& [k, n] = all[i];
+        const bool print = o.folded || i < o.top;
+        if (!print && !every) break;
         const std::string comm(k.comm, ::strnlen(k.comm, sizeof k.comm));
         const auto pid = static_cast<pid_t>(k.pid);
         const auto kernel = o.kernel ? frames_of(stacks, sym, k.kernel_stack, true, pid) : std::vector<bpfco::frame>{};
         const auto user = o.user ? frames_of(stacks, sym, k.user_stack, false, pid) : std::vector<bpfco::frame>{};
+        if (!o.svg.empty()) {
+            // Root first: the process, user frames outermost first, then the kernel's.
+            names.assign({comm});
+            for (auto it = user.rbegin(); it != user.rend(); ++it) names.push_back(frame_name(*it));
+            for (auto it = kernel.rbegin(); it != kernel.rend(); ++it) names.push_back(frame_name(*it));
+            stack.clear();
+            for (std::size_t j = 0; j < names.size(); ++j)
+                stack.push_back({names[j], j == 0 ? bpfco::frame_kind::process
+                                           : j <= user.size() ? bpfco::frame_kind::user
+                                                              : bpfco::frame_kind::kernel});
+            fg.add(stack, n);
+        }
+        if (!print) continue;
         if (o.folded) {
             fmt::print("{}\n", bpfco::folded_line(comm, user, kernel, n));
             continue;
@@ -113,6 +155,7 @@ void report(const options& o, const bpfco::object& obj) {
         for (const auto& f : user) fmt::print("    {}\n", f);
         fmt::print("    -                {} ({})\n        {}\n\n", comm, k.pid, n);
     }
+    if (!o.svg.empty()) write_svg(o, fg, all.size());
 }
 
 }  // namespace

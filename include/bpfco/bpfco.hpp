@@ -4,6 +4,7 @@
 #include <bpfco/array.hpp>
 #include <bpfco/error.hpp>
 #include <bpfco/features.hpp>
+#include <bpfco/flame_graph.hpp>
 #include <bpfco/hash_map.hpp>
 #include <bpfco/histogram.hpp>
 #include <bpfco/link.hpp>
@@ -28,3 +29,4 @@
 #include <bpfco/symbolizer.hpp>
 #include <bpfco/test_run.hpp>
 #include <bpfco/unique_fd.hpp>
+#include <bpfco/version.hpp>
