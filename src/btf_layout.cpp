@@ -86,8 +86,9 @@ result<std::uint32_t> find_struct(const btf* b, std::string_view name, std::stri
         names += fmt::format("{}{}", names.empty() ? "" : ", ", btf__name_by_offset(b, t->name_off));
     }
     return failure(ENOENT, fmt::format("{}: no struct named '{}' in its BTF (structs: {}); name the BPF struct "
-                                       "explicitly if the C++ type is named differently",
-                                       where, name, names.empty() ? "none" : names));
+                                       "explicitly if the C++ type is named differently, and declare "
+                                       "BPFCO_RECORD_TYPE({}) in the BPF C if it is used only through pointers",
+                                       where, name, names.empty() ? "none" : names, name));
 }
 
 result<void> check_map_layouts(int map_fd, std::string_view map_name, const cpp_layout* key, const cpp_layout* value) {
