@@ -9,16 +9,13 @@
 namespace bpfco {
 
 template <class V>
-class array : public detail::key_value_map<std::uint32_t, V, BPF_MAP_TYPE_ARRAY> {
+class array : public detail::key_value_map<std::uint32_t, V, BPF_MAP_TYPE_ARRAY>,
+              public detail::view_factory<array<V>> {
 public:
     array() = default;
-    /// Checks the map's type and value size against the kernel's map info.
-    static result<array> make(bpfco::map m) {
-        BPFCO_TRY(array::check(m));
-        return array(std::move(m));
-    }
 
 private:
+    friend detail::view_factory<array>;
     using detail::key_value_map<std::uint32_t, V, BPF_MAP_TYPE_ARRAY>::key_value_map;
 };
 

@@ -2,9 +2,11 @@
 #pragma once
 
 #include <bpfco/array.hpp>
+#include <bpfco/btf_layout.hpp>
 #include <bpfco/error.hpp>
 #include <bpfco/features.hpp>
 #include <bpfco/flame_graph.hpp>
+#include <bpfco/global.hpp>
 #include <bpfco/hash_map.hpp>
 #include <bpfco/histogram.hpp>
 #include <bpfco/link.hpp>
@@ -28,5 +30,6 @@
 #include <bpfco/stack_trace_map.hpp>
 #include <bpfco/symbolizer.hpp>
 #include <bpfco/test_run.hpp>
+#include <bpfco/typed_stream.hpp>
 #include <bpfco/unique_fd.hpp>
 #include <bpfco/version.hpp>

@@ -33,16 +33,13 @@ result<ipv4_prefix_key> ipv4_prefix(std::string_view text);
 result<ipv6_prefix_key> ipv6_prefix(std::string_view text);
 
 template <class K, class V>
-class lpm_trie : public detail::erasable_map<K, V, BPF_MAP_TYPE_LPM_TRIE> {
+class lpm_trie : public detail::erasable_map<K, V, BPF_MAP_TYPE_LPM_TRIE>,
+                 public detail::view_factory<lpm_trie<K, V>> {
 public:
     lpm_trie() = default;
-    /// Checks the map's type and key/value sizes against the kernel's map info.
-    static result<lpm_trie> make(bpfco::map m) {
-        BPFCO_TRY(lpm_trie::check(m));
-        return lpm_trie(std::move(m));
-    }
 
 private:
+    friend detail::view_factory<lpm_trie>;
     using detail::erasable_map<K, V, BPF_MAP_TYPE_LPM_TRIE>::erasable_map;
 };
 

@@ -9,16 +9,13 @@
 namespace bpfco {
 
 template <class K, class V>
-class lru_hash_map : public detail::erasable_map<K, V, BPF_MAP_TYPE_LRU_HASH> {
+class lru_hash_map : public detail::erasable_map<K, V, BPF_MAP_TYPE_LRU_HASH>,
+                     public detail::view_factory<lru_hash_map<K, V>> {
 public:
     lru_hash_map() = default;
-    /// Checks the map's type and key/value sizes against the kernel's map info.
-    static result<lru_hash_map> make(bpfco::map m) {
-        BPFCO_TRY(lru_hash_map::check(m));
-        return lru_hash_map(std::move(m));
-    }
 
 private:
+    friend detail::view_factory<lru_hash_map>;
     using detail::erasable_map<K, V, BPF_MAP_TYPE_LRU_HASH>::erasable_map;
 };
 

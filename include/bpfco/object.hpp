@@ -2,7 +2,9 @@
 // libbpf does the ELF parsing, CO-RE relocation and loading.
 #pragma once
 
+#include <bpfco/btf_layout.hpp>
 #include <bpfco/error.hpp>
+#include <bpfco/global.hpp>
 #include <bpfco/map.hpp>
 #include <bpfco/program.hpp>
 
@@ -15,6 +17,18 @@
 struct bpf_object;
 
 namespace bpfco {
+
+// Globals, checked layouts, typed streams (global.hpp, btf_layout.hpp, typed_stream.hpp).
+class ring_buffer;
+struct ring_buffer_options;
+class perf_buffer;
+struct perf_buffer_options;
+namespace detail {
+result<global_place> find_global(bpf_object* obj, const std::string& obj_name, bool loaded, std::string_view var,
+                                 std::size_t size, const cpp_layout* layout);
+result<void> check_struct(bpf_object* obj, const std::string& obj_name, std::string_view struct_name,
+                          const cpp_layout& layout, std::string_view where);
+}  // namespace detail
 
 /// Lifetime: closing (destroying) an object while what was made from it lives is safe, and
 /// tested under ASan (tests/test_faults.cpp): every `link` keeps its program attached (the kernel
@@ -79,6 +93,34 @@ public:
     result<void> set_max_entries(std::string_view map_name, std::uint32_t entries);
 
     bpf_object* native_handle() const noexcept { return obj_; }
+
+    // ---- Globals, checked layouts and typed streams (implemented in src/global.cpp and
+    // include/bpfco/typed_stream.hpp) ----
+
+    /// A global variable (.rodata, .data, .bss, .data.*, .rodata.*) by name. Sizes must match;
+    /// a struct is also checked member by member against the variable's BTF type. An unknown
+    /// name lists the variables. See global.hpp for what may be written when.
+    template <class T>
+    result<bpfco::global<T>> global(std::string_view name) const {
+        BPFCO_TRY(auto p, detail::find_global(obj_, name_, loaded_, name, sizeof(T), detail::layout_if_mirror<T>()));
+        return bpfco::global<T>(std::move(p));
+    }
+    /// Checks the C++ mirror T against the object's BPF struct of the same name (or `bpf_struct`):
+    /// size, member count, each member's offset and size. The error names the struct, the first
+    /// member that differs and both layouts.
+    template <mirror_struct T>
+    result<void> check_layout(std::string_view bpf_struct = detail::type_name<T>()) const {
+        return detail::check_struct(obj_, name_, bpf_struct, *detail::layout_if_mirror<T>(), {});
+    }
+    /// A ring buffer (perf buffer) over map `map_name` whose records are T, checked with
+    /// check_layout<T>(bpf_struct) first, so a drifted struct fails here and not record by record.
+    /// Needs <bpfco/typed_stream.hpp> (bpfco.hpp includes it).
+    template <mirror_struct T, class Executor, class Options = ring_buffer_options>
+    result<bpfco::ring_buffer> ring_buffer(const Executor& ex, std::string_view map_name, Options options = {},
+                                           std::string_view bpf_struct = detail::type_name<T>()) const;
+    template <mirror_struct T, class Executor, class Options = perf_buffer_options>
+    result<bpfco::perf_buffer> perf_buffer(const Executor& ex, std::string_view map_name, Options options = {},
+                                           std::string_view bpf_struct = detail::type_name<T>()) const;
 
 private:
     object(bpf_object* o, std::string name) : obj_(o), name_(std::move(name)) {}

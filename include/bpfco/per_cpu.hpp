@@ -28,7 +28,7 @@ constexpr std::size_t per_cpu_stride = (sizeof(V) + 7) / 8 * 8;
 /// Per-CPU hash and array maps: every value is a std::vector<V> of one V per possible CPU.
 template <class K, class V, std::uint32_t... Types>
 class per_cpu_map : public typed_map_base {
-    static_assert(map_data<K> && map_data<V>, "map keys and values must be trivially copyable");
+    static_assert(detail::map_data<K> && detail::map_data<V>, "map keys and values must be trivially copyable");
 
 public:
     using key_type = K;
@@ -79,12 +79,14 @@ public:
 
 protected:
     per_cpu_map() = default;
-    per_cpu_map(bpfco::map m, std::size_t cpus) noexcept : typed_map_base(std::move(m)), cpus_(cpus) {}
+    // check() has read the possible CPUs already: the value is cached.
+    explicit per_cpu_map(bpfco::map m) : typed_map_base(std::move(m)), cpus_(possible_cpus().value()) {}
 
-    static result<std::size_t> check(const bpfco::map& m) {
+    static result<void> check(const bpfco::map& m) {
         static constexpr std::array<std::uint32_t, sizeof...(Types)> types{Types...};
         BPFCO_TRY(m.check(types, sizeof(K), sizeof(V)));
-        return possible_cpus();
+        BPFCO_TRY(possible_cpus());
+        return check_map_types<K, V>(m.fd(), m.name());
     }
 
 private:

@@ -13,18 +13,17 @@ namespace detail {
 result<bool> pop_bytes(const bpfco::map& m, void* value);
 
 template <class V, std::uint32_t Type>
-class keyless_map : public typed_map_base {
+class keyless_map : public typed_map_base, public view_factory<keyless_map<V, Type>> {
     static_assert(map_data<V>, "map values must be trivially copyable");
 
 public:
     using value_type = V;
 
     keyless_map() = default;
-    /// Checks the map's type and value size against the kernel's map info.
-    static result<keyless_map> make(bpfco::map m) {
+    static result<void> check(const bpfco::map& m) {
         static constexpr std::array<std::uint32_t, 1> types{Type};
         BPFCO_TRY(m.check(types, 0, sizeof(V)));
-        return keyless_map(std::move(m));
+        return check_map_types<void, V>(m.fd(), m.name());
     }
 
     /// update_flags::exist makes a full map drop its oldest element instead of failing.
@@ -47,6 +46,7 @@ public:
     }
 
 private:
+    friend view_factory<keyless_map>;
     using typed_map_base::typed_map_base;
 };
 }  // namespace detail

@@ -2,6 +2,7 @@
 // through bpfco::map. Not a public header; include the view you use (hash_map.hpp, ...).
 #pragma once
 
+#include <bpfco/btf_layout.hpp>
 #include <bpfco/error.hpp>
 #include <bpfco/map.hpp>
 #include <bpfco/map_cursor.hpp>
@@ -16,12 +17,22 @@
 #include <vector>
 
 namespace bpfco {
+namespace detail {
 
 /// Keys and values cross the syscall boundary as bytes: they must be copyable as bytes.
 template <class T>
 concept map_data = std::is_trivially_copyable_v<T> && !std::is_pointer_v<T>;
 
-namespace detail {
+/// The one make() of the typed views (each view derives from view_factory<itself>):
+/// View::check(m) (the map's type, key and value sizes against the kernel's map info, struct
+/// layouts against the map's BTF), then the view.
+template <class View>
+struct view_factory {
+    static result<View> make(bpfco::map m) {
+        BPFCO_TRY(View::check(m));
+        return View(std::move(m));
+    }
+};
 
 template <class T>
 T load(const std::byte* p) noexcept {
@@ -92,7 +103,8 @@ public:
 
     static result<void> check(const bpfco::map& m) {
         static constexpr std::array<std::uint32_t, sizeof...(Types)> types{Types...};
-        return m.check(types, sizeof(K), sizeof(V));
+        BPFCO_TRY(m.check(types, sizeof(K), sizeof(V)));
+        return check_map_types<K, V>(m.fd(), m.name());
     }
 
 protected:

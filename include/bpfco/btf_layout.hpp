@@ -1,0 +1,164 @@
+// The contract between a BPF struct and its C++ mirror: the C++ aggregate's size and each
+// member's offset and size compared with the struct the object's BTF
+// describes, so that a struct that drifted is an error at set-up instead of silently wrong or
+// dropped records later. Used by object::global (struct-typed globals), the typed map views
+// (where the map's BTF names the key and value types) and object::ring_buffer / perf_buffer.
+#pragma once
+
+#include <bpfco/error.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+struct btf;
+
+namespace bpfco {
+
+namespace detail {
+template <class T> struct is_std_array : std::false_type {};
+template <class T, std::size_t N> struct is_std_array<std::array<T, N>> : std::true_type {};
+}  // namespace detail
+
+/// A C++ struct the layout check can look into: a plain aggregate struct (not a union, not a
+/// std::array) of at most 32 members, enumerated by structured bindings. (Boost.PFR cannot be
+/// used: it counts a `char comm[16]` member as 16 fields, and every event struct has one.)
+template <class T>
+concept mirror_struct = std::is_class_v<T> && std::is_aggregate_v<T> && !std::is_union_v<T> &&
+                        std::is_default_constructible_v<T> && std::is_trivially_copyable_v<T> &&
+                        !detail::is_std_array<T>::value;
+
+namespace detail {
+
+
+/// The C++ side of a layout: what the BTF side is compared with.
+struct cpp_layout {
+    std::string_view type_name;
+    std::size_t size = 0;
+    struct member { std::size_t offset, size; };
+    std::vector<member> members;
+};
+
+/// T's unqualified name as the compiler spells it ("exec_event" for ns::exec_event), which is
+/// the BPF struct's name when the C++ mirror keeps it.
+template <class T>
+constexpr std::string_view type_name() {
+    std::string_view f = __PRETTY_FUNCTION__;  // "... [with T = ns::exec_event; ...]" or "[T = ...]"
+    auto b = f.find("T = ") + 4;
+    auto e = f.find_first_of(";]", b);
+    f = f.substr(b, e - b);
+    if (f.starts_with("struct ")) f.remove_prefix(7);
+    if (auto c = f.rfind("::"); c != std::string_view::npos) f.remove_prefix(c + 2);
+    return f;
+}
+
+/// Converts to any member type; only named in unevaluated contexts.
+struct any_member {
+    template <class U>
+    operator U() const noexcept;
+};
+
+// T{{x}, {x}, ...} with N braced initializers is valid for N up to T's member count: each
+// inner brace initializes exactly one member (an array or struct member too, unlike brace
+// elision), and one too many is an error.
+template <class T, std::size_t... I>
+constexpr bool brace_initializable(std::index_sequence<I...>) {
+    return requires { T{{(void(I), any_member{})}...}; };
+}
+
+template <class T, std::size_t N = 0>
+constexpr std::size_t member_count() {
+    if constexpr (N > 32 || !brace_initializable<T>(std::make_index_sequence<N + 1>{}))
+        return N;
+    else
+        return member_count<T, N + 1>();
+}
+
+#define BPFCO_LAYOUT_MEMBERS(N, ...)                                                             \
+    if constexpr (n == N) {                                                                      \
+        const auto& [__VA_ARGS__] = t;                                                           \
+        each(__VA_ARGS__);                                                                       \
+    } else
+
+template <class T>
+cpp_layout layout_of() {
+    constexpr std::size_t n = member_count<T>();
+    static_assert(n >= 1 && n <= 32, "the layout check handles structs of 1 to 32 members");
+    cpp_layout l{type_name<T>(), sizeof(T), {}};
+    const T t{};
+    const auto* base = reinterpret_cast<const std::byte*>(&t);
+    auto each = [&](const auto&... m) {
+        (l.members.push_back({static_cast<std::size_t>(reinterpret_cast<const std::byte*>(&m) - base), sizeof m}), ...);
+    };
+    BPFCO_LAYOUT_MEMBERS(1, m0)
+    BPFCO_LAYOUT_MEMBERS(2, m0, m1)
+    BPFCO_LAYOUT_MEMBERS(3, m0, m1, m2)
+    BPFCO_LAYOUT_MEMBERS(4, m0, m1, m2, m3)
+    BPFCO_LAYOUT_MEMBERS(5, m0, m1, m2, m3, m4)
+    BPFCO_LAYOUT_MEMBERS(6, m0, m1, m2, m3, m4, m5)
+    BPFCO_LAYOUT_MEMBERS(7, m0, m1, m2, m3, m4, m5, m6)
+    BPFCO_LAYOUT_MEMBERS(8, m0, m1, m2, m3, m4, m5, m6, m7)
+    BPFCO_LAYOUT_MEMBERS(9, m0, m1, m2, m3, m4, m5, m6, m7, m8)
+    BPFCO_LAYOUT_MEMBERS(10, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9)
+    BPFCO_LAYOUT_MEMBERS(11, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10)
+    BPFCO_LAYOUT_MEMBERS(12, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11)
+    BPFCO_LAYOUT_MEMBERS(13, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12)
+    BPFCO_LAYOUT_MEMBERS(14, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13)
+    BPFCO_LAYOUT_MEMBERS(15, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14)
+    BPFCO_LAYOUT_MEMBERS(16, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15)
+    BPFCO_LAYOUT_MEMBERS(17, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15, m16)
+    BPFCO_LAYOUT_MEMBERS(18, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15, m16, m17)
+    BPFCO_LAYOUT_MEMBERS(19, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15, m16, m17, m18)
+    BPFCO_LAYOUT_MEMBERS(20, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15, m16, m17, m18, m19)
+    BPFCO_LAYOUT_MEMBERS(21, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15, m16, m17, m18, m19, m20)
+    BPFCO_LAYOUT_MEMBERS(22, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15, m16, m17, m18, m19, m20, m21)
+    BPFCO_LAYOUT_MEMBERS(23, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15, m16, m17, m18, m19, m20, m21, m22)
+    BPFCO_LAYOUT_MEMBERS(24, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15, m16, m17, m18, m19, m20, m21, m22, m23)
+    BPFCO_LAYOUT_MEMBERS(25, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15, m16, m17, m18, m19, m20, m21, m22, m23, m24)
+    BPFCO_LAYOUT_MEMBERS(26, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15, m16, m17, m18, m19, m20, m21, m22, m23, m24, m25)
+    BPFCO_LAYOUT_MEMBERS(27, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15, m16, m17, m18, m19, m20, m21, m22, m23, m24, m25, m26)
+    BPFCO_LAYOUT_MEMBERS(28, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15, m16, m17, m18, m19, m20, m21, m22, m23, m24, m25, m26, m27)
+    BPFCO_LAYOUT_MEMBERS(29, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15, m16, m17, m18, m19, m20, m21, m22, m23, m24, m25, m26, m27, m28)
+    BPFCO_LAYOUT_MEMBERS(30, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15, m16, m17, m18, m19, m20, m21, m22, m23, m24, m25, m26, m27, m28, m29)
+    BPFCO_LAYOUT_MEMBERS(31, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15, m16, m17, m18, m19, m20, m21, m22, m23, m24, m25, m26, m27, m28, m29, m30)
+    BPFCO_LAYOUT_MEMBERS(32, m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15, m16, m17, m18, m19, m20, m21, m22, m23, m24, m25, m26, m27, m28, m29, m30, m31)
+    {}
+    return l;
+}
+#undef BPFCO_LAYOUT_MEMBERS
+
+/// Compares BTF type `type_id` (typedefs and modifiers skipped) with `cpp`. Only a struct on
+/// the BPF side is looked into; `what` says where the type is used, for the message.
+result<void> check_layout(const btf* b, std::uint32_t type_id, const cpp_layout& cpp, std::string_view what);
+/// The id of the struct named `name` in `b`; an unknown name lists the structs that exist.
+result<std::uint32_t> find_struct(const btf* b, std::string_view name, std::string_view where);
+/// The key and value layouts against the BTF the kernel holds for the map (BPF_OBJ_GET_INFO:
+/// btf_id, key and value type ids); a map without BTF, or a type that is not a struct, passes.
+result<void> check_map_layouts(int map_fd, std::string_view map_name, const cpp_layout* key, const cpp_layout* value);
+
+/// T's layout when the check can look into it, else nothing.
+template <class T>
+const cpp_layout* layout_if_mirror() {
+    if constexpr (mirror_struct<T>) {
+        static const cpp_layout l = layout_of<T>();
+        return &l;
+    } else {
+        return nullptr;
+    }
+}
+
+/// Typed views: the key and value types against the BTF the kernel holds for the map.
+template <class K, class V>
+result<void> check_map_types(int map_fd, std::string_view map_name) {
+    const cpp_layout* k = layout_if_mirror<K>();
+    const cpp_layout* v = layout_if_mirror<V>();
+    if (!k && !v) return boost::outcome_v2::success();
+    return check_map_layouts(map_fd, map_name, k, v);
+}
+
+}  // namespace detail
+}  // namespace bpfco

@@ -1,0 +1,93 @@
+// A BPF global variable (.rodata, .data, .bss, .data.*, .rodata.*) seen as a T, found by name
+// through the object's BTF: `obj.global<std::uint32_t>("targ_pid")`. Before load it is the
+// object's initial image (every variable may be set, .rodata only then); after load it is the
+// map's memory, mmapped, so reads and writes are plain memory accesses with no syscall.
+#pragma once
+
+#include <bpfco/error.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <type_traits>
+
+struct bpf_map;
+
+namespace bpfco {
+
+namespace detail {
+/// Where a variable lives: the object's image (before load) or our mapping of its map (after).
+struct global_place {
+    std::byte* data = nullptr;
+    std::string name;
+    std::string section;
+    bool read_only = false;          // .rodata after load: the kernel froze it
+    bpf_map* image_of = nullptr;     // before load: the map whose initial image `data` is in
+    std::shared_ptr<void> mapping;   // after load: unmapped with the last handle
+};
+/// An error when the handle cannot be written (.rodata after load, or a handle taken before
+/// load used after it).
+result<void> check_writable(const global_place& p);
+}  // namespace detail
+
+/// Copyable handle; it points into the object (before load) or into its own mapping of the
+/// map (after load), so a handle taken before load must not outlive the object, and one taken
+/// after load keeps the map's memory mapped (the kernel map lives as long as the mapping).
+template <class T>
+class global {
+    static_assert(std::is_trivially_copyable_v<T> && !std::is_pointer_v<T>,
+                  "a global is copied as bytes: its type must be trivially copyable");
+
+public:
+    global() = default;
+    explicit global(detail::global_place p) : p_(std::move(p)) {}
+
+    const std::string& name() const noexcept { return p_.name; }
+    /// ".bss", ".rodata", ".data.custom", ...
+    const std::string& section() const noexcept { return p_.section; }
+
+    /// Before load: any variable. After load: .data, .bss and .data.* through the mapping;
+    /// .rodata (frozen by the kernel) is an error naming the variable.
+    result<void> set(const T& v) const {
+        BPFCO_TRY(detail::check_writable(p_));
+        std::memcpy(p_.data, &v, sizeof v);
+        return boost::outcome_v2::success();
+    }
+    /// A copy of the current value (for a struct or array the program may be writing: not one
+    /// atomic snapshot; use load() on scalars for that).
+    T get() const noexcept {
+        T v;
+        std::memcpy(&v, p_.data, sizeof v);
+        return v;
+    }
+
+    /// Atomic access for counters shared with the program (__sync_fetch_and_add on the BPF side).
+    T load(std::memory_order o = std::memory_order_seq_cst) const noexcept
+        requires std::is_integral_v<T>
+    {
+        return ref().load(o);
+    }
+    /// Atomic store. Unlike set() it does not check: use it only on .data/.bss after load.
+    void store(T v, std::memory_order o = std::memory_order_seq_cst) const noexcept
+        requires std::is_integral_v<T>
+    {
+        ref().store(v, o);
+    }
+    T fetch_add(T v, std::memory_order o = std::memory_order_seq_cst) const noexcept
+        requires std::is_integral_v<T>
+    {
+        return ref().fetch_add(v, o);
+    }
+
+private:
+    std::atomic_ref<T> ref() const noexcept {
+        // The section places the variable at its natural alignment (BTF DATASEC offsets come
+        // from the compiler) and the mapping is page-aligned, so atomic_ref's alignment holds.
+        return std::atomic_ref<T>(*reinterpret_cast<T*>(p_.data));
+    }
+    detail::global_place p_;
+};
+
+}  // namespace bpfco
