@@ -8,14 +8,24 @@
 #include "uprobe_multi_test.bpf.skel.h"
 #include "vm_tracing.bpf.skel.h"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <sys/sdt.h>
 #include <unistd.h>
 
 #include <climits>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 using namespace bpfco;
 using bpfco::testing::elf_of;
+namespace asio = boost::asio;
 
 // uprobe_multi targets: distinct, not inlined, with external names the pattern matches.
 extern "C" {
@@ -56,6 +66,22 @@ tracing_test_state state_of(const object& obj) {
     REQUIRE(obj.map(".bss").value().info().value_size == sizeof s);
     CHECK(obj.map(".bss").value().lookup_bytes(&zero, &s).value());
     return s;
+}
+
+// Runs a coroutine on io to its end, rethrowing what it threw.
+template <class F>
+void run_coro(asio::io_context& io, F f) {
+    asio::co_spawn(io, std::move(f), [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+    });
+    io.run();
+}
+
+std::string own_comm() {
+    std::ifstream f("/proc/self/comm");
+    std::string c;
+    std::getline(f, c);
+    return c;
 }
 
 [[gnu::noinline]] void fire_usdt(int i) {
@@ -148,4 +174,68 @@ TEST_CASE("kprobe_multi: a pattern that matches nothing is an error naming it") 
     REQUIRE(r.has_error());
     CHECK(r.error().message.find("'bpfco_no_such_kernel_function_*'") != std::string::npos);
     MESSAGE(r.error().message);
+}
+
+TEST_CASE("task iterator: the stream lists this process's pid and comm, a line at a time") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto obj = load_tracing();
+    auto l = obj.program("list_tasks").value().attach_iter().value();
+    asio::io_context io;
+    auto stream = iterator_stream::create(io.get_executor(), l).value();
+    std::size_t lines = 0, ours = 0;
+    const std::string me = fmt::format("{} {}", ::getpid(), own_comm());
+    run_coro(io, [&]() -> asio::awaitable<void> {
+        std::string buf;
+        for (;;) {
+            auto [ec, n] = co_await asio::async_read_until(stream, asio::dynamic_buffer(buf), '\n',
+                                                           asio::as_tuple(asio::use_awaitable));
+            if (ec == asio::error::eof) break;
+            REQUIRE_MESSAGE(!ec, ec.message());
+            ++lines;
+            if (buf.compare(0, n - 1, me) == 0 && n - 1 == me.size()) ++ours;
+            buf.erase(0, n);
+        }
+        CHECK(buf.empty());
+    });
+    CHECK(lines > 1);
+    CHECK(ours == 1);
+    // A second pass over the same link reads everything again.
+    auto again = iterator_stream::create(io.get_executor(), l).value();
+    std::string all;
+    io.restart();
+    run_coro(io, [&]() -> asio::awaitable<void> {
+        auto [ec, n] = co_await asio::async_read(again, asio::dynamic_buffer(all), asio::as_tuple(asio::use_awaitable));
+        CHECK(ec == asio::error::eof);
+        CHECK(n == all.size());
+    });
+    CHECK(all.find("\n" + me + "\n") != std::string::npos);
+}
+
+TEST_CASE("task iterator: closing mid-pass is safe and pending reads complete with operation_aborted") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto obj = load_tracing();
+    auto l = obj.program("list_tasks").value().attach_iter().value();
+    asio::io_context io;
+    auto stream = iterator_stream::create(io.get_executor(), l).value();
+    run_coro(io, [&]() -> asio::awaitable<void> {
+        char part[8];
+        auto [ec, n] = co_await stream.async_read_some(asio::buffer(part), asio::as_tuple(asio::use_awaitable));
+        CHECK(!ec);
+        CHECK(n > 0);
+    });
+    // Closed with a read initiated but not yet made: it completes aborted; one after: bad_descriptor.
+    boost::system::error_code first, second, third;
+    char more[64];
+    stream.async_read_some(asio::buffer(more), [&](boost::system::error_code ec, std::size_t) { first = ec; });
+    stream.async_read_some(asio::buffer(more), [&](boost::system::error_code ec, std::size_t) { second = ec; });
+    stream.close();
+    stream.async_read_some(asio::buffer(more), [&](boost::system::error_code ec, std::size_t) { third = ec; });
+    io.restart();
+    io.run();
+    CHECK(first == asio::error::operation_aborted);
+    CHECK(second == asio::error::already_started);
+    CHECK(third == asio::error::bad_descriptor);
+    CHECK(!stream.is_open());
 }

@@ -28,3 +28,5 @@
 #include <bpfco/symbolizer.hpp>
 #include <bpfco/test_run.hpp>
 #include <bpfco/unique_fd.hpp>
+// Tracing breadth: iterators, BPF-side logging, trace_pipe, the user ring buffer.
+#include <bpfco/iterator.hpp>
