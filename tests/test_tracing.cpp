@@ -15,8 +15,16 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/steady_timer.hpp>
+
 #include <sys/sdt.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <thread>
 
 #include <climits>
 #include <fstream>
@@ -238,4 +246,103 @@ TEST_CASE("task iterator: closing mid-pass is safe and pending reads complete wi
     CHECK(second == asio::error::already_started);
     CHECK(third == asio::error::bad_descriptor);
     CHECK(!stream.is_open());
+}
+
+TEST_CASE("user ring buffer: every record written from user space is consumed by BPF, in order") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto obj = load_tracing();
+    auto drain = obj.program("drain_user_ring").value().attach().value();
+    asio::io_context io;
+    auto ring = user_ring_writer::create(io.get_executor(), obj.map("user_ring").value()).value();
+    constexpr std::uint64_t n = 20000;  // ~120 rings' worth: the writer waits for room many times
+    // BPF drains whenever this process calls getppid(): a second thread keeps calling it.
+    std::atomic<bool> writing{true};
+    std::thread drainer([&] {
+        while (writing) ::syscall(SYS_getppid);
+    });
+    run_coro(io, [&]() -> asio::awaitable<void> {
+        for (std::uint64_t i = 0; i < n; ++i) {
+            auto rec = co_await ring.async_reserve(sizeof(tracing_urb_record), asio::use_awaitable);
+            tracing_urb_record r{i, i * 7};
+            std::memcpy(rec.data(), &r, sizeof r);
+            ring.submit(rec);
+        }
+    });
+    writing = false;
+    drainer.join();
+    ::syscall(SYS_getppid);  // drains what was submitted after the thread's last call
+    auto s = state_of(obj);
+    CHECK(s.urb_drained == n);
+    CHECK(s.urb_sum == 7 * n * (n - 1) / 2);
+    CHECK(s.urb_bad == 0);
+}
+
+TEST_CASE("user ring buffer: back-pressure while BPF does not drain, release when it does") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto obj = load_tracing();
+    auto drain = obj.program("drain_user_ring").value().attach().value();
+    asio::io_context io;
+    auto ring = user_ring_writer::create(io.get_executor(), obj.map("user_ring").value()).value();
+    auto write = [&](std::span<std::byte> rec, std::uint64_t i) {
+        tracing_urb_record r{i, 1};
+        std::memcpy(rec.data(), &r, sizeof r);
+        ring.submit(rec);
+    };
+    std::uint64_t written = 0;
+    for (;;) {
+        auto rec = ring.try_reserve(sizeof(tracing_urb_record));
+        if (!rec) {
+            CHECK(rec.error().code == std::errc::no_space_on_device);
+            MESSAGE(rec.error().message);
+            break;
+        }
+        write(rec.value(), written++);
+    }
+    CHECK(written == ring.capacity() / (8 + sizeof(tracing_urb_record)));
+    CHECK(ring.try_reserve(ring.capacity() + 1).error().code == std::errc::argument_list_too_long);
+
+    // Full: a reserve waits, however long the io_context runs, until BPF drains.
+    bool done = false;
+    boost::system::error_code result;
+    ring.async_reserve(sizeof(tracing_urb_record), [&](boost::system::error_code ec, std::span<std::byte> rec) {
+        done = true;
+        result = ec;
+        if (!ec) write(rec, written++);
+    });
+    io.run_for(std::chrono::milliseconds(200));
+    CHECK(!done);
+    CHECK(state_of(obj).urb_drained == 0);
+    ::syscall(SYS_getppid);  // BPF drains everything and wakes the writer
+    io.restart();
+    io.run();
+    CHECK(done);
+    CHECK(!result);
+    ::syscall(SYS_getppid);
+    auto s = state_of(obj);
+    CHECK(s.urb_drained == written);
+    CHECK(s.urb_bad == 0);
+
+    // Full again: a pending reserve is cancelled by its slot, then by close.
+    while (ring.try_reserve(sizeof(tracing_urb_record)).has_value()) {
+    }
+    asio::steady_timer timer(io, std::chrono::milliseconds(20));
+    boost::system::error_code cancelled, closed, after;
+    asio::cancellation_signal signal;
+    ring.async_reserve(16, asio::bind_cancellation_slot(signal.slot(), [&](boost::system::error_code ec, auto) { cancelled = ec; }));
+    timer.async_wait([&](auto) { signal.emit(asio::cancellation_type::terminal); });
+    io.restart();
+    io.run();
+    CHECK(cancelled == asio::error::operation_aborted);
+    ring.async_reserve(16, [&](boost::system::error_code ec, auto) { closed = ec; });
+    timer.expires_after(std::chrono::milliseconds(20));
+    timer.async_wait([&](auto) { ring.close(); });
+    io.restart();
+    io.run();
+    CHECK(closed == asio::error::operation_aborted);
+    ring.async_reserve(16, [&](boost::system::error_code ec, auto) { after = ec; });
+    io.restart();
+    io.run();
+    CHECK(after == asio::error::bad_descriptor);
 }

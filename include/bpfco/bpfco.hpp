@@ -30,3 +30,4 @@
 #include <bpfco/unique_fd.hpp>
 // Tracing breadth: iterators, BPF-side logging, trace_pipe, the user ring buffer.
 #include <bpfco/iterator.hpp>
+#include <bpfco/user_ring_writer.hpp>
