@@ -2,14 +2,16 @@
 // "uprobe.multi" section and would refuse to open an object holding it.
 #include <bpfco/common.bpf.h>
 
-__u32 target_pid;
-__u64 calls;
+struct {
+    __u32 target_pid;
+    __u64 calls;
+} bss;
 
 SEC("uprobe.multi")
 int count_targets(struct pt_regs *ctx)
 {
-    if (bpfco_current_pid() == target_pid)
-        __sync_fetch_and_add(&calls, 1);
+    if (bpfco_current_pid() == bss.target_pid)
+        __sync_fetch_and_add(&bss.calls, 1);
     return 0;
 }
 

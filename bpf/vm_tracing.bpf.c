@@ -5,9 +5,12 @@
 
 #define EPERM 1
 
-__u32 target_pid;
-__u64 marker_ino;
-__u64 denied;
+/* One struct, so that its layout is the test's (separate globals may be laid out in any order). */
+struct {
+    __u32 target_pid;
+    __u64 marker_ino;
+    __u64 denied;
+} bss;
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -19,7 +22,7 @@ struct {
 SEC("kprobe.multi")
 int count_syscalls(struct pt_regs *ctx)
 {
-    if (bpfco_current_pid() != target_pid)
+    if (bpfco_current_pid() != bss.target_pid)
         return 0;
     __u64 ip = bpf_get_func_ip(ctx), one = 1;
     __u64 *n = bpf_map_lookup_elem(&calls_by_function, &ip);
@@ -35,8 +38,8 @@ int BPF_PROG(deny_marker_open, struct file *file, int ret)
 {
     if (ret)
         return ret;
-    if (marker_ino && BPF_CORE_READ(file, f_inode, i_ino) == marker_ino) {
-        __sync_fetch_and_add(&denied, 1);
+    if (bss.marker_ino && BPF_CORE_READ(file, f_inode, i_ino) == bss.marker_ino) {
+        __sync_fetch_and_add(&bss.denied, 1);
         return -EPERM;
     }
     return 0;

@@ -2,9 +2,11 @@
 // binary's functions, kprobe_multi errors (the attach itself needs kprobes: tests/test_vm_tracing.cpp).
 #include "support.hpp"
 
+#include <bpfco/log_record.h>
 #include <bpfco/tracing_test.h>  // before the skeleton, which names its struct
 
 #include "tracing_test.bpf.skel.h"
+#include "log_test.bpf.skel.h"
 #include "uprobe_multi_test.bpf.skel.h"
 #include "vm_tracing.bpf.skel.h"
 
@@ -345,4 +347,117 @@ TEST_CASE("user ring buffer: back-pressure while BPF does not drain, release whe
     io.restart();
     io.run();
     CHECK(after == asio::error::bad_descriptor);
+}
+
+namespace {
+// log_test.bpf.c's .bss.
+struct log_test_bss {
+    std::uint32_t target_pid;
+    std::uint64_t produced;
+    std::uint64_t calls;
+};
+
+object load_log_test(std::uint32_t ring_bytes) {
+    auto obj = object::open_memory("log_test", elf_of(log_test_bpf__elf_bytes)).value();
+    obj.set_max_entries("bpfco_log_ring", ring_bytes).value();
+    obj.load().value();
+    log_test_bss b{static_cast<std::uint32_t>(::getpid()), 0, 0};
+    std::uint32_t zero = 0;
+    auto bss = obj.map(".bss").value();
+    REQUIRE(bss.info().value_size == sizeof b);
+    bss.update_bytes(&zero, &b, update_flags::any).value();
+    return obj;
+}
+
+log_test_bss log_bss(const object& obj) {
+    log_test_bss b{};
+    std::uint32_t zero = 0;
+    obj.map(".bss").value().lookup_bytes(&zero, &b).value();
+    return b;
+}
+
+// What log_test.bpf.c logs for its n-th call, in order.
+void expected_for(std::uint64_t n, const std::string& comm, std::vector<std::pair<log_level, std::string>>& out) {
+    out.emplace_back(log_level::info, fmt::format("call {} neg={} hex={:#x} comm={} lit={} byte={}", n,
+                                                  -static_cast<std::int64_t>(n), n * 3, comm, "fixed", n & 0xff));
+    if (n % 100 == 0) out.emplace_back(log_level::warn, fmt::format("hundred {:>4}", n / 100));
+    if (n % 1000 == 999) out.emplace_back(log_level::debug, "thousand done");
+}
+
+// Receives until `want` records have arrived.
+std::vector<log_record> receive_n(asio::io_context& io, log_stream& logs, std::uint64_t want) {
+    std::vector<log_record> got;
+    io.restart();
+    run_coro(io, [&]() -> asio::awaitable<void> {
+        while (got.size() < want) {
+            auto batch = co_await logs.async_receive(asio::use_awaitable);
+            CHECK(!batch.empty());
+            for (auto& r : batch) got.push_back(std::move(r));
+        }
+    });
+    return got;
+}
+}  // namespace
+
+TEST_CASE("bpfco_log: 10,000 calls with mixed argument types arrive in order, formatted exactly") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto obj = load_log_test(8u << 20);
+    auto l = obj.program("log_calls").value().attach().value();
+    asio::io_context io;
+    auto logs = log_stream::create(io.get_executor(), obj).value();
+    constexpr std::uint64_t n = 10000;
+    for (std::uint64_t i = 0; i < n; ++i) ::syscall(SYS_getppid);
+    std::vector<std::pair<log_level, std::string>> want;
+    for (std::uint64_t i = 0; i < n; ++i) expected_for(i, own_comm(), want);
+    auto b = log_bss(obj);
+    REQUIRE(b.produced == want.size());
+    CHECK(logs.dropped().value() == 0);
+    auto got = receive_n(io, logs, want.size());
+    REQUIRE(got.size() == want.size());
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        if (got[i].level != want[i].first || got[i].text != want[i].second) {
+            if (++wrong <= 3) CHECK_MESSAGE(got[i].text == want[i].second, "record ", i);
+        }
+        if (i > 0) CHECK(got[i].timestamp_ns >= got[i - 1].timestamp_ns);
+    }
+    CHECK(wrong == 0);
+    MESSAGE(to_string(got[0].level), " ", got[0].text);
+}
+
+TEST_CASE("bpfco_log: with a small ring, produced == received + dropped") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto obj = load_log_test(4096);
+    auto l = obj.program("log_calls").value().attach().value();
+    asio::io_context io;
+    auto logs = log_stream::create(io.get_executor(), obj).value();
+    for (int i = 0; i < 1000; ++i) ::syscall(SYS_getppid);
+    auto produced = log_bss(obj).produced;
+    auto dropped = logs.dropped().value();
+    CHECK(dropped > 0);
+    REQUIRE(dropped < produced);
+    auto got = receive_n(io, logs, produced - dropped);
+    CHECK(got.size() + dropped == produced);
+    MESSAGE("produced ", produced, ", received ", got.size(), ", dropped ", dropped);
+}
+
+TEST_CASE("log_formats: unknown ids and bad formats are reported in the text, not dropped") {
+    const char section[] = "0\x1f" "a {} b\0\0\0" "7\x1f" "{:d}\0";
+    auto f = log_formats::parse(std::as_bytes(std::span(section)));
+    CHECK(f.size() == 2);
+    bpfco_log_record r{};
+    r.format_id = 0;
+    r.nargs = 1;
+    r.types[0] = BPFCO_LOG_ARG_I64;
+    std::int64_t v = -3;
+    std::memcpy(r.args[0], &v, sizeof v);
+    CHECK(f.format(std::as_bytes(std::span(&r, 1))).text == "a -3 b");
+    r.format_id = 7;
+    r.types[0] = BPFCO_LOG_ARG_STR;
+    std::memcpy(r.args[0], "str", 4);
+    CHECK(f.format(std::as_bytes(std::span(&r, 1))).text.find("cannot format") != std::string::npos);
+    r.format_id = 99;
+    CHECK(f.format(std::as_bytes(std::span(&r, 1))).text == "[bpfco_log: unknown format id 99]");
 }

@@ -29,7 +29,7 @@ std::string release() {
     return u.release;
 }
 
-// The globals of vm_tracing.bpf.c's .bss, in declaration order.
+// vm_tracing.bpf.c's .bss (one struct).
 struct vm_tracing_bss {
     std::uint32_t target_pid;
     std::uint64_t marker_ino;

@@ -31,3 +31,4 @@
 // Tracing breadth: iterators, BPF-side logging, trace_pipe, the user ring buffer.
 #include <bpfco/iterator.hpp>
 #include <bpfco/user_ring_writer.hpp>
+#include <bpfco/log_stream.hpp>
