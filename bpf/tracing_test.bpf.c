@@ -58,4 +58,14 @@ int drain_user_ring(void *ctx)
     return 0;
 }
 
+// Plain bpf_printk output for the trace_pipe reader: the test's getpgid() calls write a line each.
+SEC("tp/syscalls/sys_enter_getpgid")
+int printk_line(void *ctx)
+{
+    if (bpfco_current_pid() != state.target_pid)
+        return 0;
+    bpf_printk("bpfco_tracing line %llu", state.printk_seq++);
+    return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -461,3 +461,42 @@ TEST_CASE("log_formats: unknown ids and bad formats are reported in the text, no
     r.format_id = 99;
     CHECK(f.format(std::as_bytes(std::span(&r, 1))).text == "[bpfco_log: unknown format id 99]");
 }
+
+TEST_CASE("trace_pipe: bpf_printk lines arrive in order through a tracing instance of the test's own") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    const std::string instance = "/sys/kernel/tracing/instances/bpfco_tracing_test";
+    REQUIRE(testing::run("mkdir -p " + instance + " && echo 1 > " + instance +
+                         "/events/bpf_trace/bpf_trace_printk/enable") == 0);
+    std::vector<std::string> lines;
+    {
+        auto obj = load_tracing();
+        auto l = obj.program("printk_line").value().attach().value();
+        asio::io_context io;
+        auto pipe = trace_pipe::create(io.get_executor(), instance + "/trace_pipe").value();
+        constexpr std::size_t n = 50;
+        // Half before the first receive, half while it waits (the wake-up path).
+        for (std::size_t i = 0; i < n / 2; ++i) ::syscall(SYS_getpgid, 0);
+        asio::steady_timer later(io, std::chrono::milliseconds(50));
+        later.async_wait([&](auto) {
+            for (std::size_t i = n / 2; i < n; ++i) ::syscall(SYS_getpgid, 0);
+        });
+        asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+            while (lines.size() < n) {
+                auto batch = co_await pipe.async_receive(asio::use_awaitable);
+                CHECK(!batch.empty());
+                for (auto& line : batch)
+                    if (line.find("bpfco_tracing line") != std::string::npos) lines.push_back(line);
+            }
+        }, [](std::exception_ptr e) {
+            if (e) std::rethrow_exception(e);
+        });
+        io.run_for(std::chrono::seconds(10));  // bounds a hang; the lines are there at once
+        CHECK(lines.size() == n);
+        for (std::size_t i = 0; i < lines.size(); ++i)
+            CHECK(lines[i].ends_with(fmt::format("bpfco_tracing line {}", i)));
+        if (!lines.empty()) MESSAGE(lines.front());
+        pipe.close();
+    }
+    CHECK(testing::run("echo 0 > " + instance + "/events/bpf_trace/bpf_trace_printk/enable && rmdir " + instance) == 0);
+}

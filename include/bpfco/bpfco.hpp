@@ -32,3 +32,4 @@
 #include <bpfco/iterator.hpp>
 #include <bpfco/user_ring_writer.hpp>
 #include <bpfco/log_stream.hpp>
+#include <bpfco/trace_pipe.hpp>

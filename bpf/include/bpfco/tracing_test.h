@@ -20,6 +20,7 @@ struct tracing_test_state {
     tracing_u64 urb_drained;  /* user ring buffer records consumed */
     tracing_u64 urb_sum;      /* sum of their values */
     tracing_u64 urb_bad;      /* records out of sequence or of the wrong size */
+    tracing_u64 printk_seq;   /* bpf_printk lines written */
 };
 
 struct tracing_urb_record {
