@@ -33,3 +33,8 @@
 #include <bpfco/typed_stream.hpp>
 #include <bpfco/unique_fd.hpp>
 #include <bpfco/version.hpp>
+// Tracing breadth: iterators, BPF-side logging, trace_pipe, the user ring buffer.
+#include <bpfco/iterator.hpp>
+#include <bpfco/user_ring_writer.hpp>
+#include <bpfco/log_stream.hpp>
+#include <bpfco/trace_pipe.hpp>

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,21 @@ struct uprobe_options {
     bool retprobe = false;
     std::uint64_t offset = 0;  ///< added to the symbol's address
 };
+
+// ---- Tracing breadth options (src/program_tracing.cpp) ----
+struct usdt_options {
+    pid_t pid = -1;              ///< -1: every process that maps the binary
+    std::uint64_t cookie = 0;    ///< what the program reads with bpf_usdt_cookie()
+};
+
+/// kprobe_multi / uprobe_multi.
+struct multi_probe_options {
+    pid_t pid = -1;  ///< uprobe_multi only; -1: every process that maps the binary
+    bool retprobe = false;
+};
+// ---- end tracing breadth options ----
+
+class map;
 
 class program {
 public:
@@ -71,6 +87,33 @@ public:
     result<link> attach_trace() const;
     /// attach_type: enum bpf_attach_type (BPF_CGROUP_INET_INGRESS, ...).
     result<link> attach_cgroup(const std::string& cgroup_path, std::uint32_t attach_type) const;
+
+    // ---- Tracing breadth (src/program_tracing.cpp): USDT, multi-probes, LSM, iterators ----
+    /// A USDT probe `provider:name` in `binary` (an executable or shared library), through
+    /// libbpf's USDT support; the BPF side reads its arguments with BPF_USDT() from
+    /// <bpf/usdt.bpf.h>.
+    result<link> attach_usdt(const std::string& binary, std::string_view provider, std::string_view name,
+                             usdt_options opts = {}) const;
+    /// One kprobe_multi link over every kernel function matching a glob pattern ("__x64_sys_get*").
+    /// A pattern that matches nothing fails with ENOENT naming it.
+    result<link> attach_kprobe_multi(std::string_view pattern, multi_probe_options opts = {}) const;
+    /// One kprobe_multi link over the listed functions.
+    result<link> attach_kprobe_multi(std::span<const std::string> functions, multi_probe_options opts = {}) const;
+    /// One uprobe_multi link over the symbols of `binary` matching a glob pattern. Needs libbpf
+    /// >= 1.3 at build time (else it fails with EOPNOTSUPP saying so) and Linux 6.6+.
+    result<link> attach_uprobe_multi(const std::string& binary, std::string_view pattern,
+                                     multi_probe_options opts = {}) const;
+    /// One uprobe_multi link over the listed symbols of `binary`.
+    result<link> attach_uprobe_multi(const std::string& binary, std::span<const std::string> symbols,
+                                     multi_probe_options opts = {}) const;
+    /// An LSM program (SEC("lsm/hook")) through its link. The kernel runs BPF LSM hooks only when
+    /// booted with "bpf" in its LSM list (e.g. `lsm=lockdown,capability,landlock,yama,apparmor,bpf`).
+    result<link> attach_lsm() const;
+    /// An iterator program (SEC("iter/task"), ...): read its output through bpfco::iterator_stream.
+    result<link> attach_iter() const;
+    /// An iterator over one map's elements (SEC("iter/bpf_map_elem")).
+    result<link> attach_iter(const map& target) const;
+    // ---- end tracing breadth ----
 
     /// An error about this program: "program 'name': what: strerror (+ hint)".
     error make_error(int errnum, std::string_view what) const;

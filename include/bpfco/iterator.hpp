@@ -1,0 +1,129 @@
+// A BPF iterator's output as an Asio stream of bytes. Each stream is one pass of the iterator
+// (a new bpf_iter_create() fd): the kernel runs the program for each object as the stream is read.
+#pragma once
+
+#include <bpfco/error.hpp>
+#include <bpfco/link.hpp>
+#include <bpfco/unique_fd.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/compose.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace bpfco {
+
+/// One pass over a BPF iterator (program::attach_iter()) as an Asio AsyncReadStream, so that
+/// `asio::async_read_until(stream, asio::dynamic_buffer(text), '\n', use_awaitable)` reads it a
+/// line (record) at a time and `asio::async_read` reads it to the end (which completes with
+/// `asio::error::eof`, as with sockets).
+///
+/// An iterator fd is not pollable: a read runs the BPF program for the next objects and returns
+/// what it printed. Each read is therefore posted to the executor and made there, so the handler
+/// never runs inside the initiating function and other work interleaves between reads.
+///
+/// Completion Signature: `void(boost::system::error_code, std::size_t)`. Errors:
+/// `asio::error::eof` at the end; `operation_aborted` when cancelled or closed before the read
+/// ran (nothing was read); `bad_descriptor` after close(); `already_started` when a read is
+/// pending; otherwise the errno of read(). Per-operation cancellation: terminal, partial and
+/// total, all before the read runs (a read, once made, completes with its bytes).
+///
+/// Closing mid-pass is safe: the kernel drops the rest of the pass with the fd.
+class iterator_stream {
+public:
+    using executor_type = boost::asio::any_io_executor;
+    using completion_signature = void(boost::system::error_code, std::size_t);
+
+    /// Starts a pass of the iterator that `iter` links (bpf_iter_create). The error names the link.
+    static result<iterator_stream> create(const executor_type& ex, const link& iter);
+    iterator_stream(const executor_type& ex, const link& iter);
+
+    iterator_stream(iterator_stream&&) noexcept = default;
+    iterator_stream& operator=(iterator_stream&& o) noexcept {
+        if (this != &o) {
+            close();
+            state_ = std::move(o.state_);
+        }
+        return *this;
+    }
+    iterator_stream(const iterator_stream&) = delete;
+    iterator_stream& operator=(const iterator_stream&) = delete;
+    ~iterator_stream() { close(); }
+
+    executor_type get_executor() const noexcept { return state_->ex; }
+
+    template <class MutableBufferSequence,
+              BOOST_ASIO_COMPLETION_TOKEN_FOR(completion_signature) Token =
+                  boost::asio::default_completion_token_t<executor_type>>
+    auto async_read_some(const MutableBufferSequence& buffers,
+                         Token&& token = boost::asio::default_completion_token_t<executor_type>()) {
+        boost::asio::mutable_buffer first;
+        for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers);
+             ++it) {
+            first = *it;
+            if (first.size() != 0) break;
+        }
+        return boost::asio::async_compose<Token, completion_signature>(read_op(state_, first), token, state_->ex);
+    }
+
+    /// Ends the pass; a read not yet made completes with operation_aborted. Idempotent.
+    void close() noexcept {
+        if (state_) state_->fd.reset();
+    }
+    bool is_open() const noexcept { return state_ && bool(state_->fd); }
+
+private:
+    struct state {
+        executor_type ex;
+        unique_fd fd;
+        bool pending = false;
+    };
+
+    struct read_op {
+        read_op(std::shared_ptr<state> st, boost::asio::mutable_buffer b) noexcept : s(std::move(st)), buffer(b) {}
+        std::shared_ptr<state> s;
+        boost::asio::mutable_buffer buffer;
+        bool started = false;
+        bool owner = false;  // this read set s->pending
+        boost::system::error_code refused;  // why it was refused at initiation
+
+        template <class Self>
+        void operator()(Self& self) {
+            namespace error = boost::asio::error;
+            if (!started) {
+                started = true;
+                if (!s->fd)
+                    refused = error::bad_descriptor;
+                else if (s->pending)
+                    refused = error::already_started;
+                else
+                    s->pending = owner = true;
+                self.reset_cancellation_state(boost::asio::enable_total_cancellation());
+                return boost::asio::post(s->ex, std::move(self));
+            }
+            if (!owner) return self.complete(refused, 0);
+            s->pending = false;
+            if (!s->fd || self.cancelled() != boost::asio::cancellation_type::none)
+                return self.complete(error::operation_aborted, 0);
+            if (buffer.size() == 0) return self.complete({}, 0);
+            ssize_t n;
+            do n = ::read(s->fd.get(), buffer.data(), buffer.size());
+            while (n < 0 && errno == EINTR);
+            if (n < 0) return self.complete(boost::system::error_code(errno, boost::system::system_category()), 0);
+            if (n == 0) return self.complete(error::eof, 0);
+            self.complete({}, static_cast<std::size_t>(n));
+        }
+    };
+
+    explicit iterator_stream(std::shared_ptr<state> s) noexcept : state_(std::move(s)) {}
+    std::shared_ptr<state> state_;
+};
+
+}  // namespace bpfco
