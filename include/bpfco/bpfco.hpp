@@ -28,3 +28,10 @@
 #include <bpfco/symbolizer.hpp>
 #include <bpfco/test_run.hpp>
 #include <bpfco/unique_fd.hpp>
+
+// Networking: redirect and AF_XDP maps, bloom filters, socket maps.
+#include <bpfco/bloom_filter.hpp>
+#include <bpfco/cpumap.hpp>
+#include <bpfco/devmap.hpp>
+#include <bpfco/sockmap.hpp>
+#include <bpfco/xskmap.hpp>

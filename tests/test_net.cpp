@@ -1,0 +1,261 @@
+// Networking: devmap and cpumap redirects between veth pairs in namespaces the tests make (and
+// remove), bloom filters read by a BPF program, and the errors for sockets and interfaces the
+// kernel refuses. Every namespace and interface carries the bpfco_net_ prefix.
+#include "support.hpp"
+
+#include "net_test.bpf.skel.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+using namespace bpfco;
+using bpfco::testing::elf_of;
+using bpfco::testing::run;
+
+namespace {
+
+constexpr std::uint16_t steered_port = 47001;
+
+object load_net_test() { return object::load_memory("net_test", elf_of(net_test_bpf__elf_bytes)).value(); }
+
+void configure(const object& obj, std::uint32_t key, std::uint32_t value) {
+    obj.map<array<std::uint32_t>>("settings").value().insert(key, value).value();
+}
+
+/// A named network namespace, removed (with the interfaces in it) when destroyed.
+class netns {
+public:
+    explicit netns(std::string name) : name_(std::move(name)) {
+        run("ip netns del " + name_ + " 2>/dev/null");
+        REQUIRE(run("ip netns add " + name_) == 0);
+        run("ip -n " + name_ + " link set lo up");
+    }
+    ~netns() { run("ip netns del " + name_); }
+    netns(const netns&) = delete;
+    netns& operator=(const netns&) = delete;
+    const std::string& name() const { return name_; }
+
+private:
+    std::string name_;
+};
+
+/// Moves the calling thread into a namespace for its scope (sockets made meanwhile stay there).
+class enter_netns {
+public:
+    explicit enter_netns(const netns& ns)
+        : old_(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {
+        unique_fd target(::open(("/run/netns/" + ns.name()).c_str(), O_RDONLY | O_CLOEXEC));
+        REQUIRE(target);
+        REQUIRE(::setns(target.get(), CLONE_NEWNET) == 0);
+    }
+    ~enter_netns() { ::setns(old_.get(), CLONE_NEWNET); }
+    enter_netns(const enter_netns&) = delete;
+    enter_netns& operator=(const enter_netns&) = delete;
+
+private:
+    unique_fd old_;
+};
+
+/// A veth pair from `a` (in ns_a, address ip_a/24) to `b` (in ns_b, ip_b/24), fixed MACs, static
+/// neighbour entries both ways, so no ARP packet mixes with the ones a test counts.
+void veth(const netns& ns_a, const std::string& a, const std::string& mac_a, const std::string& ip_a,
+          const netns& ns_b, const std::string& b, const std::string& mac_b, const std::string& ip_b) {
+    REQUIRE(run("ip -n " + ns_a.name() + " link add " + a + " address " + mac_a + " type veth peer name " + b +
+                " address " + mac_b + " netns " + ns_b.name()) == 0);
+    REQUIRE(run("ip -n " + ns_a.name() + " addr add " + ip_a + "/24 dev " + a) == 0);
+    REQUIRE(run("ip -n " + ns_b.name() + " addr add " + ip_b + "/24 dev " + b) == 0);
+    REQUIRE(run("ip -n " + ns_a.name() + " link set " + a + " up") == 0);
+    REQUIRE(run("ip -n " + ns_b.name() + " link set " + b + " up") == 0);
+    REQUIRE(run("ip -n " + ns_a.name() + " neigh replace " + ip_b + " lladdr " + mac_b + " dev " + a) == 0);
+    REQUIRE(run("ip -n " + ns_b.name() + " neigh replace " + ip_a + " lladdr " + mac_a + " dev " + b) == 0);
+}
+
+sockaddr_in address(const std::string& ip, std::uint16_t port) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    REQUIRE(::inet_pton(AF_INET, ip.c_str(), &sa.sin_addr) == 1);
+    return sa;
+}
+
+unique_fd udp_socket() {
+    unique_fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    REQUIRE(s);
+    return s;
+}
+
+unique_fd bound_udp(const std::string& ip, std::uint16_t port) {
+    auto s = udp_socket();
+    auto sa = address(ip, port);
+    REQUIRE(::bind(s.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    return s;
+}
+
+void send_udp(int fd, const std::string& ip, std::uint16_t port, std::string_view payload) {
+    auto sa = address(ip, port);
+    REQUIRE(::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa) ==
+            static_cast<ssize_t>(payload.size()));
+}
+
+/// Datagrams waiting on a non-blocking socket, read until it is empty.
+std::vector<std::string> drain(int fd) {
+    std::vector<std::string> out;
+    char buf[2048];
+    for (;;) {
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n < 0) return out;
+        out.emplace_back(buf, static_cast<std::size_t>(n));
+    }
+}
+
+std::uint64_t count_at(const object& obj, std::string_view map, std::uint32_t key) {
+    return obj.map<array<std::uint64_t>>(map).value().lookup(key).value().value_or(0);
+}
+
+/// Waits up to 2 s for a counter the kernel updates asynchronously (cpumap kthreads, veth NAPI).
+std::uint64_t settle_count(const object& obj, std::string_view map, std::uint32_t key, std::uint64_t want) {
+    std::uint64_t n = 0;
+    for (int i = 0; i < 200 && (n = count_at(obj, map, key)) < want; ++i) ::usleep(10'000);
+    return n;
+}
+
+/// Sender a0 (ns a) -> a1 (ns m) and m's b1 -> b0 (ns b).
+struct three_namespaces {
+    netns a{"bpfco_net_a"}, m{"bpfco_net_m"}, b{"bpfco_net_b"};
+    three_namespaces() {
+        veth(a, "bpfco_net_a0", "02:00:00:77:01:01", "10.77.1.1", m, "bpfco_net_a1", "02:00:00:77:01:02", "10.77.1.2");
+        veth(m, "bpfco_net_b1", "02:00:00:77:02:01", "10.77.2.1", b, "bpfco_net_b0", "02:00:00:77:02:02", "10.77.2.2");
+    }
+};
+
+}  // namespace
+
+TEST_CASE("devmap: N packets into veth A all leave on veth B, none reach A's stack") {
+    BPFCO_REQUIRE_ROOT();
+    bpfco::testing::fd_leak_check fds;
+    three_namespaces net;
+    auto obj = load_net_test();
+    configure(obj, 0, steered_port);
+    constexpr int n = 100;
+    {
+        enter_netns in_m(net.m);
+        auto ports = obj.map<devmap>("tx_ports").value();
+        ports.set(0, "bpfco_net_b1").value();
+        auto slot = ports.lookup(0).value();
+        REQUIRE(slot);
+        CHECK(slot->ifindex == interface_index("bpfco_net_b1").value());
+        auto redirect = obj.program("redirect_dev").value().attach_xdp("bpfco_net_a1", xdp_mode::generic).value();
+        auto m_socket = bound_udp("10.77.1.2", steered_port);  // A's stack: must get nothing
+        {
+            enter_netns in_b(net.b);
+            auto counter = obj.program("count_received").value().attach_xdp("bpfco_net_b0", xdp_mode::generic).value();
+            {
+                enter_netns in_a(net.a);
+                auto s = udp_socket();
+                for (int i = 0; i < n; ++i) send_udp(s.get(), "10.77.1.2", steered_port, "redirect me");
+            }
+            CHECK(settle_count(obj, "received", 0, n) == n);
+        }
+        CHECK(count_at(obj, "counts", 0) == n);
+        CHECK(drain(m_socket.get()).empty());
+    }
+}
+
+TEST_CASE("devmap: an interface that does not exist is refused, naming the map and the index") {
+    BPFCO_REQUIRE_ROOT();
+    auto m = map::create(BPF_MAP_TYPE_DEVMAP_HASH, "bpfco_net_dev", 4, 8, 4).value();
+    auto ports = devmap_hash::make(std::move(m)).value();
+    auto r = ports.set(7, 999'999);
+    REQUIRE(r.has_error());
+    CHECK(r.error().message.find("no interface with that index") != std::string::npos);
+    CHECK(r.error().message.find("bpfco_net_dev") != std::string::npos);
+    CHECK(r.error().message.find("999999") != std::string::npos);
+    auto by_name = ports.set(7, "bpfco_net_nosuch");
+    REQUIRE(by_name.has_error());
+    CHECK(by_name.error().message.find("bpfco_net_nosuch") != std::string::npos);
+    CHECK_FALSE(ports.lookup(7).value());
+}
+
+TEST_CASE("cpumap: packets redirected to a chosen CPU are counted on that CPU") {
+    BPFCO_REQUIRE_ROOT();
+    if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+        bpfco::testing::skip("needs two online CPUs");
+        return;
+    }
+    three_namespaces net;
+    auto obj = load_net_test();
+    constexpr std::uint32_t cpu = 1;
+    configure(obj, 0, steered_port);
+    configure(obj, 1, cpu);
+    auto cpus = obj.map<cpumap>("cpus").value();
+    cpus.set(cpu, 256, obj.program("count_on_cpu").value()).value();
+    CHECK(cpus.queue_size(cpu).value() == std::optional<std::uint32_t>(256));
+    CHECK_FALSE(cpus.queue_size(0).value());
+    constexpr int n = 50;
+    {
+        enter_netns in_m(net.m);
+        auto redirect = obj.program("redirect_cpu").value().attach_xdp("bpfco_net_a1", xdp_mode::generic).value();
+        enter_netns in_a(net.a);
+        auto s = udp_socket();
+        for (int i = 0; i < n; ++i) send_udp(s.get(), "10.77.1.2", steered_port, "to cpu 1");
+    }
+    CHECK(settle_count(obj, "counts", cpu, n) == n);
+    CHECK(count_at(obj, "counts", 0) == 0);
+    CHECK(cpus.erase(cpu).value());
+}
+
+TEST_CASE("bloom_filter: pushed values are found by a BPF program, absent ones are not") {
+    BPFCO_REQUIRE_ROOT();
+    auto obj = load_net_test();
+    auto seen = obj.map<bloom_filter<std::uint32_t>>("seen").value();
+    auto prog = obj.program("bloom_check").value();
+    auto in_filter = [&](std::uint32_t v) {
+        std::vector<std::byte> packet(64);
+        std::memcpy(packet.data(), &v, sizeof v);
+        test_run_options o;
+        o.data_in = packet;
+        return test_run(prog, o).value().return_value == XDP_PASS;
+    };
+    for (std::uint32_t v = 1; v <= 100; ++v) seen.push(v * 7919).value();
+    for (std::uint32_t v = 1; v <= 100; ++v) {
+        CHECK(in_filter(v * 7919));
+        CHECK(seen.contains(v * 7919).value());
+    }
+    // 1000 entries and 5 hashes: a false positive rate well under 1%, so of 1000 absent values
+    // at most a few may be reported; most must not be.
+    int false_positives = 0;
+    for (std::uint32_t v = 1; v <= 1000; ++v) false_positives += in_filter(v * 7919 + 1) ? 1 : 0;
+    CHECK(false_positives < 50);
+    CHECK_FALSE(bloom_filter<std::uint64_t>::make(obj.map("seen").value()).has_value());
+}
+
+TEST_CASE("sockmap: the kernel refuses an unbound UDP socket, and the error names the socket") {
+    BPFCO_REQUIRE_ROOT();
+    auto obj = load_net_test();
+    auto socks = obj.map<sockmap>("splice").value();
+    auto s = udp_socket();
+    auto r = socks.insert(0, s.get());
+    REQUIRE(r.has_error());
+    CHECK(r.error().code.value() == EOPNOTSUPP);
+    CHECK(r.error().message.find("splice") != std::string::npos);
+    CHECK(r.error().message.find("socket fd " + std::to_string(s.get())) != std::string::npos);
+}
+
+TEST_CASE("xskmap: a socket that is not AF_XDP is refused, naming the queue and the socket") {
+    BPFCO_REQUIRE_ROOT();
+    auto obj = load_net_test();
+    auto xsks = obj.map<xskmap>("xsks").value();
+    auto s = udp_socket();
+    auto r = xsks.set(0, s.get());
+    REQUIRE(r.has_error());
+    CHECK(r.error().message.find("xsks") != std::string::npos);
+    CHECK(r.error().message.find("queue 0 -> socket fd " + std::to_string(s.get())) != std::string::npos);
+}
