@@ -34,4 +34,5 @@
 #include <bpfco/cpumap.hpp>
 #include <bpfco/devmap.hpp>
 #include <bpfco/sockmap.hpp>
+#include <bpfco/xsk_socket.hpp>
 #include <bpfco/xskmap.hpp>

@@ -6,6 +6,8 @@
 
 namespace bpfco {
 
+class xsk_socket;
+
 class xskmap : public detail::typed_map_base {
 public:
     xskmap() = default;
@@ -14,6 +16,7 @@ public:
 
     /// Puts a bound AF_XDP socket in slot `queue`; the kernel refuses any other socket (named).
     result<void> set(std::uint32_t queue, int socket_fd) const;
+    result<void> set(std::uint32_t queue, const xsk_socket& socket) const;
     /// False when the slot was empty.
     result<bool> erase(std::uint32_t queue) const { return map_.erase_bytes(&queue); }
 
