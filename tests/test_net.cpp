@@ -398,3 +398,136 @@ TEST_CASE("xsk_socket: a frame sent leaves on the interface; close aborts a pend
     REQUIRE(got.size() == 1);
     CHECK(got[0] == "sent through AF_XDP");
 }
+
+namespace {
+
+unique_fd tcp_listener(std::uint16_t port) {
+    unique_fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    REQUIRE(s);
+    int one = 1;
+    ::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    auto sa = address("127.0.0.1", port);
+    REQUIRE(::bind(s.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    REQUIRE(::listen(s.get(), 4) == 0);
+    return s;
+}
+
+/// A connected pair over loopback: {client, accepted}.
+std::pair<unique_fd, unique_fd> tcp_connect(int listener, std::uint16_t port) {
+    unique_fd c(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    REQUIRE(c);
+    auto sa = address("127.0.0.1", port);
+    REQUIRE(::connect(c.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    unique_fd a(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+    REQUIRE(a);
+    return {std::move(c), std::move(a)};
+}
+
+/// Reads exactly n bytes (waiting up to 2 s), or fewer when they do not come.
+std::string read_n(int fd, std::size_t n) {
+    timeval tv{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string out(n, '\0');
+    std::size_t got = 0;
+    while (got < n) {
+        ssize_t r = ::recv(fd, out.data() + got, n - got, 0);
+        if (r <= 0) break;
+        got += static_cast<std::size_t>(r);
+    }
+    out.resize(got);
+    return out;
+}
+
+void write_all(int fd, std::string_view data) {
+    REQUIRE(::send(fd, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size()));
+}
+
+}  // namespace
+
+TEST_CASE("sockmap: an sk_skb splice moves exactly the bytes sent, both ways, in the kernel") {
+    BPFCO_REQUIRE_ROOT();
+    bpfco::testing::fd_leak_check fds;
+    netns ns("bpfco_net_splice");
+    enter_netns in(ns);
+    constexpr std::uint16_t front = 47100, back = 47101;
+    auto obj = load_net_test();
+    configure(obj, 2, front);
+    auto socks = obj.map<sockmap>("splice").value();
+    auto verdict = attach_sockmap(obj.program("splice_verdict").value(), socks.untyped()).value();
+
+    auto front_listener = tcp_listener(front);
+    auto back_listener = tcp_listener(back);
+    auto [client, proxy_in] = tcp_connect(front_listener.get(), front);
+    auto [proxy_out, backend] = tcp_connect(back_listener.get(), back);
+    socks.insert(0, proxy_in.get()).value();
+    socks.insert(1, proxy_out.get()).value();
+
+    const std::string request(1000, 'q'), reply(500, 'r');
+    write_all(client.get(), request);
+    CHECK(read_n(backend.get(), request.size()) == request);
+    write_all(backend.get(), reply);
+    CHECK(read_n(client.get(), reply.size()) == reply);
+    CHECK(count_at(obj, "spliced", 0) == request.size());
+    CHECK(count_at(obj, "spliced", 1) == reply.size());
+}
+
+TEST_CASE("sockmap: sk_msg sees what a socket in the map sends; a wrong map or program is refused") {
+    BPFCO_REQUIRE_ROOT();
+    netns ns("bpfco_net_msg");
+    enter_netns in(ns);
+    constexpr std::uint16_t port = 47102;
+    auto obj = load_net_test();
+    auto socks = obj.map<sockmap>("splice").value();
+    auto counter = attach_sockmap(obj.program("count_msg").value(), socks.untyped()).value();
+    auto listener = tcp_listener(port);
+    auto [client, server] = tcp_connect(listener.get(), port);
+    socks.insert(0, client.get()).value();
+    write_all(client.get(), "twelve bytes");
+    CHECK(read_n(server.get(), 12) == "twelve bytes");
+    CHECK(count_at(obj, "counts", 1) == 12);
+    // Detaching stops the program for sockets inserted afterwards (the kernel's sockmap
+    // semantics: a socket keeps the programs it got when it was inserted).
+    counter.detach();
+    auto [client2, server2] = tcp_connect(listener.get(), port);
+    socks.insert(1, client2.get()).value();
+    write_all(client2.get(), "more");
+    CHECK(read_n(server2.get(), 4) == "more");
+    CHECK(count_at(obj, "counts", 1) == 12);
+
+    auto not_sockmap = attach_sockmap(obj.program("count_msg").value(), obj.map("counts").value());
+    REQUIRE(not_sockmap.has_error());
+    CHECK(not_sockmap.error().message.find("'counts'") != std::string::npos);
+    auto not_socket_prog = attach_sockmap(obj.program("redirect_dev").value(), socks.untyped());
+    REQUIRE(not_socket_prog.has_error());
+    CHECK(not_socket_prog.error().message.find("redirect_dev") != std::string::npos);
+}
+
+TEST_CASE("sock_ops: a cgroup link counts the TCP connections its cgroup makes and accepts") {
+    BPFCO_REQUIRE_ROOT();
+    const std::string root = "/sys/fs/cgroup/unified";
+    if (run("test -f " + root + "/cgroup.procs") != 0) {
+        bpfco::testing::skip("no cgroup v2 hierarchy at " + root);
+        return;
+    }
+    const std::string own = bpfco::testing::output_of("sed -n 's/^0:://p' /proc/self/cgroup");
+    const std::string cgroup = root + "/bpfco_net_sockops";
+    run("rmdir " + cgroup + " 2>/dev/null");
+    REQUIRE(run("mkdir " + cgroup) == 0);
+    netns ns("bpfco_net_ops");
+    enter_netns in(ns);
+    constexpr std::uint16_t port = 47103;
+    auto obj = load_net_test();
+    {
+        auto ops = obj.program("count_established").value().attach_cgroup(cgroup, BPF_CGROUP_SOCK_OPS).value();
+        const std::string pid = std::to_string(::getpid());
+        REQUIRE(run("echo " + pid + " > " + cgroup + "/cgroup.procs") == 0);
+        {
+            auto listener = tcp_listener(port);
+            auto pair = tcp_connect(listener.get(), port);
+        }
+        run("echo " + pid + " > " + root + own.substr(0, own.find('\n')) + "/cgroup.procs");
+    }
+    CHECK(run("rmdir " + cgroup) == 0);
+    CHECK(count_at(obj, "counts", 2) == 1);
+    CHECK(count_at(obj, "counts", 3) == 1);
+}

@@ -83,3 +83,17 @@ private:
 result<int> interface_index(std::string_view interface);
 
 }  // namespace bpfco
+
+// ---- Socket programs (branch net, issue 15): src/program_socket.cpp ----------------------------
+namespace bpfco {
+
+class map;
+
+/// Attaches an sk_msg or sk_skb program (SEC("sk_msg"), SEC("sk_skb/stream_verdict"), ...; the
+/// section gives the attach type) to a sockmap or sockhash (`view.untyped()`), through a kernel
+/// link (Linux 6.10+), so it detaches with the link. A socket gets the map's programs when it is
+/// inserted and keeps them until it leaves the map: attach before inserting, and a detach applies
+/// to sockets inserted afterwards.
+result<link> attach_sockmap(const program& prog, const map& sockmap);
+
+}  // namespace bpfco
