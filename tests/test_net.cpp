@@ -531,3 +531,38 @@ TEST_CASE("sock_ops: a cgroup link counts the TCP connections its cgroup makes a
     CHECK(count_at(obj, "counts", 2) == 1);
     CHECK(count_at(obj, "counts", 3) == 1);
 }
+
+TEST_CASE("socket filter: drops what its program rejects on a real socket, until detached") {
+    BPFCO_REQUIRE_ROOT();
+    bpfco::testing::fd_leak_check fds;
+    netns ns("bpfco_net_filter");
+    enter_netns in(ns);
+    constexpr std::uint16_t port = 47104;
+    auto obj = load_net_test();
+    auto receiver = bound_udp("127.0.0.1", port);
+    auto sender = udp_socket();
+    const std::string short_one(10, 's'), long_one(100, 'l');
+    {
+        auto filter = attach_socket_filter(obj.program("short_only").value(), receiver.get()).value();
+        CHECK(filter);
+        for (int i = 0; i < 5; ++i) {
+            send_udp(sender.get(), "127.0.0.1", port, short_one);
+            send_udp(sender.get(), "127.0.0.1", port, long_one);
+        }
+        auto got = drain(receiver.get());
+        CHECK(got == std::vector<std::string>(5, short_one));
+    }
+    send_udp(sender.get(), "127.0.0.1", port, long_one);
+    CHECK(drain(receiver.get()) == std::vector<std::string>{long_one});
+
+    auto wrong_program = attach_socket_filter(obj.program("redirect_dev").value(), receiver.get());
+    REQUIRE(wrong_program.has_error());
+    CHECK(wrong_program.error().message.find("redirect_dev") != std::string::npos);
+    CHECK(wrong_program.error().message.find("socket fd " + std::to_string(receiver.get())) != std::string::npos);
+    int pipe_fds[2];
+    REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
+    unique_fd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+    auto not_socket = attach_socket_filter(obj.program("short_only").value(), read_end.get());
+    REQUIRE(not_socket.has_error());
+    CHECK(not_socket.error().message.find("not a socket") != std::string::npos);
+}
