@@ -7,7 +7,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <arpa/inet.h>
@@ -359,6 +361,28 @@ TEST_CASE("xsk_socket: steered UDP datagrams arrive in user space, other ports r
     REQUIRE(kernel.size() == n);
     CHECK(kernel.back() == "kernel " + std::to_string(n - 1));
     CHECK(xsk.statistics().value().rx_dropped == 0);
+
+    // Per-operation cancellation: a receive that loses to a timer takes no frame; the next one
+    // gets the frame sent afterwards.
+    std::optional<std::size_t> winner;
+    std::string late;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        asio::steady_timer timer(io, 50ms);
+        auto r = co_await (xsk.async_receive(asio::use_awaitable) || timer.async_wait(asio::use_awaitable));
+        winner = r.index();
+        {
+            enter_netns in_a(net.a);
+            auto s = udp_socket();
+            send_udp(s.get(), "10.78.1.2", steered_port, "after the timer");
+        }
+        auto batch = co_await xsk.async_receive(asio::use_awaitable);
+        late.assign(reinterpret_cast<const char*>(batch[0].data()) + 42, batch[0].size() - 42);
+    }, asio::detached);
+    io.restart();
+    io.run_for(5s);
+    CHECK(winner == std::optional<std::size_t>(1));
+    CHECK(late == "after the timer");
 }
 
 TEST_CASE("xsk_socket: a frame sent leaves on the interface; close aborts a pending receive") {
