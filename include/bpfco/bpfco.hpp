@@ -38,3 +38,11 @@
 #include <bpfco/user_ring_writer.hpp>
 #include <bpfco/log_stream.hpp>
 #include <bpfco/trace_pipe.hpp>
+
+// Networking: redirect and AF_XDP maps, bloom filters, socket maps.
+#include <bpfco/bloom_filter.hpp>
+#include <bpfco/cpumap.hpp>
+#include <bpfco/devmap.hpp>
+#include <bpfco/sockmap.hpp>
+#include <bpfco/xsk_socket.hpp>
+#include <bpfco/xskmap.hpp>

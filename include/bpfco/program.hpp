@@ -126,3 +126,23 @@ private:
 result<int> interface_index(std::string_view interface);
 
 }  // namespace bpfco
+
+// ---- Socket programs (branch net, issue 15): src/program_socket.cpp ----------------------------
+namespace bpfco {
+
+class map;
+
+/// Attaches a socket filter (SEC("socket")) to `socket` (SO_ATTACH_BPF): what it returns 0 for is
+/// dropped. The link holds its own handle on the socket, so the socket lives until both the
+/// caller's fd and the link are gone; destroying the link detaches (SO_DETACH_BPF).
+result<link> attach_socket_filter(const program& prog, int socket);
+
+/// Attaches an sk_msg or sk_skb program (SEC("sk_msg"), SEC("sk_skb/stream_verdict"), ...; the
+/// section gives the attach type) to a sockmap or sockhash (`view.untyped()`). A kernel link where
+/// the kernel has one (Linux 6.10+); before that bpf_prog_attach, whose link holds handles on the
+/// map and the program and detaches with bpf_prog_detach2. A socket gets the map's programs when
+/// it is inserted and keeps them until it leaves the map: attach before inserting, and a detach
+/// applies to sockets inserted afterwards.
+result<link> attach_sockmap(const program& prog, const map& sockmap);
+
+}  // namespace bpfco

@@ -1,0 +1,28 @@
+// BPF_MAP_TYPE_CPUMAP: bpf_redirect_map() from XDP hands the packet to a kernel thread on the
+// slot's CPU, which builds the skb there (and may first run a second XDP program on it).
+#pragma once
+
+#include <bpfco/devmap.hpp>
+
+namespace bpfco {
+
+class cpumap : public detail::typed_map_base {
+public:
+    cpumap() = default;
+    /// Checks the map's type and sizes: u32 CPU, value u32 queue size or struct bpf_cpumap_val.
+    static result<cpumap> make(bpfco::map m);
+
+    /// Enables `cpu` with a queue of `queue_size` packets (the kernel starts its thread now).
+    result<void> set(std::uint32_t cpu, std::uint32_t queue_size) const;
+    /// The same, running `second` (SEC("xdp/cpumap")) on that CPU before the skb is built.
+    result<void> set(std::uint32_t cpu, std::uint32_t queue_size, const program& second) const;
+    /// The queue size, or std::nullopt when the CPU is not enabled.
+    result<std::optional<std::uint32_t>> queue_size(std::uint32_t cpu) const;
+    /// False when the CPU was not enabled.
+    result<bool> erase(std::uint32_t cpu) const { return map_.erase_bytes(&cpu); }
+
+private:
+    using typed_map_base::typed_map_base;
+};
+
+}  // namespace bpfco

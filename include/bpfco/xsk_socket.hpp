@@ -1,0 +1,238 @@
+// An Asio I/O object over an AF_XDP socket (libxdp's xsk API): the umem and its four rings are
+// set up here. An XDP program steers frames to the socket through an xskmap (xskmap.hpp); each
+// receive completes with a batch of zero-copy frame views, handed back to the kernel (the fill
+// ring) as one batch when released. Sends copy the frame into a umem frame of their own.
+#pragma once
+
+#include <bpfco/error.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/compose.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <linux/if_xdp.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <memory>
+#include <span>
+#include <string_view>
+
+namespace bpfco {
+
+namespace detail {
+class xsk_state;
+// Hands the batch's frames back to the fill ring and moves the receive ring's consumer past them.
+void release(xsk_state& state, std::uint32_t first, std::uint32_t count) noexcept;
+// Queues one frame for sending: {} when queued, would_block when the ring or the frames are busy.
+boost::system::error_code try_send(xsk_state& state, std::span<const std::byte> frame) noexcept;
+boost::asio::steady_timer& send_timer(xsk_state& state) noexcept;
+const boost::asio::any_io_executor& executor_of(xsk_state& state) noexcept;
+}  // namespace detail
+
+/// How the socket binds: copy works on every driver (veth, generic XDP); zero_copy needs driver
+/// support; automatic lets the kernel choose.
+enum class xsk_bind_mode : std::uint16_t { automatic = 0, copy = XDP_COPY, zero_copy = XDP_ZEROCOPY };
+
+struct xsk_options {
+    std::uint32_t queue = 0;
+    /// Entries of each ring (a power of two). The umem holds twice as many frames: one per
+    /// fill-ring entry for receiving, the other half for sending.
+    std::uint32_t ring_size = 2048;
+    /// Bytes per umem frame: 2048 or 4096 (a page), the largest frame that can be received.
+    std::uint32_t frame_size = 4096;
+    xsk_bind_mode mode = xsk_bind_mode::copy;
+    /// Most frames per batch; 0: every frame available.
+    std::size_t max_frames = 0;
+    /// When nonzero, a pending receive also checks the ring this often (one timer per socket).
+    std::chrono::steady_clock::duration poll_interval{};
+};
+
+/// The kernel's counters for the socket (XDP_STATISTICS): what it could not deliver.
+struct xsk_statistics {
+    std::uint64_t rx_dropped = 0;                ///< no room, or frames too large
+    std::uint64_t rx_invalid_descs = 0;
+    std::uint64_t tx_invalid_descs = 0;
+    std::uint64_t rx_ring_full = 0;
+    std::uint64_t rx_fill_ring_empty_descs = 0;  ///< frames that found no free umem frame
+    std::uint64_t tx_ring_empty_descs = 0;
+};
+
+/// The frames one receive delivered, as views into the umem, valid while the batch lives.
+/// Move-only; releasing (or destroying) it gives every frame back to the kernel at once.
+/// Release batches in the order they were received.
+class xsk_batch {
+public:
+    class iterator {
+    public:
+        using iterator_category = std::forward_iterator_tag;
+        using value_type = std::span<std::byte>;
+        using difference_type = std::ptrdiff_t;
+        using pointer = void;
+        using reference = std::span<std::byte>;
+
+        iterator() = default;
+        std::span<std::byte> operator*() const noexcept {
+            const xdp_desc& d = b_->descs_[i_ & b_->mask_];
+            return {b_->umem_ + d.addr, d.len};
+        }
+        iterator& operator++() noexcept {
+            ++i_;
+            return *this;
+        }
+        iterator operator++(int) noexcept {
+            auto old = *this;
+            ++i_;
+            return old;
+        }
+        bool operator==(const iterator& o) const noexcept { return i_ == o.i_; }
+
+    private:
+        friend class xsk_batch;
+        iterator(const xsk_batch* b, std::uint32_t i) noexcept : b_(b), i_(i) {}
+        const xsk_batch* b_ = nullptr;
+        std::uint32_t i_ = 0;  // ring index; wraps with the ring's 32-bit positions
+    };
+
+    xsk_batch() = default;
+    xsk_batch(std::shared_ptr<detail::xsk_state> state, const xdp_desc* descs, std::uint32_t mask,
+              std::uint32_t first, std::uint32_t count, std::byte* umem) noexcept
+        : state_(std::move(state)), descs_(descs), umem_(umem), mask_(mask), first_(first), count_(count) {}
+    xsk_batch(xsk_batch&& o) noexcept { take_from(o); }
+    xsk_batch& operator=(xsk_batch&& o) noexcept {
+        if (this != &o) {
+            release();
+            take_from(o);
+        }
+        return *this;
+    }
+    xsk_batch(const xsk_batch&) = delete;
+    xsk_batch& operator=(const xsk_batch&) = delete;
+    ~xsk_batch() { release(); }
+
+    std::size_t size() const noexcept { return count_; }
+    bool empty() const noexcept { return count_ == 0; }
+    iterator begin() const noexcept { return {this, first_}; }
+    iterator end() const noexcept { return {this, first_ + count_}; }
+    std::span<std::byte> operator[](std::size_t i) const noexcept { return *iterator(this, first_ + static_cast<std::uint32_t>(i)); }
+
+    void release() noexcept {
+        if (state_) {
+            detail::release(*state_, first_, count_);
+            state_.reset();
+        }
+    }
+
+private:
+    void take_from(xsk_batch& o) noexcept {
+        state_ = std::move(o.state_);
+        descs_ = o.descs_;
+        umem_ = o.umem_;
+        mask_ = o.mask_;
+        first_ = o.first_;
+        count_ = std::exchange(o.count_, 0);
+    }
+
+    std::shared_ptr<detail::xsk_state> state_;
+    const xdp_desc* descs_ = nullptr;
+    std::byte* umem_ = nullptr;
+    std::uint32_t mask_ = 0;
+    std::uint32_t first_ = 0;
+    std::uint32_t count_ = 0;
+};
+
+class xsk_socket {
+public:
+    using executor_type = boost::asio::any_io_executor;
+    using receive_signature = void(boost::system::error_code, xsk_batch);
+    using send_signature = void(boost::system::error_code, std::size_t);
+
+    /// Creates the umem and the socket, bound to `interface`'s queue options.queue. No XDP
+    /// program is loaded here: attach yours and put the socket in its xskmap. Errors name the
+    /// interface and queue.
+    static result<xsk_socket> create(const executor_type& ex, std::string_view interface, xsk_options options = {});
+
+    xsk_socket(xsk_socket&&) noexcept = default;
+    xsk_socket& operator=(xsk_socket&& o) noexcept;
+    xsk_socket(const xsk_socket&) = delete;
+    xsk_socket& operator=(const xsk_socket&) = delete;
+    ~xsk_socket();
+
+    executor_type get_executor() const noexcept;
+    /// The AF_XDP socket (for xskmap::set).
+    int fd() const noexcept;
+    std::uint32_t queue() const noexcept;
+    result<xsk_statistics> statistics() const;
+
+    /// Completes with at least one frame, or an error (operation_aborted when closed or cancelled
+    /// while pending). One receive at a time.
+    template <BOOST_ASIO_COMPLETION_TOKEN_FOR(receive_signature) Token =
+                  boost::asio::default_completion_token_t<executor_type>>
+    auto async_receive(Token&& token = boost::asio::default_completion_token_t<executor_type>()) {
+        return boost::asio::async_initiate<Token, receive_signature>(initiate_receive(state_), token);
+    }
+
+    /// Sends one frame (a whole Ethernet frame, at most frame_size bytes), copied into the umem:
+    /// `frame` must stay valid until the operation completes. When every send frame is in flight
+    /// it waits for the kernel to complete one. One send at a time.
+    template <BOOST_ASIO_COMPLETION_TOKEN_FOR(send_signature) Token =
+                  boost::asio::default_completion_token_t<executor_type>>
+    auto async_send(std::span<const std::byte> frame,
+                    Token&& token = boost::asio::default_completion_token_t<executor_type>()) {
+        return boost::asio::async_compose<Token, send_signature>(send_op{state_, frame}, token,
+                                                                 get_executor());
+    }
+
+    /// Completes pending operations with operation_aborted and closes the socket; batches still
+    /// held stay valid until released.
+    void close() noexcept;
+    bool is_open() const noexcept;
+
+private:
+    class initiate_receive {
+    public:
+        explicit initiate_receive(std::shared_ptr<detail::xsk_state> s) noexcept : state_(std::move(s)) {}
+        template <class Handler>
+        void operator()(Handler&& handler) const {
+            start(state_.get(), boost::asio::any_completion_handler<receive_signature>(std::forward<Handler>(handler)));
+        }
+
+    private:
+        std::shared_ptr<detail::xsk_state> state_;
+    };
+    static void start(detail::xsk_state* state, boost::asio::any_completion_handler<receive_signature> handler);
+
+    // Retries on a short timer while the ring is full: the kernel signals no edge when a send
+    // frame completes, and a full ring is the rare case.
+    struct send_op {
+        std::shared_ptr<detail::xsk_state> state;
+        std::span<const std::byte> frame;
+        bool started = false;
+
+        template <class Self>
+        void operator()(Self& self, boost::system::error_code ec = {}) {
+            if (!started) {  // never complete inside the initiating function
+                started = true;
+                return boost::asio::post(detail::executor_of(*state), std::move(self));
+            }
+            if (!ec) ec = detail::try_send(*state, frame);
+            if (ec == boost::asio::error::would_block) {
+                auto& timer = detail::send_timer(*state);
+                timer.expires_after(std::chrono::microseconds(50));
+                return timer.async_wait(std::move(self));
+            }
+            self.complete(ec, ec ? 0 : frame.size());
+        }
+    };
+
+    explicit xsk_socket(std::shared_ptr<detail::xsk_state> s) noexcept : state_(std::move(s)) {}
+    std::shared_ptr<detail::xsk_state> state_;
+};
+
+}  // namespace bpfco
