@@ -5,6 +5,7 @@
 #include <bpfco/program.hpp>
 
 #include "libbpf_log.hpp"
+#include "link_access.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -23,7 +24,7 @@ constexpr int enotsupp = 524;
 
 result<link> wrap(const program& p, bpf_link* l, int e, std::string what, const detail::libbpf_capture& cap,
                   std::string_view hint = {}) {
-    if (l) return link(l);
+    if (l) return detail::link_access::from_libbpf(l);
     if (e == 0) e = EINVAL;
     e = detail::portable_errno(e);
     if (!hint.empty()) what += fmt::format(" ({})", hint);

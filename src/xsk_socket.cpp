@@ -104,6 +104,8 @@ public:
         if (n == 0) return xsk_batch();
         return xsk_batch(shared_from_this(), xsk_ring_cons__rx_desc(&rx_, 0), rx_.mask, first, n, area_);
     }
+    // A look at the rx ring's producer (what take() would find), with no syscall.
+    bool may_have_records() noexcept { return xsk_cons_nb_avail(&rx_, 1) != 0; }
     void on_readable() noexcept {}
 
     void release(std::uint32_t first, std::uint32_t count) noexcept {

@@ -11,7 +11,7 @@ namespace bpfco {
 
 template <class V>
 class bloom_filter : public detail::typed_map_base {
-    static_assert(map_data<V>, "bloom filter values must be trivially copyable");
+    static_assert(detail::map_data<V>, "bloom filter values must be trivially copyable");
 
 public:
     using value_type = V;

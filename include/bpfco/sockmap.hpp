@@ -17,7 +17,7 @@ result<void> insert_socket(const bpfco::map& m, const void* key, std::string_vie
 
 template <class K, std::uint32_t Type>
 class socket_map : public typed_map_base {
-    static_assert(map_data<K>, "map keys must be trivially copyable");
+    static_assert(detail::map_data<K>, "map keys must be trivially copyable");
 
 public:
     using key_type = K;
