@@ -22,13 +22,13 @@ enum class frame_kind : std::uint8_t {
 
 /// One frame of a stack given to flame_graph::add.
 struct flame_frame {
-    std::string_view name;
-    frame_kind kind = frame_kind::user;
+    std::string_view name;               ///< as drawn; copied by add()
+    frame_kind kind = frame_kind::user;  ///< picks the colour
 };
 
 /// How flame_graph::svg draws.
 struct flame_graph_options {
-    std::string title = "Flame Graph";
+    std::string title = "Flame Graph";  ///< the line at the top
     std::string subtitle;        ///< a second line under the title, e.g. how samples were taken
     unsigned width = 1200;       ///< of the picture, in px
     unsigned frame_height = 16;  ///< in px

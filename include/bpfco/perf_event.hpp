@@ -25,14 +25,16 @@ enum class perf_counter {
     instructions,      ///< hardware; falls back to cpu_clock where there is no PMU
 };
 
+/// The counter's name ("cpu_clock", ...).
 std::string_view to_string(perf_counter c) noexcept;
 
+/// What perf_event::open opens.
 struct perf_event_options {
-    perf_counter counter = perf_counter::cpu_clock;
+    perf_counter counter = perf_counter::cpu_clock;  ///< the event counted or sampled
     /// Sampling: samples per second per CPU (frequency) or one sample every `period` events
     /// (nanoseconds for the clocks). Both 0: a counter that never samples.
     std::uint64_t frequency = 0;
-    std::uint64_t period = 0;
+    std::uint64_t period = 0;  ///< see frequency
     pid_t pid = -1;        ///< -1: every process on each CPU; otherwise only this process
     std::string cgroup;    ///< a cgroup v2 directory: only its tasks (excludes pid)
     /// For cycles/instructions: use cpu_clock when the machine has no such hardware event
@@ -42,10 +44,15 @@ struct perf_event_options {
 
 /// The CPUs in a kernel CPU list ("0-3,5"), as /sys/devices/system/cpu/online writes it.
 result<std::vector<int>> parse_cpu_list(std::string_view list);
+/// The online CPUs, from /sys/devices/system/cpu/online; fails naming the file.
 result<std::vector<int>> online_cpus();
 
+/// One perf event opened on every online CPU: a sampler that fires a BPF program, or a counter
+/// read as values. Owns every fd and every attachment (closed and detached when destroyed);
+/// moves transfer them. Not synchronised: one thread uses a handle at a time.
 class perf_event {
 public:
+    /// Nothing opened.
     perf_event() = default;
 
     /// Opens the event on every online CPU. Samplers start disabled and are enabled by attach();
@@ -55,11 +62,14 @@ public:
     /// Attaches a perf_event BPF program to the event on every CPU; the links live as long as
     /// this handle (or until detach). Attaching enables the events.
     result<void> attach(const program& prog);
+    /// Detaches the program from every CPU; the events stay open.
     void detach() noexcept { links_.clear(); }
 
     /// What was opened (cpu_clock after a fallback) and why it differs from what was asked.
     perf_counter counter() const noexcept { return counter_; }
+    /// Why counter() differs from what was asked (empty when it does not).
     const std::string& note() const noexcept { return note_; }
+    /// The CPUs the event is open on.
     const std::vector<int>& cpus() const noexcept { return cpus_; }
     /// One fd per entry of cpus().
     int fd(std::size_t i) const noexcept { return fds_[i].get(); }

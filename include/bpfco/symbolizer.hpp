@@ -19,11 +19,12 @@ namespace bpfco {
 
 /// One symbolized address. `symbol` is empty when no symbol covers the address.
 struct frame {
-    std::uint64_t address = 0;
+    std::uint64_t address = 0;  ///< the address symbolized
     std::string symbol;       ///< demangled
     std::uint64_t offset = 0; ///< address - start of symbol
     std::string module;       ///< "kernel", a kernel module name, or the mapped file's path
 
+    /// Whether a symbol covers the address.
     bool known() const noexcept { return !symbol.empty(); }
     /// "symbol+0x1a", or "0x7f12..." when unknown.
     std::string name() const;
@@ -38,12 +39,18 @@ std::string demangle(std::string_view name);
 /// The symbols of one ELF file, sorted by address; shared between processes mapping the file.
 class elf_symbols;
 
+/// Turns kernel and user addresses into frames, caching what it read (kallsyms, each process's
+/// mappings, each file's symbols). Lookups never fail. Not synchronised: one thread uses a
+/// symbolizer at a time (give each thread its own).
 class symbolizer {
 public:
+    /// Reads nothing yet: everything is read on first use.
     symbolizer();
     ~symbolizer();
-    symbolizer(symbolizer&&) noexcept;
-    symbolizer& operator=(symbolizer&&) noexcept;
+    /// Takes other's caches.
+    symbolizer(symbolizer&& other) noexcept;
+    /// Takes other's caches, dropping this one's.
+    symbolizer& operator=(symbolizer&& other) noexcept;
 
     /// Kernel text address -> frame. /proc/kallsyms is read on first use.
     frame kernel(std::uint64_t address);
@@ -58,7 +65,9 @@ public:
     /// Drops what is cached about pid's mappings (after it exited, or dlopen'ed more code).
     void forget(pid_t pid);
 
+    /// kernel() of each address, in order (as stack_trace_map::read returns them, leaf first).
     std::vector<frame> kernel_stack(std::span<const std::uint64_t> addresses);
+    /// user() of each address of process pid, in order.
     std::vector<frame> user_stack(pid_t pid, std::span<const std::uint64_t> addresses);
 
 private:
@@ -79,6 +88,8 @@ std::string folded_line(std::string_view comm, std::span<const frame> user_leaf_
 
 }  // namespace bpfco
 
+// Doxygen cannot place a specialisation declared outside namespace fmt: kept out of the reference.
+/// \cond
 template <>
 struct fmt::formatter<bpfco::frame> : fmt::formatter<std::string_view> {
     template <class FormatContext>
@@ -86,3 +97,4 @@ struct fmt::formatter<bpfco::frame> : fmt::formatter<std::string_view> {
         return fmt::formatter<std::string_view>::format(bpfco::to_string(f), ctx);
     }
 };
+/// \endcond
