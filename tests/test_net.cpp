@@ -417,6 +417,14 @@ TEST_CASE("xsk_socket: a frame sent leaves on the interface; close aborts a pend
     REQUIRE(sent);
     CHECK_FALSE(*sent);
     CHECK_FALSE(received);  // nothing steered here: still pending
+    const std::vector<std::byte> too_large(5000);
+    std::vector<boost::system::error_code> refused;
+    xsk.async_send(std::span<const std::byte>{}, [&](boost::system::error_code ec, std::size_t) {
+        refused.push_back(ec);
+        xsk.async_send(too_large, [&](boost::system::error_code ec2, std::size_t) { refused.push_back(ec2); });
+    });
+    io.run_for(200ms);
+    CHECK(refused == std::vector<boost::system::error_code>{asio::error::invalid_argument, asio::error::message_size});
     xsk.close();
     io.restart();
     io.run_for(1s);
