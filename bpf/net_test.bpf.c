@@ -109,6 +109,14 @@ int redirect_dev(struct xdp_md *ctx)
     return bpf_redirect_map(&tx_ports, 0, 0);
 }
 
+/* Runs after the devmap redirect, before the packet leaves: counts in slot 4. */
+SEC("xdp/devmap")
+int count_egress(struct xdp_md *ctx)
+{
+    bump(&counts, 4, 1);
+    return XDP_PASS;
+}
+
 /* The receiving end of the redirect: counts what arrives, lets it pass. */
 SEC("xdp")
 int count_received(struct xdp_md *ctx)

@@ -27,7 +27,7 @@ result<void> check_slot_map(const bpfco::map& m, std::uint32_t type) {
 
 result<void> set_slot(const bpfco::map& m, std::uint32_t key, std::uint32_t first, const program* prog,
                       std::string_view what) {
-    slot_value value{first, -1};  // -1: no program (0 would be taken as fd 0)
+    slot_value value{first, -1};  // the kernel takes an fd <= 0 as "no program"
     if (prog) {
         if (m.info().value_size != sizeof value)
             return failure(m.make_error(EINVAL, fmt::format("slot {}: a second program needs 8-byte values "

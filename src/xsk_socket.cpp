@@ -124,6 +124,7 @@ public:
 
     error_code try_send(std::span<const std::byte> frame) noexcept {
         if (!is_open()) return asio::error::bad_descriptor;
+        if (frame.empty()) return asio::error::invalid_argument;  // the kernel would only count it invalid
         if (frame.size() > options_.frame_size) return asio::error::message_size;
         reclaim();
         std::uint32_t idx = 0;

@@ -149,7 +149,7 @@ struct three_namespaces {
 
 }  // namespace
 
-TEST_CASE("devmap: N packets into veth A all leave on veth B, none reach A's stack") {
+TEST_CASE("devmap: N packets into veth A all leave on veth B through its second program, none reach A's stack") {
     BPFCO_REQUIRE_ROOT();
     bpfco::testing::fd_leak_check fds;
     three_namespaces net;
@@ -163,6 +163,10 @@ TEST_CASE("devmap: N packets into veth A all leave on veth B, none reach A's sta
         auto slot = ports.lookup(0).value();
         REQUIRE(slot);
         CHECK(slot->ifindex == interface_index("bpfco_net_b1").value());
+        CHECK(slot->program_id == 0);
+        // With a second program, run on each packet on its way out.
+        ports.set(0, interface_index("bpfco_net_b1").value(), obj.program("count_egress").value()).value();
+        CHECK(ports.lookup(0).value()->program_id != 0);
         auto redirect = obj.program("redirect_dev").value().attach_xdp("bpfco_net_a1", xdp_mode::generic).value();
         auto m_socket = bound_udp("10.77.1.2", steered_port);  // A's stack: must get nothing
         {
@@ -176,6 +180,7 @@ TEST_CASE("devmap: N packets into veth A all leave on veth B, none reach A's sta
             CHECK(settle_count(obj, "received", 0, n) == n);
         }
         CHECK(count_at(obj, "counts", 0) == n);
+        CHECK(count_at(obj, "counts", 4) == n);
         CHECK(drain(m_socket.get()).empty());
     }
 }
@@ -412,6 +417,14 @@ TEST_CASE("xsk_socket: a frame sent leaves on the interface; close aborts a pend
     REQUIRE(sent);
     CHECK_FALSE(*sent);
     CHECK_FALSE(received);  // nothing steered here: still pending
+    const std::vector<std::byte> too_large(5000);
+    std::vector<boost::system::error_code> refused;
+    xsk.async_send(std::span<const std::byte>{}, [&](boost::system::error_code ec, std::size_t) {
+        refused.push_back(ec);
+        xsk.async_send(too_large, [&](boost::system::error_code ec2, std::size_t) { refused.push_back(ec2); });
+    });
+    io.run_for(200ms);
+    CHECK(refused == std::vector<boost::system::error_code>{asio::error::invalid_argument, asio::error::message_size});
     xsk.close();
     io.restart();
     io.run_for(1s);
@@ -589,4 +602,30 @@ TEST_CASE("socket filter: drops what its program rejects on a real socket, until
     auto not_socket = attach_socket_filter(obj.program("short_only").value(), read_end.get());
     REQUIRE(not_socket.has_error());
     CHECK(not_socket.error().message.find("not a socket") != std::string::npos);
+}
+
+TEST_CASE("sockhash: sockets under any key; a listening TCP socket goes in, an unbound UDP one does not") {
+    BPFCO_REQUIRE_ROOT();
+    bpfco::testing::fd_leak_check fds;
+    netns ns("bpfco_net_hash");
+    enter_netns in(ns);
+    struct flow {
+        std::uint32_t addr;
+        std::uint16_t port, pad;
+    };
+    auto socks = sockhash<flow>::make(map::create(BPF_MAP_TYPE_SOCKHASH, "bpfco_net_hash", sizeof(flow), 4, 8).value())
+                     .value();
+    auto listener = tcp_listener(47105);
+    const flow key{htonl(INADDR_LOOPBACK), 47105, 0};
+    socks.insert(key, listener.get()).value();
+    auto again = socks.insert(key, listener.get(), update_flags::no_exist);
+    REQUIRE(again.has_error());
+    CHECK(again.error().message.find("no_exist") != std::string::npos);
+    CHECK(socks.erase(key).value());
+    CHECK_FALSE(socks.erase(key).value());
+    auto udp = udp_socket();
+    auto r = socks.insert(key, udp.get());
+    REQUIRE(r.has_error());
+    CHECK(r.error().message.find("bpfco_net_hash") != std::string::npos);
+    CHECK_FALSE(sockhash<std::uint32_t>::make(socks.untyped().duplicate().value()).has_value());
 }

@@ -132,8 +132,8 @@ namespace bpfco {
 
 class map;
 
-/// Attaches a socket filter (SEC("socket")) to `socket` (SO_ATTACH_BPF): what it returns 0 for is
-/// dropped. The link holds its own handle on the socket, so the socket lives until both the
+/// Attaches a socket filter (SEC("socket")) to `socket` (SO_ATTACH_BPF): it returns how many bytes
+/// of each packet to keep, 0 drops the packet. The link holds its own handle on the socket, so the socket lives until both the
 /// caller's fd and the link are gone; destroying the link detaches (SO_DETACH_BPF).
 result<link> attach_socket_filter(const program& prog, int socket);
 

@@ -180,7 +180,8 @@ public:
 
     /// Sends one frame (a whole Ethernet frame, at most frame_size bytes), copied into the umem:
     /// `frame` must stay valid until the operation completes. When every send frame is in flight
-    /// it waits for the kernel to complete one. One send at a time.
+    /// it waits for the kernel to complete one. One send at a time. Fails with invalid_argument
+    /// (empty), message_size (larger than a frame), bad_descriptor (closed), operation_aborted.
     template <BOOST_ASIO_COMPLETION_TOKEN_FOR(send_signature) Token =
                   boost::asio::default_completion_token_t<executor_type>>
     auto async_send(std::span<const std::byte> frame,

@@ -158,6 +158,9 @@ class NetExamples(unittest.TestCase):
             print(out, err)
             self.assertEqual(proc.returncode, 0, err)
             self.assertIn("echoed 10 packets", out)
+            bad = ns_run("bpfco_net_em", os.path.join(EXAMPLES, "xsk_echo"), "bpfco_net_nosuch", check=False)
+            self.assertEqual(bad.returncode, 2)
+            self.assertIn("AF_XDP socket on 'bpfco_net_nosuch' queue 0: No such device", bad.stderr)
 
     def test_sockmap_splice_moves_the_bytes_in_the_kernel(self):
         with Namespaces(["bpfco_net_es"], []):
