@@ -1,5 +1,6 @@
 #include <bpfco/map.hpp>
 
+#include "bpf_fd_kind.hpp"
 #include "libbpf_log.hpp"
 
 #include <bpf/bpf.h>
@@ -43,7 +44,10 @@ result<map> map::from_pinned(const std::string& path) {
         int e = errno;
         return failure(e, fmt::format("pinned map '{}': {}{}", path, std::strerror(e), privilege_hint(e)));
     }
-    return from_fd(unique_fd(fd));
+    unique_fd owned(fd);
+    if (auto kind = detail::bpf_fd_kind(fd); kind != "map")
+        return failure(EINVAL, fmt::format("pinned map '{}': is a {}, not a map", path, kind));
+    return from_fd(std::move(owned));
 }
 
 result<map> map::create(std::uint32_t type, std::string_view name, std::uint32_t key_size,

@@ -28,3 +28,6 @@
 #include <bpfco/symbolizer.hpp>
 #include <bpfco/test_run.hpp>
 #include <bpfco/unique_fd.hpp>
+
+// Upgrades in place: pinning and re-opening (issue 13).
+#include <bpfco/pin.hpp>
