@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -315,4 +316,83 @@ TEST_CASE("link update under traffic: every packet counted by exactly one progra
     auto before = counted(counts, on_a ? 0 : 1);
     CHECK(net.send(100) == 100);
     CHECK(counted(counts, on_a ? 0 : 1) == before + 100);
+}
+
+TEST_CASE("batch writes: 100k entries by batch equal per-key writes; a failure part way reports the count") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    using view = hash_map<std::uint32_t, std::uint64_t>;
+    constexpr std::uint32_t n = 100'000;
+    auto batch = view::make(map::create(BPF_MAP_TYPE_HASH, "bpfco_up_b", 4, 8, n).value()).value();
+    auto per_key = view::make(map::create(BPF_MAP_TYPE_HASH, "bpfco_up_p", 4, 8, n).value()).value();
+    std::vector<std::uint32_t> keys(n);
+    std::vector<std::uint64_t> values(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        keys[i] = i * 2654435761u;
+        values[i] = std::uint64_t(i) << 20 | i;
+    }
+    CHECK(batch.update_batch(keys, values).value() == n);
+    for (std::uint32_t i = 0; i < n; ++i) per_key.insert(keys[i], values[i]).value();
+    auto a = batch.read_all().value(), b = per_key.read_all().value();
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    CHECK(a.size() == n);
+    CHECK(a == b);
+    // The per-key path of update_batch writes the same.
+    CHECK(per_key.update_batch(keys, values, update_flags::any, write_method::per_key).value() == n);
+    CHECK(per_key.read_all().value().size() == n);
+
+    CHECK(batch.delete_batch(keys).value() == n);
+    CHECK(per_key.delete_batch(keys, write_method::per_key).value() == n);
+    CHECK(batch.keys().value().empty());
+    CHECK(per_key.keys().value().empty());
+
+    // Part way: the map holds 1,000 entries, the batch brings 1,500 new keys.
+    for (auto how : {write_method::batch, write_method::per_key}) {
+        auto small = view::make(map::create(BPF_MAP_TYPE_HASH, "bpfco_up_s", 4, 8, 1000).value()).value();
+        auto r = small.update_batch(std::span(keys).first(1500), std::span(values).first(1500), update_flags::any, how);
+        REQUIRE_FALSE(r);
+        MESSAGE(r.error().message);
+        CHECK(r.error().code.value() == E2BIG);
+        CHECK(r.error().message.find("1000 of 1500 applied") != std::string::npos);
+        CHECK(small.keys().value().size() == 1000);
+        // An absent key in the middle of a delete: the ones before it are gone.
+        std::vector<std::uint32_t> del(keys.begin(), keys.begin() + 10);
+        del[5] = keys[1400];  // never written
+        auto d = small.delete_batch(del, how);
+        REQUIRE_FALSE(d);
+        MESSAGE(d.error().message);
+        CHECK(d.error().code.value() == ENOENT);
+        CHECK(d.error().message.find("5 of 10 applied") != std::string::npos);
+        CHECK(small.keys().value().size() == 995);
+    }
+
+    // Arrays and per-CPU forms.
+    auto arr = array<std::uint64_t>::make(map::create(BPF_MAP_TYPE_ARRAY, "bpfco_up_a", 4, 8, 4).value()).value();
+    std::vector<std::uint32_t> idx{0, 1, 2, 3, 4};
+    std::vector<std::uint64_t> vals{10, 11, 12, 13, 14};
+    auto r = arr.update_batch(idx, vals);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("4 of 5 applied") != std::string::npos);
+    CHECK(arr.lookup(3).value() == 13u);
+    CHECK_FALSE(arr.update_batch(std::span(idx).first(2), std::span(vals).first(3)));
+
+    auto pca = per_cpu_array<std::uint64_t>::make(
+                   map::create(BPF_MAP_TYPE_PERCPU_ARRAY, "bpfco_up_pca", 4, 8, 4).value())
+                   .value();
+    const auto cpus = pca.cpus();
+    std::vector<std::uint64_t> per_cpu(2 * cpus);
+    for (std::size_t i = 0; i < per_cpu.size(); ++i) per_cpu[i] = i + 1;
+    CHECK(pca.update_batch(std::span(idx).first(2), per_cpu).value() == 2);
+    CHECK(pca.lookup(1).value().value()[0] == cpus + 1);
+    CHECK(pca.lookup(1).value().value()[cpus - 1] == 2 * cpus);
+    CHECK_FALSE(pca.update_batch(std::span(idx).first(3), per_cpu));
+
+    auto pch = per_cpu_hash_map<std::uint32_t, std::uint64_t>::make(
+                   map::create(BPF_MAP_TYPE_PERCPU_HASH, "bpfco_up_pch", 4, 8, 16).value())
+                   .value();
+    CHECK(pch.update_batch(std::span(keys).first(2), per_cpu).value() == 2);
+    CHECK(pch.lookup_sum(keys[0]).value().value() == cpus * (cpus + 1) / 2);
+    CHECK(pch.delete_batch(std::span(keys).first(2)).value() == 2);
+    CHECK(pch.read_all().value().empty());
 }
