@@ -54,4 +54,52 @@ int up_xdp_b(struct xdp_md* ctx) {
     return XDP_PASS;
 }
 
+// Maps of maps: up_read_inner reads value 0 of the inner map at up_outer[0] and at
+// up_outer_hash[7] into up_seen[0] and [1] (~0 when the outer map held no inner map).
+struct up_inner_def {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} up_inner_a SEC(".maps"), up_inner_h SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __array(values, struct up_inner_def);
+} up_outer SEC(".maps") = {.values = {[0] = &up_inner_a}};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+    __uint(max_entries, 4);
+    __type(key, __u32);
+    __array(values, struct up_inner_def);
+} up_outer_hash SEC(".maps") = {.values = {[7] = &up_inner_h}};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 2);
+    __type(key, __u32);
+    __type(value, __u64);
+} up_seen SEC(".maps");
+
+static __always_inline void read_inner(void* outer, __u32 key, __u32 slot) {
+    __u32 zero = 0;
+    __u64 v = ~0ull;
+    void* inner = bpf_map_lookup_elem(outer, &key);
+    if (inner) {
+        __u64* p = bpf_map_lookup_elem(inner, &zero);
+        v = p ? *p : ~1ull;
+    }
+    bpf_map_update_elem(&up_seen, &slot, &v, BPF_ANY);
+}
+
+SEC("xdp")
+int up_read_inner(struct xdp_md* ctx) {
+    read_inner(&up_outer, 0, 0);
+    read_inner(&up_outer_hash, 7, 1);
+    return XDP_PASS;
+}
+
 char LICENSE[] SEC("license") = "GPL";

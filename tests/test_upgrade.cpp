@@ -396,3 +396,71 @@ TEST_CASE("batch writes: 100k entries by batch equal per-key writes; a failure p
     CHECK(pch.delete_batch(std::span(keys).first(2)).value() == 2);
     CHECK(pch.read_all().value().empty());
 }
+
+TEST_CASE("maps of maps: a program sees the new inner map after a swap, never none") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto obj = load_upgrade_test();
+    auto reader = obj.program("up_read_inner").value();
+    auto seen = obj.map<array<std::uint64_t>>("up_seen").value();
+    auto outer = obj.map<array_of_maps>("up_outer").value();
+    auto outer_hash = obj.map<hash_of_maps<std::uint32_t>>("up_outer_hash").value();
+    CHECK(outer.inner_template().type == BPF_MAP_TYPE_ARRAY);
+    CHECK(outer.inner_template().value_size == 8);
+
+    static const std::byte packet[64] = {};
+    test_run_options run;
+    run.data_in = packet;
+    auto read = [&](std::uint32_t slot) {
+        test_run(reader, run).value();
+        return counted(seen, slot);
+    };
+    obj.map<array<std::uint64_t>>("up_inner_a").value().insert(0, 1).value();
+    CHECK(read(0) == 1);
+
+    // New inner maps made like the template, filled, then swapped in.
+    auto a2 = array<std::uint64_t>::make(outer.create_inner("bpfco_up_in2").value()).value();
+    a2.insert(0, 2).value();
+    auto a1 = array<std::uint64_t>::make(outer.create_inner("bpfco_up_in1").value()).value();
+    a1.insert(0, 1).value();
+    outer.set(0, a2.untyped()).value();
+    CHECK(read(0) == 2);
+    CHECK(outer.inner_id(0).value() == a2.untyped().info().id);
+
+    // Swapped back and forth while a second thread runs the program: always 1 or 2.
+    std::atomic<bool> stop{false};
+    std::uint64_t missing = 0, runs = 0;
+    std::thread runner([&] {
+        while (!stop) {
+            auto v = read(0);
+            if (v != 1 && v != 2) ++missing;
+            ++runs;
+        }
+    });
+    // Each replacement waits for an RCU grace period in the kernel (about 10 ms here).
+    for (int i = 0; i < 200; ++i) outer.set(0, (i % 2 ? a2 : a1).untyped()).value();
+    stop = true;
+    runner.join();
+    MESSAGE(runs, " program runs during 200 swaps, ", missing, " saw no inner map");
+    CHECK(runs > 0);
+    CHECK(missing == 0);
+
+    // Hash of maps: replace, remove, and a map of another kind refused with both kinds named.
+    auto h2 = array<std::uint64_t>::make(outer_hash.create_inner("bpfco_up_h2").value()).value();
+    h2.insert(0, 42).value();
+    outer_hash.set(7, h2.untyped()).value();
+    CHECK(read(1) == 42);
+    CHECK(outer_hash.erase(7).value());
+    CHECK(read(1) == ~0ull);
+    CHECK_FALSE(outer_hash.inner_id(7).value());
+    auto other = map::create(BPF_MAP_TYPE_HASH, "bpfco_up_other", 4, 8, 1).value();
+    auto r = outer.set(0, other);
+    REQUIRE_FALSE(r);
+    MESSAGE(r.error().message);
+    CHECK(r.error().message.find("hash") != std::string::npos);
+    CHECK(r.error().message.find("array") != std::string::npos);
+    CHECK(read(0) >= 1);  // the refused set changed nothing
+
+    // With an explicit template (for an outer map that holds no inner map yet).
+    CHECK(array_of_maps::make(outer.untyped().duplicate().value(), outer.inner_template()).value().inner_template().max_entries == 1);
+}

@@ -30,4 +30,5 @@
 #include <bpfco/unique_fd.hpp>
 
 // Upgrades in place: pinning and re-opening (issue 13).
+#include <bpfco/map_of_maps.hpp>
 #include <bpfco/pin.hpp>
