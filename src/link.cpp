@@ -1,5 +1,7 @@
 #include <bpfco/link.hpp>
+#include <bpfco/program.hpp>
 
+#include "bpf_fd_kind.hpp"
 #include "libbpf_log.hpp"
 #include "link_access.hpp"
 
@@ -45,6 +47,25 @@ struct link_kind {
         return boost::outcome_v2::success();
     }
     virtual void pinned() noexcept {}
+    /// Swaps the program (old_prog_fd >= 0: only if that one is attached now).
+    virtual result<void> update(const program& next, const program* old) {
+        auto what = fmt::format("link: update to program '{}'{}", next.name(),
+                                old ? fmt::format(" (expecting '{}' attached)", old->name()) : "");
+        int f = fd();
+        if (f < 0)
+            return failure(EOPNOTSUPP, fmt::format("{}: a {} has no link fd and cannot swap its program in place; "
+                                                   "attach the new program, then detach this one",
+                                                   what, name()));
+        LIBBPF_OPTS(bpf_link_update_opts, opts, .flags = old ? BPF_F_REPLACE : 0u,
+                    .old_prog_fd = old ? static_cast<std::uint32_t>(old->fd()) : 0u);
+        if (bpf_link_update(f, next.fd(), &opts) == 0) return boost::outcome_v2::success();
+        int e = errno;
+        std::string_view why = e == EPERM && old ? " (another program is attached now)"
+                               : e == EINVAL     ? " (the program does not fit this hook: another type or attach type)"
+                               : e == EOPNOTSUPP ? " (this kind of link cannot swap programs)"
+                                                 : "";
+        return failure(e, fmt::format("{}: {}{}{}", what, std::strerror(e), why, privilege_hint(e)));
+    }
 };
 
 void link_kind_deleter::operator()(link_kind* k) const noexcept { delete k; }
@@ -167,6 +188,47 @@ link detail::link_access::from_libbpf(bpf_link* l) { return l ? link(new libbpf_
 
 link detail::link_access::from_libbpf_perf(bpf_link* l, int perf_event_fd) {
     return l ? link(new perf_link(l, perf_event_fd)) : link();
+}
+
+namespace {
+// The kernel's names, as bpftool prints them; libbpf 1.1 knows only the first ten.
+std::string link_type_name(std::uint32_t t) {
+    static constexpr const char* names[] = {"unspec", "raw_tracepoint", "tracing", "cgroup", "iter",
+                                            "netns", "xdp", "perf_event", "kprobe_multi", "struct_ops",
+                                            "netfilter", "tcx", "uprobe_multi", "netkit", "sockmap"};
+    return t < std::size(names) ? names[t] : fmt::format("type {}", t);
+}
+}  // namespace
+
+result<link> link::from_pinned(const std::string& path, std::uint32_t link_type) {
+    detail::ensure_bpffs();
+    unique_fd fd(bpf_obj_get(path.c_str()));
+    if (!fd) {
+        int e = errno;
+        return failure(e, fmt::format("pinned link at '{}': {}{}", path, std::strerror(e), privilege_hint(e)));
+    }
+    if (auto kind = detail::bpf_fd_kind(fd.get()); kind != "link")
+        return failure(EINVAL, fmt::format("pinned link at '{}': is a {}, not a link", path, kind));
+    bpf_link_info info{};
+    std::uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) {
+        int e = errno;
+        return failure(e, fmt::format("pinned link at '{}': reading its info: {}", path, std::strerror(e)));
+    }
+    if (info.type != link_type)
+        return failure(EINVAL, fmt::format("pinned link at '{}': is a link of type {}, expected type {}", path,
+                                           link_type_name(info.type), link_type_name(link_type)));
+    return link(std::move(fd));
+}
+
+result<void> link::update(const program& next) {
+    if (!kind_) return failure(EBADF, "link: update: the link is empty (moved from or detached)");
+    return kind_->update(next, nullptr);
+}
+
+result<void> link::update(const program& next, const program& expected_old) {
+    if (!kind_) return failure(EBADF, "link: update: the link is empty (moved from or detached)");
+    return kind_->update(next, &expected_old);
 }
 
 int link::fd() const noexcept { return kind_ ? kind_->fd() : -1; }

@@ -22,9 +22,9 @@ struct link_kind_deleter {
 }  // namespace detail
 
 /// One of a few kinds of attachment (a libbpf link, a kernel link fd, a netlink TC filter, a
-/// bpf_prog_attach attachment, a socket filter), each detaching and pinning its own way.
-/// A default-constructed or moved-from link is empty: it is false, fd() is -1, pin() fails with
-/// EBADF, detach() does nothing.
+/// bpf_prog_attach attachment, a socket filter), each detaching, pinning and updating its own
+/// way. A default-constructed or moved-from link is empty: it is false, fd() is -1, pin() and
+/// update() fail with EBADF, detach() does nothing.
 class link {
 public:
     link() = default;
@@ -39,6 +39,10 @@ public:
     static link from_prog_attach(unique_fd target, unique_fd prog, std::uint32_t attach_type);
     /// A socket with a program attached through SO_ATTACH_BPF: detached with SO_DETACH_BPF.
     static link from_socket_filter(unique_fd socket);
+    /// Re-opens a link pinned in bpffs. link_type: enum bpf_link_type (BPF_LINK_TYPE_XDP, ...);
+    /// a pin of another kind or type is an error naming the path and both. Dropping the re-opened
+    /// link leaves the pinned attachment in place; unpin() then detaches it.
+    static result<link> from_pinned(const std::string& path, std::uint32_t link_type);
 
     link(link&&) noexcept = default;
     link& operator=(link&&) noexcept = default;
@@ -50,6 +54,14 @@ public:
     /// Pins the link under bpffs (mode 0600) so it outlives this process; detach() then only drops
     /// our handle. Kinds without a link fd cannot be pinned (EOPNOTSUPP).
     result<void> pin(const std::string& path);
+    /// Replaces the program behind the link in one step (BPF_LINK_UPDATE): the hook never runs
+    /// without a program. Kinds without a link fd (netlink TC filters, prog_attach, socket
+    /// filters) and links whose hook cannot swap programs (tracing, perf events) refuse with an
+    /// error and stay attached as they were.
+    result<void> update(const program& next);
+    /// As update(next), only if `expected_old` is the program attached now: the kernel compares
+    /// (BPF_F_REPLACE) and refuses with EPERM otherwise, so two updaters cannot race.
+    result<void> update(const program& next, const program& expected_old);
     /// Detaches now (idempotent; destruction does the same).
     void detach() noexcept;
 
