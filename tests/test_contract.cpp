@@ -91,12 +91,12 @@ TEST_CASE("a .data value written after load changes what the program does") {
     CHECK(step.set(5));
     getppid_times(10);
     CHECK(stepped.load() == 60);
-    step.store(100);
+    CHECK(step.store(100));
     getppid_times(1);
     CHECK(stepped.load() == 160);
     // Counters can be reset from user space too: the program sees the store.
     auto hits = obj.global<std::uint64_t>("hits").value();
-    CHECK(hits.fetch_add(1000) == 21);
+    CHECK(hits.fetch_add(1000).value() == 21);
     getppid_times(1);
     CHECK(hits.load() == 1022);
 }
@@ -158,6 +158,8 @@ TEST_CASE("globals: .rodata after load, an unknown name, a wrong size and a stal
     auto r = ro.set(1);
     REQUIRE(!r);
     CHECK(r.error().message.find("global 'targ_pid' (.rodata): read-only after load") != std::string::npos);
+    CHECK(!ro.store(1));
+    CHECK(!ro.fetch_add(1));
 
     auto stale = before.set(3);
     REQUIRE(!stale);
