@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -238,4 +239,36 @@ TEST_CASE("typed views and streams check the record type against BTF at set-up")
     const auto by_pid = view.lookup(static_cast<std::uint32_t>(::getpid())).value();
     REQUIRE(by_pid);
     CHECK(by_pid->seq == 2);
+}
+
+TEST_CASE("a perf buffer made from the object checks its record type the same way") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto obj = open_contract();
+    obj.global<std::uint32_t>("targ_pid").value().set(static_cast<std::uint32_t>(::getpid())).value();
+    obj.load().value();
+    asio::io_context io;
+    auto bad = obj.perf_buffer<event_short_comm>(io.get_executor(), "perf_events", {}, "bpfco_contract_event");
+    REQUIRE(!bad);
+    CHECK(bad.error().message.find("records of map 'perf_events': struct 'bpfco_contract_event'") != std::string::npos);
+
+    auto events = obj.perf_buffer<bpfco_contract_event>(io.get_executor(), "perf_events").value();
+    auto link = obj.program("contract_getppid").value().attach().value();
+    getppid_times(4);
+    auto f = asio::co_spawn(io, [&]() -> asio::awaitable<std::vector<bpfco_contract_event>> {
+        std::vector<bpfco_contract_event> got;
+        while (got.size() < 4) {
+            auto batch = co_await events.async_receive(asio::use_awaitable);
+            for (const auto& rec : batch)
+                if (auto e = rec.as<bpfco_contract_event>()) got.push_back(*e);
+        }
+        co_return got;
+    }, asio::use_future);
+    io.run();
+    auto got = f.get();
+    REQUIRE(got.size() == 4);
+    // One ring per CPU: the process may have moved between CPUs, so order by sequence.
+    std::sort(got.begin(), got.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
+    CHECK(got[3].seq == 3);
+    CHECK(got[0].pid == static_cast<std::uint32_t>(::getpid()));
 }
