@@ -19,6 +19,12 @@ struct {
 } events SEC(".maps");
 
 struct {
+    __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+    __uint(key_size, sizeof(__u32));
+    __uint(value_size, sizeof(__u32));
+} perf_events SEC(".maps");
+
+struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 16);
     __type(key, __u32);
@@ -39,6 +45,7 @@ int contract_getppid(void *ctx)
     last_event.step = step;
     bpf_get_current_comm(last_event.comm, sizeof last_event.comm);
     bpf_map_update_elem(&by_pid, &pid, &last_event, BPF_ANY);
+    bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, &last_event, sizeof last_event);
     struct bpfco_contract_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e)
         return 0;

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -91,12 +92,12 @@ TEST_CASE("a .data value written after load changes what the program does") {
     CHECK(step.set(5));
     getppid_times(10);
     CHECK(stepped.load() == 60);
-    step.store(100);
+    CHECK(step.store(100));
     getppid_times(1);
     CHECK(stepped.load() == 160);
     // Counters can be reset from user space too: the program sees the store.
     auto hits = obj.global<std::uint64_t>("hits").value();
-    CHECK(hits.fetch_add(1000) == 21);
+    CHECK(hits.fetch_add(1000).value() == 21);
     getppid_times(1);
     CHECK(hits.load() == 1022);
 }
@@ -158,6 +159,8 @@ TEST_CASE("globals: .rodata after load, an unknown name, a wrong size and a stal
     auto r = ro.set(1);
     REQUIRE(!r);
     CHECK(r.error().message.find("global 'targ_pid' (.rodata): read-only after load") != std::string::npos);
+    CHECK(!ro.store(1));
+    CHECK(!ro.fetch_add(1));
 
     auto stale = before.set(3);
     REQUIRE(!stale);
@@ -236,4 +239,36 @@ TEST_CASE("typed views and streams check the record type against BTF at set-up")
     const auto by_pid = view.lookup(static_cast<std::uint32_t>(::getpid())).value();
     REQUIRE(by_pid);
     CHECK(by_pid->seq == 2);
+}
+
+TEST_CASE("a perf buffer made from the object checks its record type the same way") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto obj = open_contract();
+    obj.global<std::uint32_t>("targ_pid").value().set(static_cast<std::uint32_t>(::getpid())).value();
+    obj.load().value();
+    asio::io_context io;
+    auto bad = obj.perf_buffer<event_short_comm>(io.get_executor(), "perf_events", {}, "bpfco_contract_event");
+    REQUIRE(!bad);
+    CHECK(bad.error().message.find("records of map 'perf_events': struct 'bpfco_contract_event'") != std::string::npos);
+
+    auto events = obj.perf_buffer<bpfco_contract_event>(io.get_executor(), "perf_events").value();
+    auto link = obj.program("contract_getppid").value().attach().value();
+    getppid_times(4);
+    auto f = asio::co_spawn(io, [&]() -> asio::awaitable<std::vector<bpfco_contract_event>> {
+        std::vector<bpfco_contract_event> got;
+        while (got.size() < 4) {
+            auto batch = co_await events.async_receive(asio::use_awaitable);
+            for (const auto& rec : batch)
+                if (auto e = rec.as<bpfco_contract_event>()) got.push_back(*e);
+        }
+        co_return got;
+    }, asio::use_future);
+    io.run();
+    auto got = f.get();
+    REQUIRE(got.size() == 4);
+    // One ring per CPU: the process may have moved between CPUs, so order by sequence.
+    std::sort(got.begin(), got.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
+    CHECK(got[3].seq == 3);
+    CHECK(got[0].pid == static_cast<std::uint32_t>(::getpid()));
 }

@@ -30,7 +30,7 @@ int execsnoop_enter(struct trace_event_raw_sys_enter *ctx)
     if (targ_uid != (__u32)-1 && uid != targ_uid)
         return 0;
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
-    if (bpf_map_update_elem(&pending, &tid, &empty, BPF_NOEXIST)) {
+    if (bpf_map_update_elem(&pending, &tid, &empty, BPF_ANY)) {
         __sync_fetch_and_add(&lost, 1);
         return 0;
     }

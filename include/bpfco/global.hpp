@@ -51,7 +51,7 @@ public:
     /// Before load: any variable. After load: .data, .bss and .data.* through the mapping;
     /// .rodata (frozen by the kernel) is an error naming the variable.
     result<void> set(const T& v) const {
-        BPFCO_TRY(detail::check_writable(p_));
+        BPFCO_TRY(writable());
         std::memcpy(p_.data, &v, sizeof v);
         return boost::outcome_v2::success();
     }
@@ -63,25 +63,35 @@ public:
         return v;
     }
 
-    /// Atomic access for counters shared with the program (__sync_fetch_and_add on the BPF side).
+    /// Atomic access for counters shared with the program (__sync_fetch_and_add on the BPF
+    /// side). Writes fail as set() does.
     T load(std::memory_order o = std::memory_order_seq_cst) const noexcept
         requires std::is_integral_v<T>
     {
         return ref().load(o);
     }
-    /// Atomic store. Unlike set() it does not check: use it only on .data/.bss after load.
-    void store(T v, std::memory_order o = std::memory_order_seq_cst) const noexcept
+    result<void> store(T v, std::memory_order o = std::memory_order_seq_cst) const
         requires std::is_integral_v<T>
     {
+        BPFCO_TRY(writable());
         ref().store(v, o);
+        return boost::outcome_v2::success();
     }
-    T fetch_add(T v, std::memory_order o = std::memory_order_seq_cst) const noexcept
+    /// Returns the value before the addition.
+    result<T> fetch_add(T v, std::memory_order o = std::memory_order_seq_cst) const
         requires std::is_integral_v<T>
     {
+        BPFCO_TRY(writable());
         return ref().fetch_add(v, o);
     }
 
 private:
+    // A handle taken after load on .data/.bss (the usual case for counters) costs one branch.
+    result<void> writable() const {
+        if (p_.read_only || p_.image_of) [[unlikely]]
+            return detail::check_writable(p_);
+        return boost::outcome_v2::success();
+    }
     std::atomic_ref<T> ref() const noexcept {
         // The section places the variable at its natural alignment (BTF DATASEC offsets come
         // from the compiler) and the mapping is page-aligned, so atomic_ref's alignment holds.

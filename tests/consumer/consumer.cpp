@@ -1,5 +1,6 @@
 #include <bpfco/bpfco.hpp>
 
+#include "getppid_count.h"  // before the skeleton, which names the struct
 #include "getppid_count.bpf.skel.h"
 
 #include <unistd.h>
@@ -8,20 +9,18 @@
 #include <cstdio>
 
 int main() {
-    auto obj = bpfco::object::load_skeleton("getppid_count", getppid_count_bpf__elf_bytes);
-    if (!obj) {
-        std::fprintf(stderr, "%s\n", obj.error().message.c_str());
+    try {
+        auto obj = bpfco::object::open_skeleton("getppid_count", getppid_count_bpf__elf_bytes).value();
+        obj.global<std::uint32_t>("target_pid").value().set(static_cast<std::uint32_t>(::getpid())).value();
+        obj.load().value();
+        auto link = obj.program("on_getppid").value().attach().value();
+        for (int i = 0; i < 42; ++i) ::getppid();
+        // A struct global: its layout is checked against the BTF here.
+        const getppid_stats s = obj.global<getppid_stats>("stats").value().get();
+        std::printf("consumer counted %llu getppid calls\n", static_cast<unsigned long long>(s.calls));
+        return s.calls == 42 && s.last_pid == static_cast<std::uint32_t>(::getpid()) ? 0 : 1;
+    } catch (const bpfco::error_exception& e) {
+        std::fprintf(stderr, "%s\n", e.what());
         return 1;
     }
-    auto state = obj.value().map("state").value();
-    std::uint32_t k = 0;
-    std::uint64_t pid = static_cast<std::uint64_t>(::getpid());
-    state.update_bytes(&k, &pid, bpfco::update_flags::any).value();
-    auto link = obj.value().program("on_getppid").value().attach().value();
-    for (int i = 0; i < 42; ++i) ::getppid();
-    k = 1;
-    std::uint64_t n = 0;
-    state.lookup_bytes(&k, &n).value();
-    std::printf("consumer counted %llu getppid calls\n", static_cast<unsigned long long>(n));
-    return n == 42 ? 0 : 1;
 }

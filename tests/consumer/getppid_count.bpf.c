@@ -1,24 +1,20 @@
-// The consumer's own BPF program: counts getppid calls made by the process in target_pid.
+// The consumer's own BPF program: counts getppid calls made by the process in target_pid, a
+// global set before load, into a .bss struct shared with the C++ side through getppid_count.h.
 #include <bpfco/common.bpf.h>
+#include "getppid_count.h"
 
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 2);  // [0] = target pid, [1] = count
-    __type(key, __u32);
-    __type(value, __u64);
-} state SEC(".maps");
+const volatile __u32 target_pid = 0;
+struct getppid_stats stats = {};
 
 SEC("tracepoint/syscalls/sys_enter_getppid")
 int on_getppid(void *ctx)
 {
-    __u32 k = 0;
-    __u64 *pid = bpf_map_lookup_elem(&state, &k);
-    if (!pid || *pid != bpfco_current_pid())
+    __u64 id = bpf_get_current_pid_tgid();
+    if ((__u32)(id >> 32) != target_pid)
         return 0;
-    k = 1;
-    __u64 *n = bpf_map_lookup_elem(&state, &k);
-    if (n)
-        __sync_fetch_and_add(n, 1);
+    __sync_fetch_and_add(&stats.calls, 1);
+    stats.last_pid = id >> 32;
+    stats.last_tid = (__u32)id;
     return 0;
 }
 
