@@ -18,6 +18,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <sys/sdt.h>
@@ -406,6 +407,13 @@ TEST_CASE("bpfco_log: 10,000 calls with mixed argument types arrive in order, fo
     auto l = obj.program("log_calls").value().attach().value();
     asio::io_context io;
     auto logs = log_stream::create(io.get_executor(), obj).value();
+    // A receive that loses a race with a timer takes nothing: cancellation reaches the ring.
+    run_coro(io, [&]() -> asio::awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        asio::steady_timer t(io, std::chrono::milliseconds(20));
+        auto r = co_await (logs.async_receive(asio::use_awaitable) || t.async_wait(asio::use_awaitable));
+        CHECK(r.index() == 1);
+    });
     constexpr std::uint64_t n = 10000;
     for (std::uint64_t i = 0; i < n; ++i) ::syscall(SYS_getppid);
     std::vector<std::pair<log_level, std::string>> want;
