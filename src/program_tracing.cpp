@@ -1,6 +1,7 @@
 // The tracing attach types beyond single probes: USDT, kprobe_multi / uprobe_multi, LSM and
 // iterators. libbpf does the work (USDT argument specs, symbol resolution); this file names the
 // target in every error and says what the kernel or libbpf lacks.
+#include <bpfco/features.hpp>
 #include <bpfco/map.hpp>
 #include <bpfco/program.hpp>
 
@@ -18,6 +19,16 @@
 namespace bpfco {
 
 namespace {
+// A zeroed libbpf options struct with its size set. Not LIBBPF_OPTS: from libbpf 1.2 on, its C++
+// form leaves members out of a designated initializer, which -Wextra (and so -Werror) rejects.
+template <class Opts>
+Opts libbpf_opts() noexcept {
+    Opts o;
+    std::memset(&o, 0, sizeof o);
+    o.sz = sizeof o;
+    return o;
+}
+
 // The kernel's internal ENOTSUPP, which BPF syscalls leak to user space (no libc name).
 constexpr int enotsupp = 524;
 
@@ -44,9 +55,10 @@ std::string listed(std::span<const std::string> names) {
                              : fmt::format("'{}', ... ({} functions)", fmt::join(names.first(3), "', '"), names.size());
 }
 
-// What the kernel's errors from kprobe_multi mean here.
+// What the errors from kprobe_multi mean here. Without kprobes, libbpf >= 1.2 already fails
+// reading tracefs's function list (EPERM here), before the kernel could say EOPNOTSUPP.
 std::string_view kprobe_multi_hint(int e) {
-    if (e == EOPNOTSUPP || e == enotsupp)
+    if (e == EOPNOTSUPP || e == enotsupp || !features::kprobes())
         return "this kernel cannot attach kprobe_multi: it needs CONFIG_FPROBE and kprobes (Linux 5.18+)";
     return {};
 }
@@ -57,7 +69,8 @@ result<link> program::attach_usdt(const std::string& binary, std::string_view pr
     detail::ensure_tracefs();
     detail::libbpf_capture cap;
     std::string p(provider), n(name);
-    LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = o.cookie);
+    auto opts = libbpf_opts<bpf_usdt_opts>();
+    opts.usdt_cookie = o.cookie;
     auto* l = bpf_program__attach_usdt(prog_, o.pid, binary.c_str(), p.c_str(), n.c_str(), &opts);
     int e = errno;
     auto what = fmt::format("attach USDT probe '{}:{}' in '{}'", provider, name, binary);
@@ -69,7 +82,8 @@ result<link> program::attach_kprobe_multi(std::string_view pattern, multi_probe_
     detail::ensure_tracefs();
     detail::libbpf_capture cap;
     std::string pat(pattern);
-    LIBBPF_OPTS(bpf_kprobe_multi_opts, opts, .retprobe = o.retprobe);
+    auto opts = libbpf_opts<bpf_kprobe_multi_opts>();
+    opts.retprobe = o.retprobe;
     auto* l = bpf_program__attach_kprobe_multi_opts(prog_, pat.c_str(), &opts);
     int e = errno;
     auto what = fmt::format("attach kprobe_multi to pattern '{}'", pattern);
@@ -83,7 +97,10 @@ result<link> program::attach_kprobe_multi(std::span<const std::string> functions
     detail::ensure_tracefs();
     detail::libbpf_capture cap;
     auto syms = c_strings(functions);
-    LIBBPF_OPTS(bpf_kprobe_multi_opts, opts, .syms = syms.data(), .cnt = syms.size(), .retprobe = o.retprobe);
+    auto opts = libbpf_opts<bpf_kprobe_multi_opts>();
+    opts.syms = syms.data();
+    opts.cnt = syms.size();
+    opts.retprobe = o.retprobe;
     auto* l = bpf_program__attach_kprobe_multi_opts(prog_, nullptr, &opts);
     int e = errno;
     return wrap(*this, l, e, std::move(what), cap,
@@ -97,8 +114,10 @@ result<link> uprobe_multi(const program& p, const std::string& binary, const cha
     detail::ensure_tracefs();
     detail::libbpf_capture cap;
     auto syms = c_strings(symbols);
-    LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .syms = syms.empty() ? nullptr : syms.data(), .cnt = syms.size(),
-                .retprobe = o.retprobe);
+    auto opts = libbpf_opts<bpf_uprobe_multi_opts>();
+    opts.syms = syms.empty() ? nullptr : syms.data();
+    opts.cnt = syms.size();
+    opts.retprobe = o.retprobe;
     auto* l = bpf_program__attach_uprobe_multi(p.native_handle(), o.pid, binary.c_str(), pattern, &opts);
     int e = errno;
     std::string_view hint;
@@ -153,7 +172,9 @@ result<link> program::attach_iter(const map& target) const {
     detail::libbpf_capture cap;
     union bpf_iter_link_info info {};
     info.map.map_fd = static_cast<__u32>(target.fd());
-    LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info, .link_info_len = sizeof info);
+    auto opts = libbpf_opts<bpf_iter_attach_opts>();
+    opts.link_info = &info;
+    opts.link_info_len = sizeof info;
     auto* l = bpf_program__attach_iter(prog_, &opts);
     int e = errno;
     return wrap(*this, l, e, fmt::format("attach iterator ('{}') to map '{}'", section(), target.name()), cap);
