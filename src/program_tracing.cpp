@@ -19,16 +19,6 @@
 namespace bpfco {
 
 namespace {
-// A zeroed libbpf options struct with its size set. Not LIBBPF_OPTS: from libbpf 1.2 on, its C++
-// form leaves members out of a designated initializer, which -Wextra (and so -Werror) rejects.
-template <class Opts>
-Opts libbpf_opts() noexcept {
-    Opts o;
-    std::memset(&o, 0, sizeof o);
-    o.sz = sizeof o;
-    return o;
-}
-
 // The kernel's internal ENOTSUPP, which BPF syscalls leak to user space (no libc name).
 constexpr int enotsupp = 524;
 
@@ -69,8 +59,7 @@ result<link> program::attach_usdt(const std::string& binary, std::string_view pr
     detail::ensure_tracefs();
     detail::libbpf_capture cap;
     std::string p(provider), n(name);
-    auto opts = libbpf_opts<bpf_usdt_opts>();
-    opts.usdt_cookie = o.cookie;
+    LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = o.cookie);
     auto* l = bpf_program__attach_usdt(prog_, o.pid, binary.c_str(), p.c_str(), n.c_str(), &opts);
     int e = errno;
     auto what = fmt::format("attach USDT probe '{}:{}' in '{}'", provider, name, binary);
@@ -82,8 +71,7 @@ result<link> program::attach_kprobe_multi(std::string_view pattern, multi_probe_
     detail::ensure_tracefs();
     detail::libbpf_capture cap;
     std::string pat(pattern);
-    auto opts = libbpf_opts<bpf_kprobe_multi_opts>();
-    opts.retprobe = o.retprobe;
+    LIBBPF_OPTS(bpf_kprobe_multi_opts, opts, .retprobe = o.retprobe);
     auto* l = bpf_program__attach_kprobe_multi_opts(prog_, pat.c_str(), &opts);
     int e = errno;
     auto what = fmt::format("attach kprobe_multi to pattern '{}'", pattern);
@@ -97,10 +85,7 @@ result<link> program::attach_kprobe_multi(std::span<const std::string> functions
     detail::ensure_tracefs();
     detail::libbpf_capture cap;
     auto syms = c_strings(functions);
-    auto opts = libbpf_opts<bpf_kprobe_multi_opts>();
-    opts.syms = syms.data();
-    opts.cnt = syms.size();
-    opts.retprobe = o.retprobe;
+    LIBBPF_OPTS(bpf_kprobe_multi_opts, opts, .syms = syms.data(), .cnt = syms.size(), .retprobe = o.retprobe);
     auto* l = bpf_program__attach_kprobe_multi_opts(prog_, nullptr, &opts);
     int e = errno;
     return wrap(*this, l, e, std::move(what), cap,
@@ -114,10 +99,8 @@ result<link> uprobe_multi(const program& p, const std::string& binary, const cha
     detail::ensure_tracefs();
     detail::libbpf_capture cap;
     auto syms = c_strings(symbols);
-    auto opts = libbpf_opts<bpf_uprobe_multi_opts>();
-    opts.syms = syms.empty() ? nullptr : syms.data();
-    opts.cnt = syms.size();
-    opts.retprobe = o.retprobe;
+    LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .syms = syms.empty() ? nullptr : syms.data(), .cnt = syms.size(),
+                .retprobe = o.retprobe);
     auto* l = bpf_program__attach_uprobe_multi(p.native_handle(), o.pid, binary.c_str(), pattern, &opts);
     int e = errno;
     std::string_view hint;
@@ -172,9 +155,7 @@ result<link> program::attach_iter(const map& target) const {
     detail::libbpf_capture cap;
     union bpf_iter_link_info info {};
     info.map.map_fd = static_cast<__u32>(target.fd());
-    auto opts = libbpf_opts<bpf_iter_attach_opts>();
-    opts.link_info = &info;
-    opts.link_info_len = sizeof info;
+    LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info, .link_info_len = sizeof info);
     auto* l = bpf_program__attach_iter(prog_, &opts);
     int e = errno;
     return wrap(*this, l, e, fmt::format("attach iterator ('{}') to map '{}'", section(), target.name()), cap);
