@@ -29,6 +29,25 @@ int list_tasks(struct bpf_iter__task *ctx)
     return 0;
 }
 
+// A map iterator's target: one "key value" line per element.
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 16);
+    __type(key, __u32);
+    __type(value, __u64);
+} iter_target SEC(".maps");
+
+SEC("iter/bpf_map_elem")
+int list_elements(struct bpf_iter__bpf_map_elem *ctx)
+{
+    __u32 *key = ctx->key;
+    __u64 *value = ctx->value;
+    if (!key || !value)
+        return 0;
+    BPF_SEQ_PRINTF(ctx->meta->seq, "%u %llu\n", *key, *value);
+    return 0;
+}
+
 struct {
     __uint(type, BPF_MAP_TYPE_USER_RINGBUF);
     __uint(max_entries, 4096);

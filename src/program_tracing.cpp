@@ -1,6 +1,7 @@
 // The tracing attach types beyond single probes: USDT, kprobe_multi / uprobe_multi, LSM and
 // iterators. libbpf does the work (USDT argument specs, symbol resolution); this file names the
 // target in every error and says what the kernel or libbpf lacks.
+#include <bpfco/features.hpp>
 #include <bpfco/map.hpp>
 #include <bpfco/program.hpp>
 
@@ -45,9 +46,10 @@ std::string listed(std::span<const std::string> names) {
                              : fmt::format("'{}', ... ({} functions)", fmt::join(names.first(3), "', '"), names.size());
 }
 
-// What the kernel's errors from kprobe_multi mean here.
+// What the errors from kprobe_multi mean here. Without kprobes, libbpf >= 1.2 already fails
+// reading tracefs's function list (EPERM here), before the kernel could say EOPNOTSUPP.
 std::string_view kprobe_multi_hint(int e) {
-    if (e == EOPNOTSUPP || e == enotsupp)
+    if (e == EOPNOTSUPP || e == enotsupp || !features::kprobes())
         return "this kernel cannot attach kprobe_multi: it needs CONFIG_FPROBE and kprobes (Linux 5.18+)";
     return {};
 }

@@ -18,12 +18,14 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <sys/sdt.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <thread>
@@ -222,6 +224,30 @@ TEST_CASE("task iterator: the stream lists this process's pid and comm, a line a
     CHECK(all.find("\n" + me + "\n") != std::string::npos);
 }
 
+TEST_CASE("map iterator: one line per element of the map it was attached to") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto obj = load_tracing();
+    auto target = obj.map("iter_target").value();
+    for (std::uint32_t k : {3u, 5u, 7u}) {
+        std::uint64_t v = k * 1000;
+        target.update_bytes(&k, &v, update_flags::any).value();
+    }
+    auto l = obj.program("list_elements").value().attach_iter(target).value();
+    asio::io_context io;
+    auto stream = iterator_stream::create(io.get_executor(), l).value();
+    std::string all;
+    run_coro(io, [&]() -> asio::awaitable<void> {
+        auto [ec, n] = co_await asio::async_read(stream, asio::dynamic_buffer(all), asio::as_tuple(asio::use_awaitable));
+        CHECK(ec == asio::error::eof);
+    });
+    std::vector<std::string> lines;
+    std::istringstream in(all);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    std::sort(lines.begin(), lines.end());
+    CHECK(lines == std::vector<std::string>{"3 3000", "5 5000", "7 7000"});
+}
+
 TEST_CASE("task iterator: closing mid-pass is safe and pending reads complete with operation_aborted") {
     BPFCO_REQUIRE_ROOT();
     testing::fd_leak_check fds;
@@ -406,6 +432,13 @@ TEST_CASE("bpfco_log: 10,000 calls with mixed argument types arrive in order, fo
     auto l = obj.program("log_calls").value().attach().value();
     asio::io_context io;
     auto logs = log_stream::create(io.get_executor(), obj).value();
+    // A receive that loses a race with a timer takes nothing: cancellation reaches the ring.
+    run_coro(io, [&]() -> asio::awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        asio::steady_timer t(io, std::chrono::milliseconds(20));
+        auto r = co_await (logs.async_receive(asio::use_awaitable) || t.async_wait(asio::use_awaitable));
+        CHECK(r.index() == 1);
+    });
     constexpr std::uint64_t n = 10000;
     for (std::uint64_t i = 0; i < n; ++i) ::syscall(SYS_getppid);
     std::vector<std::pair<log_level, std::string>> want;
