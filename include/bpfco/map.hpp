@@ -46,7 +46,8 @@ class map {
 public:
     /// An empty handle (false).
     map() = default;
-    /// Takes ownership of a map fd and reads its info from the kernel.
+    /// Takes ownership of a map fd and reads its info from the kernel; fails naming the fd when
+    /// it is not a BPF map.
     static result<map> from_fd(unique_fd fd);
     /// Opens a map pinned in bpffs; fails naming the path (missing, not a map, no permission).
     static result<map> from_pinned(const std::string& path);
@@ -65,9 +66,10 @@ public:
     /// True when the handle holds a map.
     explicit operator bool() const noexcept { return bool(fd_); }
 
-    /// A second handle on the same kernel map.
+    /// A second handle on the same kernel map (its own fd); fails naming the map when out of fds.
     result<map> duplicate() const;
-    /// Pins the map at path under bpffs (mode 0600), mounting bpffs when it is missing.
+    /// Pins the map at path under bpffs (mode 0600), mounting bpffs when it is missing; fails
+    /// naming the map and the path (taken already, not on bpffs, bpffs cannot be mounted).
     result<void> pin(const std::string& path) const;
 
     /// Raw byte access; the typed views in hash_map.hpp etc. are the usual way in.

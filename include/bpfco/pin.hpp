@@ -19,7 +19,8 @@ class program;
 /// that is not on bpffs.
 result<void> unpin(const std::string& path);
 
-/// Pins a loaded program at path (mode 0600).
+/// Pins a loaded program at path (mode 0600); fails naming the program and the path (EBADF when
+/// it is not loaded, or the kernel's reason: path taken, not on bpffs).
 result<void> pin(const program& p, const std::string& path);
 
 /// A program re-opened from bpffs: its own fd and what the kernel says about it. Move-only (it
