@@ -45,3 +45,7 @@
 #include <bpfco/version.hpp>
 #include <bpfco/xsk_socket.hpp>
 #include <bpfco/xskmap.hpp>
+
+/// \namespace bpfco
+/// Everything bpfco offers. Without this block Doxygen documents no namespace, so the reference
+/// would leave out every free function, enum and alias (update_flags, pin, queue, devmap, ...).

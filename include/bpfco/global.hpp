@@ -32,18 +32,28 @@ struct global_place {
 result<void> check_writable(const global_place& p);
 }  // namespace detail
 
+/// One BPF global variable as a T. Made by object::global<T>(name), which fails naming the
+/// variable when it does not exist or its size (or, for a struct, its layout) differs from T.
 /// Copyable handle; it points into the object (before load) or into its own mapping of the
 /// map (after load), so a handle taken before load must not outlive the object, and one taken
 /// after load keeps the map's memory mapped (the kernel map lives as long as the mapping).
+/// Thread-safety: handles may be used from several threads at once; get() and set() are plain
+/// copies that can tear against concurrent writers, load(), store() and fetch_add() are atomic
+/// (also against the BPF program's atomic operations).
 template <class T>
 class global {
     static_assert(std::is_trivially_copyable_v<T> && !std::is_pointer_v<T>,
                   "a global is copied as bytes: its type must be trivially copyable");
 
 public:
+    /// An empty handle; only assignment is valid on it.
     global() = default;
+    /// \cond
+    // Made by object::global; detail::global_place is not part of the API.
     explicit global(detail::global_place p) : p_(std::move(p)) {}
+    /// \endcond
 
+    /// The variable's name in the BPF object.
     const std::string& name() const noexcept { return p_.name; }
     /// ".bss", ".rodata", ".data.custom", ...
     const std::string& section() const noexcept { return p_.section; }
@@ -64,12 +74,13 @@ public:
     }
 
     /// Atomic access for counters shared with the program (__sync_fetch_and_add on the BPF
-    /// side). Writes fail as set() does.
+    /// side). Writes fail as set() does. load() reads atomically.
     T load(std::memory_order o = std::memory_order_seq_cst) const noexcept
         requires std::is_integral_v<T>
     {
         return ref().load(o);
     }
+    /// Writes atomically; fails as set() does.
     result<void> store(T v, std::memory_order o = std::memory_order_seq_cst) const
         requires std::is_integral_v<T>
     {
@@ -77,7 +88,7 @@ public:
         ref().store(v, o);
         return boost::outcome_v2::success();
     }
-    /// Returns the value before the addition.
+    /// Adds atomically; returns the value before the addition, or fails as set() does.
     result<T> fetch_add(T v, std::memory_order o = std::memory_order_seq_cst) const
         requires std::is_integral_v<T>
     {

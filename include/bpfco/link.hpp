@@ -24,9 +24,11 @@ struct link_kind_deleter {
 /// One of a few kinds of attachment (a libbpf link, a kernel link fd, a netlink TC filter, a
 /// bpf_prog_attach attachment, a socket filter), each detaching, pinning and updating its own
 /// way. A default-constructed or moved-from link is empty: it is false, fd() is -1, pin() and
-/// update() fail with EBADF, detach() does nothing.
+/// update() fail with EBADF, detach() does nothing. Errors name the operation, the link's kind
+/// and the path or program involved. Not synchronised: one thread uses a link at a time.
 class link {
 public:
+    /// An empty link (false).
     link() = default;
     /// Takes a kernel link fd (BPF_LINK_CREATE: XDP with mode flags, tcx, cgroup).
     explicit link(unique_fd fd);
@@ -44,10 +46,14 @@ public:
     /// link leaves the pinned attachment in place; unpin() then detaches it.
     static result<link> from_pinned(const std::string& path, std::uint32_t link_type);
 
+    /// Takes `o`'s attachment; `o` is left empty.
     link(link&&) noexcept = default;
+    /// Detaches this link's attachment, then takes `o`'s; `o` is left empty.
     link& operator=(link&&) noexcept = default;
+    /// Detaches (unless pinned), as detach().
     ~link() = default;
 
+    /// True while the link holds an attachment.
     explicit operator bool() const noexcept { return bool(kind_); }
     /// The kernel link fd (-1 for kinds that have none: TC filters, prog_attach, socket filters).
     int fd() const noexcept;

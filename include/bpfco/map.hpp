@@ -15,12 +15,12 @@ namespace bpfco {
 /// What the kernel says about a map (BPF_OBJ_GET_INFO_BY_FD).
 struct map_info {
     std::uint32_t type = 0;  ///< enum bpf_map_type
-    std::uint32_t id = 0;
-    std::uint32_t key_size = 0;
-    std::uint32_t value_size = 0;
-    std::uint32_t max_entries = 0;
-    std::uint32_t flags = 0;
-    std::string name;
+    std::uint32_t id = 0;           ///< the kernel's id, unique while the map exists
+    std::uint32_t key_size = 0;     ///< bytes per key (0 for queue, stack and bloom filter)
+    std::uint32_t value_size = 0;   ///< bytes per value (per CPU, unrounded, for per-CPU maps)
+    std::uint32_t max_entries = 0;  ///< capacity as created
+    std::uint32_t flags = 0;        ///< BPF_F_* creation flags
+    std::string name;               ///< the kernel's name, cut to 15 characters
 };
 
 /// Flags for map updates, as the kernel defines them (BPF_ANY, BPF_NOEXIST, BPF_EXIST).
@@ -36,31 +36,47 @@ enum class write_method {
 /// The kernel's name for a map type ("hash", "ringbuf", ...), for messages.
 std::string_view map_type_name(std::uint32_t type);
 
+/// An owned handle on a kernel map with untyped, byte-level access: the typed views (hash_map,
+/// array, ...) check a map once and then wrap this. Move-only in effect (unique_fd); an empty
+/// map (default-constructed or moved-from) is false. Errors are `result` failures that name
+/// the map and the operation. Thread-safe for const members: each is one or a few syscalls on
+/// a fd nobody else closes, and the kernel makes each single-entry operation atomic, not a
+/// sequence of them (a walk by next_key_bytes, or a batch, may see a program's writes part way).
 class map {
 public:
+    /// An empty handle (false).
     map() = default;
-    /// Takes ownership of a map fd and reads its info from the kernel.
+    /// Takes ownership of a map fd and reads its info from the kernel; fails naming the fd when
+    /// it is not a BPF map.
     static result<map> from_fd(unique_fd fd);
-    /// Opens a map pinned in bpffs.
+    /// Opens a map pinned in bpffs; fails naming the path (missing, not a map, no permission).
     static result<map> from_pinned(const std::string& path);
-    /// Makes a new map (for tests and user-space-created maps).
+    /// Makes a new map (for tests and user-space-created maps); fails naming the map when the
+    /// kernel refuses the type or sizes.
     static result<map> create(std::uint32_t type, std::string_view name, std::uint32_t key_size,
                               std::uint32_t value_size, std::uint32_t max_entries,
                               std::uint32_t flags = 0);
 
+    /// The map's fd (-1 when empty); still owned by this handle.
     int fd() const noexcept { return fd_.get(); }
+    /// What the kernel said about the map when the handle was made.
     const map_info& info() const noexcept { return info_; }
+    /// The kernel's name for the map, as used in every error about it.
     const std::string& name() const noexcept { return info_.name; }
+    /// True when the handle holds a map.
     explicit operator bool() const noexcept { return bool(fd_); }
 
-    /// A second handle on the same kernel map.
+    /// A second handle on the same kernel map (its own fd); fails naming the map when out of fds.
     result<map> duplicate() const;
-    /// Pins the map at path under bpffs (mode 0600), mounting bpffs when it is missing.
+    /// Pins the map at path under bpffs (mode 0600), mounting bpffs when it is missing; fails
+    /// naming the map and the path (taken already, not on bpffs, bpffs cannot be mounted).
     result<void> pin(const std::string& path) const;
 
     /// Raw byte access; the typed views in hash_map.hpp etc. are the usual way in.
     /// lookup returns false when the key is absent.
     result<bool> lookup_bytes(const void* key, void* value) const;
+    /// Writes key -> value (key_size and value_size bytes; null key for keyless maps). `flags`
+    /// failing (EEXIST for no_exist, ENOENT for exist) is an error like any other.
     result<void> update_bytes(const void* key, const void* value, update_flags flags) const;
     /// Returns false when the key was absent.
     result<bool> erase_bytes(const void* key) const;

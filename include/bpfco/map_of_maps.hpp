@@ -68,9 +68,16 @@ private:
 
 }  // namespace detail
 
-/// BPF_MAP_TYPE_ARRAY_OF_MAPS: index -> inner map.
+/// BPF_MAP_TYPE_ARRAY_OF_MAPS: index -> inner map. make(outer) takes the inner template from
+/// an inner map the outer one holds (fails naming the map when it holds none: pass the
+/// template, make(outer, inner_template)); set(key, inner) swaps in one step and fails naming
+/// both kinds when `inner` does not match the template; inner_id(key), erase(key),
+/// inner_template(), create_inner(name), plus fd(), name(), max_entries() and untyped().
+/// Failures name the map. Thread-safe: const members may run from several threads at once, and
+/// a BPF program sees each slot change atomically.
 using array_of_maps = detail::map_of_maps<std::uint32_t, BPF_MAP_TYPE_ARRAY_OF_MAPS>;
-/// BPF_MAP_TYPE_HASH_OF_MAPS: K -> inner map.
+/// BPF_MAP_TYPE_HASH_OF_MAPS: K -> inner map, with array_of_maps' operations, errors and
+/// thread-safety.
 template <class K>
 using hash_of_maps = detail::map_of_maps<K, BPF_MAP_TYPE_HASH_OF_MAPS>;
 

@@ -10,10 +10,11 @@
 
 namespace bpfco {
 
-/// The number of possible CPUs (libbpf_num_possible_cpus), cached; an error if unreadable.
+/// The number of possible CPUs (libbpf_num_possible_cpus), cached; an error naming
+/// /sys/devices/system/cpu/possible if unreadable. Thread-safe.
 result<std::size_t> possible_cpus();
 
-/// The sum of the per-CPU copies of a counter.
+/// The sum of the per-CPU copies of a counter (V's operator+, from V{}).
 template <class V>
 V sum(std::span<const V> per_cpu) {
     return std::accumulate(per_cpu.begin(), per_cpu.end(), V{});

@@ -7,6 +7,16 @@
 
 namespace bpfco {
 
+/// A BPF_MAP_TYPE_PERCPU_HASH or LRU_PERCPU_HASH as K -> one V per possible CPU: lookup(k)
+/// (a vector indexed by CPU, std::nullopt when absent), lookup_sum(k), insert(k, per_cpu_values,
+/// flags) (exactly cpus() values, else EINVAL), erase(k), read_all(), read_all_summed(), cpus(),
+/// plus fd(), name(), max_entries(), untyped(). make() also fails when the possible CPUs cannot
+/// be read.
+/// Every typed view is made with `make(map)` (or object::map<View>(name), open_pinned<View>),
+/// which fails naming the map when its type, key or value size, or (where the map has BTF) a
+/// struct's layout differs from the C++ types. Calls are syscalls whose failures name the map
+/// and the operation. Thread-safe: const members may run from several threads at once; each
+/// entry is read or written atomically, a whole-map read is not a snapshot.
 template <class K, class V>
 class per_cpu_hash_map
     : public detail::per_cpu_map<K, V, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH>,
@@ -14,13 +24,15 @@ class per_cpu_hash_map
     using base = detail::per_cpu_map<K, V, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH>;
 
 public:
+    /// An empty view (no map).
     per_cpu_hash_map() = default;
     /// Returns false when the key was absent.
     result<bool> erase(const K& key) const { return this->map_.erase_bytes(&key); }
 
     // Batch writes (issue 13): see map::update_batch_bytes for what a failure part way reports.
     /// Writes keys[i] -> per_cpu_values[i * cpus() + c] for every possible CPU c, in order;
-    /// returns how many keys were written.
+    /// returns how many keys were written. A value count other than keys.size() * cpus() fails
+    /// (EINVAL) before anything is written.
     result<std::size_t> update_batch(std::span<const K> keys, std::span<const V> per_cpu_values,
                                      update_flags flags = update_flags::any,
                                      write_method how = write_method::automatic) const {

@@ -51,7 +51,13 @@ private:
 };
 }  // namespace detail
 
-/// First in, first out.
+/// A BPF_MAP_TYPE_QUEUE of V, first in, first out: make(map) (fails naming the map when its
+/// type or value size differs from V), push(v, flags) (a full map fails with E2BIG unless
+/// flags is update_flags::exist, which drops the oldest element), pop() and peek()
+/// (std::nullopt when empty), plus fd(), name(), max_entries() and untyped(). Calls are
+/// syscalls whose failures name the map and the operation. Thread-safe: const members may run
+/// from several threads at once; each pop removes one element atomically, so concurrent
+/// poppers never get the same one.
 template <class V>
 using queue = detail::keyless_map<V, BPF_MAP_TYPE_QUEUE>;
 

@@ -45,9 +45,14 @@ private:
 };
 }  // namespace detail
 
-/// Slots 0..max_entries-1.
+/// A BPF_MAP_TYPE_SOCKMAP, slots 0..max_entries-1 -> socket: make(map) (fails naming the map
+/// unless it has u32 keys and 4- or 8-byte values), insert(key, socket_fd, flags) (a socket of
+/// a kind the kernel refuses fails naming the key and fd, and saying which kinds it takes),
+/// erase(key) (false when absent), plus fd(), name(), max_entries() and untyped(). Thread-safe:
+/// const members may run from several threads at once.
 using sockmap = detail::socket_map<std::uint32_t, BPF_MAP_TYPE_SOCKMAP>;
-/// Any key type (a 4-tuple, a cookie, ...), matched by bpf_msg/sk_redirect_hash().
+/// A BPF_MAP_TYPE_SOCKHASH: sockmap's operations, errors and thread-safety with any key type
+/// (a 4-tuple, a cookie, ...), matched by bpf_msg/sk_redirect_hash().
 template <class K>
 using sockhash = detail::socket_map<K, BPF_MAP_TYPE_SOCKHASH>;
 

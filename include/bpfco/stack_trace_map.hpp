@@ -10,9 +10,12 @@
 
 namespace bpfco {
 
+/// Reads and frees the stacks a BPF program recorded with bpf_get_stackid(). Failures name the
+/// map and the operation. Thread-safe: const members may run from several threads at once.
 class stack_trace_map {
 public:
-    /// Checks that the map is a stack trace map with u32 keys and values of whole u64s.
+    /// Checks that the map is a stack trace map with u32 keys and values of whole u64s; a
+    /// mismatch fails naming the map.
     static result<stack_trace_map> make(map m);
 
     /// The most frames a stack holds (value size / 8).
@@ -25,6 +28,7 @@ public:
     /// Frees the stack's slot for new stacks; false when it was not there.
     result<bool> erase(std::int32_t id) const;
 
+    /// The untyped map (for its fd, or to pass to bpfco APIs that take a map).
     const bpfco::map& map() const noexcept { return map_; }
 
 private:
