@@ -124,9 +124,13 @@ public:
             if (!b) return complete(bad_message(), {}, may_dispatch);
             if (b.value().empty()) return wait();
             if (!may_dispatch) return complete({}, std::move(b).value(), false);
+            // Cleared on the way out however the handler leaves (it may throw through run()).
+            struct clear_on_exit {
+                bool& flag;
+                ~clear_on_exit() { flag = false; }
+            } clear{completing_};
             completing_ = true;
             complete({}, std::move(b).value(), true);
-            completing_ = false;
         }
     }
 

@@ -1,4 +1,5 @@
 #include <bpfco/histogram.hpp>
+#include <bpfco/per_cpu.hpp>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -29,10 +30,14 @@ result<std::vector<std::uint64_t>> read_u64_slots(const map& m) {
     static constexpr std::array<std::uint32_t, 2> types{BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY};
     BPFCO_TRY(m.check(types, sizeof(std::uint32_t), sizeof(std::uint64_t)));
     const bool per_cpu = m.info().type == BPF_MAP_TYPE_PERCPU_ARRAY;
-    const int cpus = per_cpu ? libbpf_num_possible_cpus() : 1;
-    if (cpus <= 0) return failure(-cpus, "histogram: cannot count the possible CPUs");
+    std::size_t cpus = 1;
+    if (per_cpu) {
+        auto n = possible_cpus();
+        if (!n) return failure(n.error());
+        cpus = n.value();
+    }
     std::vector<std::uint64_t> counts(m.info().max_entries);
-    std::vector<std::uint64_t> value(static_cast<std::size_t>(cpus));
+    std::vector<std::uint64_t> value(cpus);
     for (std::uint32_t slot = 0; slot < counts.size(); ++slot) {
         BPFCO_TRY(auto found, m.lookup_bytes(&slot, value.data()));
         if (found) counts[slot] = std::accumulate(value.begin(), value.end(), std::uint64_t{0});

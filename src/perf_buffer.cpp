@@ -1,4 +1,5 @@
 #include <bpfco/perf_buffer.hpp>
+#include <bpfco/perf_event.hpp>
 #include <bpfco/ring_records.hpp>
 
 #include "async_stream.hpp"
@@ -16,7 +17,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <string>
 
 #include <fmt/format.h>
@@ -25,27 +25,6 @@ namespace asio = boost::asio;
 
 namespace bpfco {
 namespace detail {
-
-namespace {
-// "0-3,5,7-8" (the format of /sys/devices/system/cpu/online).
-std::vector<std::uint32_t> parse_cpu_list(const std::string& s) {
-    std::vector<std::uint32_t> cpus;
-    std::size_t i = 0;
-    while (i < s.size()) {
-        std::size_t used = 0;
-        unsigned long a = std::stoul(s.substr(i), &used);
-        i += used;
-        unsigned long b = a;
-        if (i < s.size() && s[i] == '-') {
-            b = std::stoul(s.substr(i + 1), &used);
-            i += used + 1;
-        }
-        for (unsigned long c = a; c <= b; ++c) cpus.push_back(static_cast<std::uint32_t>(c));
-        while (i < s.size() && (s[i] == ',' || s[i] == '\n')) ++i;
-    }
-    return cpus;
-}
-}  // namespace
 
 class perf_state final : public async_stream<perf_state, perf_batch> {
 public:
@@ -68,25 +47,18 @@ public:
         page_size_ = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
         ring_size_ = pages * page_size_;
 
-        std::ifstream online_file("/sys/devices/system/cpu/online");
-        std::string online;
-        std::getline(online_file, online);
-        std::vector<std::uint32_t> cpus;
-        try {
-            cpus = parse_cpu_list(online);
-        } catch (const std::exception&) {
-            return failure(EINVAL, "perf buffer: cannot parse /sys/devices/system/cpu/online: '" + online + "'");
-        }
+        auto cpus = online_cpus();
+        if (!cpus) return failure(cpus.error().code.value(), "perf buffer '" + map_.name() + "': " + cpus.error().message);
 
         int ep = ::epoll_create1(EPOLL_CLOEXEC);
         if (ep < 0) return failure(map_.make_error(errno, "epoll_create1"));
         BPFCO_TRY(assign_wake_fd(ep, "perf buffer '" + map_.name() + "'"));
 
         // Slots exist for every possible CPU (the map's max_entries); offline ones stay empty.
-        rings_.reserve(cpus.size());
-        for (auto cpu : cpus) {
-            if (cpu >= map_.info().max_entries) continue;
-            BPFCO_TRY(open_ring(cpu));
+        rings_.reserve(cpus.value().size());
+        for (const int cpu : cpus.value()) {
+            if (static_cast<std::uint32_t>(cpu) >= map_.info().max_entries) continue;
+            BPFCO_TRY(open_ring(static_cast<std::uint32_t>(cpu)));
         }
         return boost::outcome_v2::success();
     }

@@ -1,4 +1,5 @@
 #include <bpfco/ring_buffer.hpp>
+#include <bpfco/per_cpu.hpp>
 
 #include "async_stream.hpp"
 
@@ -194,9 +195,8 @@ void ring_buffer::close() noexcept {
 result<std::uint64_t> read_drop_counter(const map& drops, std::uint32_t key) {
     static constexpr std::uint32_t percpu_array[] = {BPF_MAP_TYPE_PERCPU_ARRAY};
     BPFCO_TRY(drops.check(percpu_array, sizeof(std::uint32_t), sizeof(std::uint64_t)));
-    const int cpus = libbpf_num_possible_cpus();
-    if (cpus <= 0) return failure(-cpus, "possible CPUs: cannot read /sys/devices/system/cpu/possible");
-    std::vector<std::uint64_t> values(static_cast<std::size_t>(cpus));
+    BPFCO_TRY(const std::size_t cpus, possible_cpus());
+    std::vector<std::uint64_t> values(cpus);
     BPFCO_TRY(drops.lookup_bytes(&key, values.data()));
     std::uint64_t sum = 0;
     for (auto v : values) sum += v;

@@ -207,7 +207,7 @@ TEST_CASE("perf: samples read as a type of the wrong size are each counted in ty
     testing::fd_leak_check fds;
     asio::io_context ctx;
     auto p = producers::load();
-    bpfco::perf_buffer pb(ctx.get_executor(), p.obj.map("perf").value());
+    bpfco::perf_buffer pb(ctx, p.obj.map("perf").value());  // the ExecutionContext& constructor
     const auto cpu = pb.cpus().front();
     struct one_field_more {
         bpfco_seq_event e;

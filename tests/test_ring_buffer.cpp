@@ -332,7 +332,7 @@ TEST_CASE("records read as a type of the wrong size are each counted in type_mis
     testing::fd_leak_check fds;
     asio::io_context ctx;
     auto p = producers::load(1 << 20);
-    bpfco::ring_buffer rb(ctx.get_executor(), p.obj.map("ring").value());
+    bpfco::ring_buffer rb(ctx, p.obj.map("ring").value());  // the ExecutionContext& constructor
     struct one_field_more {
         bpfco_seq_event e;
         std::uint64_t extra;

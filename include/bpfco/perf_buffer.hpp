@@ -11,6 +11,7 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/execution_context.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <chrono>
@@ -21,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <utility>
 #include <type_traits>
 #include <vector>
 
@@ -312,6 +314,11 @@ public:
     static result<perf_buffer> create(const executor_type& ex, map perf_map, perf_buffer_options options = {});
     /// As create(), throwing bpfco::error_exception on failure.
     perf_buffer(const executor_type& ex, map perf_map, perf_buffer_options options = {});
+    /// On `ctx`'s executor, as Asio's I/O objects take an io_context.
+    template <class ExecutionContext>
+        requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
+    perf_buffer(ExecutionContext& ctx, map perf_map, perf_buffer_options options = {})
+        : perf_buffer(executor_type(ctx.get_executor()), std::move(perf_map), options) {}
 
     perf_buffer(perf_buffer&&) noexcept = default;
     perf_buffer& operator=(perf_buffer&& o) noexcept;

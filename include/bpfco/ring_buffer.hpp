@@ -11,6 +11,7 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/execution_context.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <chrono>
@@ -19,6 +20,8 @@
 #include <iterator>
 #include <memory>
 #include <span>
+#include <utility>
+#include <type_traits>
 
 namespace bpfco {
 
@@ -328,6 +331,11 @@ public:
     static result<ring_buffer> create(const executor_type& ex, map ring_map, ring_buffer_options options = {});
     /// As create(), throwing bpfco::error_exception on failure.
     ring_buffer(const executor_type& ex, map ring_map, ring_buffer_options options = {});
+    /// On `ctx`'s executor, as Asio's I/O objects take an io_context.
+    template <class ExecutionContext>
+        requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
+    ring_buffer(ExecutionContext& ctx, map ring_map, ring_buffer_options options = {})
+        : ring_buffer(executor_type(ctx.get_executor()), std::move(ring_map), options) {}
 
     ring_buffer(ring_buffer&&) noexcept = default;
     ring_buffer& operator=(ring_buffer&& o) noexcept;
