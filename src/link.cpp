@@ -1,6 +1,8 @@
 #include <bpfco/link.hpp>
 
+#include "hints.hpp"
 #include "libbpf_log.hpp"
+#include "mounts.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -54,6 +56,10 @@ link::operator bool() const noexcept { return lib_ != nullptr || bool(fd_) || tc
 int link::fd() const noexcept { return lib_ ? bpf_link__fd(lib_) : fd_.get(); }
 
 result<void> link::pin(const std::string& path) {
+    if (!*this)  // an empty link (loader branch: issue 12's guard)
+        return failure(EBADF, fmt::format("link: pin at '{}': {} (the link is empty: default-constructed, "
+                                          "moved-from or detached)",
+                                          path, detail::errno_text(EBADF)));
     if (fd() < 0) return failure(EOPNOTSUPP, "link: TC filters have no link fd to pin");
     if (!detail::ensure_bpffs()) return failure(errno, "link: bpffs is not mounted at /sys/fs/bpf");
     if (bpf_obj_pin(fd(), path.c_str()) != 0) {

@@ -1,6 +1,8 @@
 #include <bpfco/map.hpp>
 
+#include "hints.hpp"
 #include "libbpf_log.hpp"
+#include "mounts.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
