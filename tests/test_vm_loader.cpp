@@ -95,3 +95,30 @@ TEST_CASE("a missing fentry target is named where fentry works") {
     CHECK(contains(r.error().message, "'bpfco_loader_no_such_function'"));
     CHECK(!contains(r.error().message, "CAP_BPF"));
 }
+
+TEST_CASE("an LSM program attaches where 'bpf' is in lsm=, and says so where it is not") {
+    BPFCO_REQUIRE_ROOT();
+    if (!features::fentry()) {
+        testing::skip("no BPF trampolines here: loader_parity tests that hint");
+        return;
+    }
+    MESSAGE("active LSMs: '", features::active_lsms(), "'");
+    auto obj = open_all_off();
+    obj.program("lsm_file_open").value().set_autoload(true);
+    auto loaded = obj.load();
+    if (loaded.has_error()) {
+        MESSAGE(loaded.error().message);
+        CHECK(!features::lsm());
+        CHECK(contains(loaded.error().message, "lsm="));
+        return;
+    }
+    auto l = obj.program("lsm_file_open").value().attach();
+    if (features::lsm()) {
+        CHECK(l.has_value());
+        return;
+    }
+    REQUIRE(l.has_error());
+    MESSAGE(l.error().message);
+    CHECK(contains(l.error().message, "program 'lsm_file_open'"));
+    CHECK(contains(l.error().message, "lsm="));
+}
