@@ -76,6 +76,18 @@ int kprobe_no_target(struct pt_regs *ctx) { return 0; }
 SEC("uprobe")
 int uprobe_no_target(struct pt_regs *ctx) { return 0; }
 
+SEC("usdt")
+int usdt_no_target(struct pt_regs *ctx) { return 0; }
+
+SEC("tracepoint")
+int tracepoint_no_target(void *ctx) { return 0; }
+
+SEC("raw_tp")
+int raw_tp_no_target(void *ctx) { return 0; }
+
+SEC("cgroup_skb/ingress")
+int on_cgroup_skb(struct __sk_buff *skb) { return 1; }
+
 SEC("perf_event")
 int on_perf_event(void *ctx) { return 0; }
 

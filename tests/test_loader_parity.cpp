@@ -325,8 +325,9 @@ TEST_CASE("EPERM as root: the hint says capabilities are not the cause") {
 TEST_CASE("generic attach() gives the specific calls' hints and names the attach_* to use") {
     BPFCO_REQUIRE_ROOT();
     auto obj = open_loader_test();
-    const char* kinds[] = {"kprobe_no_target", "uprobe_no_target", "on_perf_event", "on_socket", "on_tc", "on_xdp",
-                           "open_kprobe"};
+    const char* kinds[] = {"kprobe_no_target", "uprobe_no_target", "usdt_no_target", "tracepoint_no_target",
+                           "raw_tp_no_target", "on_cgroup_skb", "on_perf_event", "on_socket", "on_tc",
+                           "on_xdp", "open_kprobe"};
     for (auto* k : kinds) obj.program(k).value().set_autoload(true);
     obj.load().value();
     auto expect = [&](const char* prog, std::string_view needle) {
@@ -338,6 +339,10 @@ TEST_CASE("generic attach() gives the specific calls' hints and names the attach
     };
     expect("kprobe_no_target", features::kprobes() ? "attach_kprobe(" : "no kprobes");
     expect("uprobe_no_target", "attach_uprobe(");
+    expect("usdt_no_target", "USDT");
+    expect("tracepoint_no_target", "attach_tracepoint(");
+    expect("raw_tp_no_target", "attach_raw_tracepoint(");
+    expect("on_cgroup_skb", "attach_cgroup(");
     expect("on_perf_event", "attach_perf_event(");
     expect("on_socket", "SO_ATTACH_BPF");
     expect("on_tc", "attach_tcx(");
