@@ -114,7 +114,9 @@ TEST_CASE("internal maps by section name and by kernel name") {
         CHECK(obj.map(by_section.name()).has_value());        // libbpf's (kernel) name
         CHECK(obj.map(name + ".rodata").has_value());         // the object's full name
         CHECK(obj.map(".bss").has_value());
-        CHECK(by_section.name() == (name == "runqlat" ? "runqlat.rodata" : "loader_t.rodata"));
+        // The kernel's name is libbpf's ("runqlat.rodata"; a long object name is cut to fit).
+        CHECK(by_section.name() == bpf_map__name(bpf_object__find_map_by_name(obj.native_handle(), ".rodata")));
+        if (name == "runqlat") CHECK(by_section.name() == "runqlat.rodata");
         auto missing = obj.map(name + ".nosuch");
         REQUIRE(missing.has_error());
         CHECK(contains(missing.error().message, ".rodata"));  // lists what exists

@@ -60,7 +60,9 @@ public:
     static result<object> load_memory(std::string_view name, std::span<const std::byte> elf);
 
     /// The object embedded by a bpftool skeleton (bpfco's meson helper makes one per .bpf.c):
-    /// `bpfco::object::open_skeleton("counter", counter_bpf__elf_bytes)`.
+    /// `bpfco::object::open_skeleton("counter", counter_bpf__elf_bytes)`. The skeleton's own
+    /// `counter_bpf__open()` names the object "counter_bpf": pass that name for the same kernel
+    /// names of its internal maps.
     template <class ElfBytes>
     static result<object> open_skeleton(std::string_view name, ElfBytes elf_bytes) {
         std::size_t size = 0;
