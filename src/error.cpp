@@ -3,9 +3,6 @@
 #include "libbpf_log.hpp"
 
 #include <bpf/libbpf.h>
-#include <sys/mount.h>
-#include <sys/statfs.h>
-#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdarg>
@@ -13,24 +10,21 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
-#include <vector>
 
 namespace bpfco {
-
-std::string privilege_hint(int errnum) {
-    if (errnum != EPERM) return {};
-    return " (loading BPF needs CAP_BPF with CAP_PERFMON for tracing, CAP_NET_ADMIN for XDP/TC, "
-           "or root; check also kernel.unprivileged_bpf_disabled and RLIMIT_MEMLOCK)";
-}
 
 namespace detail {
 
 namespace {
 thread_local libbpf_capture* current_capture = nullptr;
 
-int print_to_capture(enum libbpf_print_level level, const char* fmt, va_list args) {
+bool debugging() {
     static const bool debug = std::getenv("BPFCO_DEBUG") != nullptr;
-    if (debug) {
+    return debug;
+}
+
+int print_to_capture(enum libbpf_print_level level, const char* fmt, va_list args) {
+    if (debugging()) {
         va_list copy;
         va_copy(copy, args);
         std::vfprintf(stderr, fmt, copy);
@@ -50,6 +44,10 @@ int print_to_capture(enum libbpf_print_level level, const char* fmt, va_list arg
     return 0;
 }
 }  // namespace
+
+void debug_log(std::string_view line) {
+    if (debugging()) std::fprintf(stderr, "bpfco: %.*s\n", static_cast<int>(line.size()), line.data());
+}
 
 void libbpf_capture::append(const char* s, std::size_t n) {
     // The verifier log of a big program can be megabytes: the tail is what explains it.
@@ -87,20 +85,6 @@ std::string errno_text(int errnum) {
     char buf[256];
     if (libbpf_strerror(errnum, buf, sizeof buf) == 0) return buf;
     return std::strerror(errnum);
-}
-
-bool ensure_mounted(const char* fstype, const char* where) {
-    static std::mutex m;
-    std::lock_guard lock(m);
-    struct statfs st {};
-    static const std::vector<std::pair<std::string, unsigned long>> magics = {
-        {"tracefs", 0x74726163}, {"debugfs", 0x64626720}, {"bpf", 0xcafe4a11}};
-    unsigned long want = 0;
-    for (auto& [n, v] : magics)
-        if (n == fstype) want = v;
-    if (::statfs(where, &st) == 0 && static_cast<unsigned long>(st.f_type) == want) return true;
-    ::mkdir(where, 0700);
-    return ::mount(fstype, where, fstype, 0, nullptr) == 0 || errno == EBUSY;
 }
 
 }  // namespace detail

@@ -1,6 +1,7 @@
 #include <bpfco/features.hpp>
 
 #include "libbpf_log.hpp"
+#include "mounts.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -9,6 +10,8 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <fstream>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -90,6 +93,32 @@ bool tc() {
     static const bool v = prog_type(BPF_PROG_TYPE_SCHED_CLS);
     return v;
 }
+bool tracepoint(std::string_view category, std::string_view name) {
+    detail::ensure_tracefs();
+    return ::access(fmt::format("/sys/kernel/tracing/events/{}/{}", category, name).c_str(), F_OK) == 0;
+}
+
+bool kernel_function(std::string_view function) {
+    detail::libbpf_capture quiet;
+    return libbpf_find_vmlinux_btf_id(std::string(function).c_str(), BPF_TRACE_FENTRY) > 0;
+}
+
+std::string active_lsms() {
+    detail::ensure_mounted("securityfs", "/sys/kernel/security");
+    std::ifstream f("/sys/kernel/security/lsm");
+    std::string list;
+    std::getline(f, list);
+    return list;
+}
+
+bool lsm() {
+    static const bool v = [] {
+        const std::string list = "," + active_lsms() + ",";
+        return fentry() && list.find(",bpf,") != std::string::npos;
+    }();
+    return v;
+}
+
 bool perf_event() {
     static const bool v = prog_type(BPF_PROG_TYPE_PERF_EVENT);
     return v;
@@ -98,9 +127,9 @@ bool perf_event() {
 std::string summary() {
     auto yn = [](bool b) { return b ? "yes" : "no"; };
     return fmt::format("btf: {}\nkprobes: {}\nfentry: {}\nring_buffer: {}\nbatch_ops: {}\nxdp: {}\ntc: {}\n"
-                       "perf_event: {}\n",
+                       "perf_event: {}\nlsm: {}\n",
                        yn(btf()), yn(kprobes()), yn(fentry()), yn(ring_buffer()), yn(batch_ops()),
-                       yn(xdp()), yn(tc()), yn(perf_event()));
+                       yn(xdp()), yn(tc()), yn(perf_event()), yn(lsm()));
 }
 
 }  // namespace bpfco::features

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <string>
+#include <string_view>
 
 namespace bpfco::detail {
 
@@ -25,15 +26,12 @@ private:
     libbpf_capture* previous_;
 };
 
+/// Writes one line to stderr when BPFCO_DEBUG is set (with libbpf's own log).
+void debug_log(std::string_view line);
+
 /// strerror that also knows libbpf's own codes (LIBBPF_ERRNO__FORMAT = 4001, ...).
 std::string errno_text(int errnum);
 /// libbpf's own codes have no std::errc: report them as EINVAL, keeping the text.
 inline int portable_errno(int errnum) { return errnum >= 4000 && errnum < 4100 ? EINVAL : errnum; }
-
-/// Makes sure a pseudo filesystem is mounted at `where` (tracefs, debugfs, bpf); false if it is
-/// missing and mounting failed (no privilege).
-bool ensure_mounted(const char* fstype, const char* where);
-inline bool ensure_tracefs() { return ensure_mounted("tracefs", "/sys/kernel/tracing"); }
-inline bool ensure_bpffs() { return ensure_mounted("bpf", "/sys/fs/bpf"); }
 
 }  // namespace bpfco::detail

@@ -4,6 +4,8 @@
 #include "bpf_fd_kind.hpp"
 #include "libbpf_log.hpp"
 #include "link_access.hpp"
+#include "hints.hpp"
+#include "mounts.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

@@ -2,7 +2,9 @@
 #include <bpfco/map.hpp>
 
 #include "bpf_fd_kind.hpp"
+#include "hints.hpp"
 #include "libbpf_log.hpp"
+#include "mounts.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

@@ -107,7 +107,7 @@ TEST_CASE("fentry on a kernel without trampolines says so") {
     if (auto loaded = obj.load(); loaded.has_error()) {
         MESSAGE(loaded.error().message);
         CHECK(contains(loaded.error().message, "program 'fentry_openat2'"));
-        CHECK(contains(loaded.error().message, "cannot load fentry/fexit programs"));
+        CHECK(contains(loaded.error().message, "cannot run fentry/fexit programs"));
         CHECK(!contains(loaded.error().message, "CAP_BPF"));
     }
     auto l = obj.program("fentry_openat2").value().attach_trace();

@@ -1,11 +1,20 @@
 // Errors: every synchronous call returns bpfco::result<T>; a failure carries an errno-category
 // code and a message that names the object (program, map, interface, file) and the reason.
+//
+// The one message format, used by every error bpfco makes:
+//
+//     <thing>: <what was tried>: <errno text>[ (<hint>)][\n<libbpf's last lines>]
+//
+// e.g. "program 'count': attach kprobe to 'do_nothing': Operation not supported (this kernel has
+// no kprobes ...)". <thing> nests from the outside in ("object 'app': program 'count': ...").
+// The errno text appears once: error_exception::what() is exactly this message.
 #pragma once
 
 #include <boost/outcome/basic_result.hpp>
 #include <boost/outcome/policy/base.hpp>
 #include <boost/outcome/try.hpp>
 
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -19,10 +28,15 @@ struct error {
 };
 
 /// Thrown by result<T>::value() on failure, so that `.value()` reads like Outcome's default and
-/// the exception still says which program or map failed.
+/// the exception still says which program or map failed. what() is the error's message as is
+/// (std::system_error would append the errno text a second time); code() is its code.
 class error_exception : public std::system_error {
 public:
-    explicit error_exception(const error& e) : std::system_error(e.code, e.message) {}
+    explicit error_exception(const error& e) : std::system_error(e.code), message_(e.message) {}
+    const char* what() const noexcept override { return message_.what(); }
+
+private:
+    std::runtime_error message_;  // a string whose copies cannot throw, as exceptions need
 };
 
 namespace detail {
@@ -49,9 +63,6 @@ inline auto failure(int errnum, std::string message) {
     return boost::outcome_v2::failure(make_error(errnum, std::move(message)));
 }
 inline auto failure(error e) { return boost::outcome_v2::failure(std::move(e)); }
-
-/// What to say for EPERM/EACCES when the process lacks privileges for BPF.
-std::string privilege_hint(int errnum);
 
 }  // namespace bpfco
 

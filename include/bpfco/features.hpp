@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace bpfco::features {
 
@@ -14,6 +15,15 @@ bool batch_ops();      ///< BPF_MAP_LOOKUP_BATCH on hash maps
 bool xdp();            ///< XDP programs
 bool tc();             ///< TC (sched_cls) programs
 bool perf_event();     ///< perf_event programs
+bool lsm();            ///< BPF LSM programs can run: trampolines, and `bpf` in the active LSM list
+                       ///< (the lsm= boot parameter)
+
+/// The tracepoint `category/name` exists (under tracefs events/).
+bool tracepoint(std::string_view category, std::string_view name);
+/// `function` is in the kernel's BTF (vmlinux), so fentry/fexit/LSM programs can target it.
+bool kernel_function(std::string_view function);
+/// The active LSMs, comma-separated (/sys/kernel/security/lsm); empty when unreadable.
+std::string active_lsms();
 
 /// One line per feature ("kprobes: no"), for logs and --help output.
 std::string summary();

@@ -15,6 +15,7 @@
 #include <vector>
 
 struct bpf_object;
+struct bpf_map;
 
 namespace bpfco {
 
@@ -30,6 +31,22 @@ result<void> check_struct(bpf_object* obj, const std::string& obj_name, std::str
                           const cpp_layout& layout, std::string_view where);
 }  // namespace detail
 
+/// The outcome of object::choose_alternatives() for one group.
+struct alternative_choice {
+    std::string kept;                  ///< the program left on
+    std::string reason;                ///< why this kernel can load and attach it
+    std::vector<std::string> skipped;  ///< the group's earlier programs, each "name: why not"
+};
+
+/// Names are libbpf's: a file object is named after its file, cut at the first '.'
+/// ("runqlat.bpf.o" is "runqlat"); a memory or skeleton object takes the name given (a bpftool
+/// skeleton's own open uses "<file>_bpf"), truncated to the kernel's 15 characters. Internal maps
+/// are found by their section (".rodata", ".data.custom") or by their kernel name
+/// ("runqlat.rodata").
+///
+/// A default-constructed or moved-from object is empty: name() is "", programs() and map_names()
+/// are empty, and every call that returns a result returns an error saying so.
+///
 /// Lifetime: closing (destroying) an object while what was made from it lives is safe, and
 /// tested under ASan (tests/test_faults.cpp): every `link` keeps its program attached (the kernel
 /// link or perf event holds a reference to the program) until the link is destroyed; every `map`,
@@ -46,7 +63,7 @@ public:
 
     /// Opens without loading, so programs can be switched off (set_autoload) first.
     static result<object> open_file(const std::string& path);
-    /// `name` is used in messages and as libbpf's object name.
+    /// `name` is libbpf's object name (messages, kernel names of internal maps).
     static result<object> open_memory(std::string_view name, std::span<const std::byte> elf);
     /// Loads every program with autoload on into the kernel. A verifier rejection names the
     /// program and carries the tail of the verifier log.
@@ -57,7 +74,9 @@ public:
     static result<object> load_memory(std::string_view name, std::span<const std::byte> elf);
 
     /// The object embedded by a bpftool skeleton (bpfco's meson helper makes one per .bpf.c):
-    /// `bpfco::object::open_skeleton("counter", counter_bpf__elf_bytes)`.
+    /// `bpfco::object::open_skeleton("counter", counter_bpf__elf_bytes)`. The skeleton's own
+    /// `counter_bpf__open()` names the object "counter_bpf": pass that name for the same kernel
+    /// names of its internal maps.
     template <class ElfBytes>
     static result<object> open_skeleton(std::string_view name, ElfBytes elf_bytes) {
         std::size_t size = 0;
@@ -92,6 +111,14 @@ public:
     /// Before load: the number of entries of a map (ring sizes, table sizes).
     result<void> set_max_entries(std::string_view map_name, std::uint32_t entries);
 
+    /// Before load: for each group of alternative programs (one probe written as fentry, kprobe
+    /// and tracepoint, best first), keeps the first that this kernel can load and attach (from
+    /// its features, the attach target's presence in the kernel's BTF, kallsyms or tracefs) and
+    /// switches the group's others off. Programs in no group are left as they are. Fails naming
+    /// the group and each program's reason when none of a group can run here.
+    result<std::vector<alternative_choice>> choose_alternatives(
+        const std::vector<std::vector<std::string>>& groups);
+
     bpf_object* native_handle() const noexcept { return obj_; }
 
     // ---- Globals, checked layouts and typed streams (implemented in src/global.cpp and
@@ -124,6 +151,11 @@ public:
 
 private:
     object(bpf_object* o, std::string name) : obj_(o), name_(std::move(name)) {}
+    /// `what` names the input in errors ("object file 'x'", "object 'x' (N bytes in memory)").
+    static result<object> open(std::string_view name, std::span<const std::byte> elf, const std::string& what);
+    /// The error every call returns on an empty object.
+    result<void> check(std::string_view what) const;
+    result<bpf_map*> find_map(std::string_view name) const;
     bpf_object* obj_ = nullptr;
     std::string name_;
     bool loaded_ = false;

@@ -1,5 +1,7 @@
 // A program inside a loaded object: a view, valid while its object lives. Every attach returns a
-// link that owns the attachment.
+// link that owns the attachment. Programs come from object::program() and object::programs(); a
+// default-constructed program is empty: its name and section are "", fd() is -1, type() is 0,
+// set_autoload() does nothing, and every attach returns an error saying so.
 #pragma once
 
 #include <bpfco/error.hpp>
@@ -50,13 +52,13 @@ class map;
 class program {
 public:
     program() = default;
-    explicit program(bpf_program* p) noexcept : prog_(p) {}
 
     std::string_view name() const noexcept;
     std::string_view section() const noexcept;
     int fd() const noexcept;
     std::uint32_t type() const noexcept;  ///< enum bpf_prog_type
     bpf_program* native_handle() const noexcept { return prog_; }
+    explicit operator bool() const noexcept { return prog_ != nullptr; }
 
     /// Before load: whether this program is loaded with its object (libbpf autoload).
     void set_autoload(bool on) noexcept;
@@ -115,10 +117,15 @@ public:
     result<link> attach_iter(const map& target) const;
     // ---- end tracing breadth ----
 
-    /// An error about this program: "program 'name': what: strerror (+ hint)".
-    error make_error(int errnum, std::string_view what) const;
+    /// An error about this program, in error.hpp's format: "program 'name': what: errno text
+    /// (hint)"; without a hint, EPERM gets the privilege hint.
+    error make_error(int errnum, std::string_view what, std::string_view hint = {}) const;
 
 private:
+    friend class object;
+    explicit program(bpf_program* p) noexcept : prog_(p) {}
+    /// The error every attach returns on an empty program.
+    result<void> check(std::string_view what) const;
     bpf_program* prog_ = nullptr;
 };
 
