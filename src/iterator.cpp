@@ -1,5 +1,7 @@
 #include <bpfco/iterator.hpp>
 
+#include "hints.hpp"
+
 #include <bpf/bpf.h>
 
 #include <cerrno>

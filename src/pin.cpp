@@ -1,8 +1,10 @@
 #include <bpfco/pin.hpp>
 #include <bpfco/program.hpp>
 
+#include "hints.hpp"
 #include "bpf_fd_kind.hpp"
 #include "libbpf_log.hpp"
+#include "mounts.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

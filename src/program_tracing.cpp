@@ -6,6 +6,7 @@
 #include <bpfco/program.hpp>
 
 #include "libbpf_log.hpp"
+#include "mounts.hpp"
 #include "link_access.hpp"
 
 #include <bpf/bpf.h>
@@ -57,6 +58,7 @@ std::string_view kprobe_multi_hint(int e) {
 
 result<link> program::attach_usdt(const std::string& binary, std::string_view provider, std::string_view name,
                                   usdt_options o) const {
+    BPFCO_TRY(check("attach_usdt"));
     detail::ensure_tracefs();
     detail::libbpf_capture cap;
     std::string p(provider), n(name);
@@ -69,6 +71,7 @@ result<link> program::attach_usdt(const std::string& binary, std::string_view pr
 }
 
 result<link> program::attach_kprobe_multi(std::string_view pattern, multi_probe_options o) const {
+    BPFCO_TRY(check("attach_kprobe_multi"));
     detail::ensure_tracefs();
     detail::libbpf_capture cap;
     std::string pat(pattern);
@@ -81,6 +84,7 @@ result<link> program::attach_kprobe_multi(std::string_view pattern, multi_probe_
 }
 
 result<link> program::attach_kprobe_multi(std::span<const std::string> functions, multi_probe_options o) const {
+    BPFCO_TRY(check("attach_kprobe_multi"));
     auto what = fmt::format("attach kprobe_multi to {}", listed(functions));
     if (functions.empty()) return failure(make_error(EINVAL, what + " (the list is empty)"));
     detail::ensure_tracefs();
@@ -114,6 +118,7 @@ result<link> uprobe_multi(const program& p, const std::string& binary, const cha
 
 result<link> program::attach_uprobe_multi(const std::string& binary, std::string_view pattern,
                                           multi_probe_options o) const {
+    BPFCO_TRY(check("attach_uprobe_multi"));
     auto what = fmt::format("attach uprobe_multi to pattern '{}' in '{}'", pattern, binary);
 #if BPFCO_HAVE_UPROBE_MULTI
     return uprobe_multi(*this, binary, std::string(pattern).c_str(), {}, o, std::move(what));
@@ -126,6 +131,7 @@ result<link> program::attach_uprobe_multi(const std::string& binary, std::string
 
 result<link> program::attach_uprobe_multi(const std::string& binary, std::span<const std::string> symbols,
                                           multi_probe_options o) const {
+    BPFCO_TRY(check("attach_uprobe_multi"));
     auto what = fmt::format("attach uprobe_multi to {} in '{}'", listed(symbols), binary);
     if (symbols.empty()) return failure(make_error(EINVAL, what + " (the list is empty)"));
 #if BPFCO_HAVE_UPROBE_MULTI
@@ -138,6 +144,7 @@ result<link> program::attach_uprobe_multi(const std::string& binary, std::span<c
 }
 
 result<link> program::attach_lsm() const {
+    BPFCO_TRY(check("attach_lsm"));
     detail::libbpf_capture cap;
     auto* l = bpf_program__attach_lsm(prog_);
     int e = errno;
@@ -146,6 +153,7 @@ result<link> program::attach_lsm() const {
 }
 
 result<link> program::attach_iter() const {
+    BPFCO_TRY(check("attach_iter"));
     detail::libbpf_capture cap;
     auto* l = bpf_program__attach_iter(prog_, nullptr);
     int e = errno;
@@ -153,6 +161,7 @@ result<link> program::attach_iter() const {
 }
 
 result<link> program::attach_iter(const map& target) const {
+    BPFCO_TRY(check("attach_iter"));
     detail::libbpf_capture cap;
     union bpf_iter_link_info info {};
     info.map.map_fd = static_cast<__u32>(target.fd());

@@ -1,6 +1,8 @@
 #include <bpfco/trace_pipe.hpp>
 
+#include "hints.hpp"
 #include "libbpf_log.hpp"
+#include "mounts.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

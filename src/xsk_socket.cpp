@@ -1,6 +1,7 @@
 #include <bpfco/xsk_socket.hpp>
 #include <bpfco/xskmap.hpp>
 
+#include "hints.hpp"
 #include "async_stream.hpp"
 
 #include <boost/asio/append.hpp>
