@@ -36,16 +36,22 @@ namespace bpfco {
 /// total, all before the read runs (a read, once made, completes with its bytes).
 ///
 /// Closing mid-pass is safe: the kernel drops the rest of the pass with the fd.
+/// Thread safety: as Asio sockets (one stream, one thread or strand); one read at a time.
 class iterator_stream {
 public:
+    /// The executor reads are posted to and complete on unless the handler has its own.
     using executor_type = boost::asio::any_io_executor;
+    /// Completion signature of async_read_some: an error, or the bytes read.
     using completion_signature = void(boost::system::error_code, std::size_t);
 
     /// Starts a pass of the iterator that `iter` links (bpf_iter_create). The error names the link.
     static result<iterator_stream> create(const executor_type& ex, const link& iter);
+    /// As create(), for code that uses exceptions: throws its error (as result::value()).
     iterator_stream(const executor_type& ex, const link& iter);
 
+    /// Takes `o`'s pass; `o` is left closed.
     iterator_stream(iterator_stream&&) noexcept = default;
+    /// Closes this pass (as close()), then takes `o`'s.
     iterator_stream& operator=(iterator_stream&& o) noexcept {
         if (this != &o) {
             close();
@@ -55,10 +61,14 @@ public:
     }
     iterator_stream(const iterator_stream&) = delete;
     iterator_stream& operator=(const iterator_stream&) = delete;
+    /// Closes the pass as close() does.
     ~iterator_stream() { close(); }
 
+    /// The executor given to create().
     executor_type get_executor() const noexcept { return state_->ex; }
 
+    /// Reads what the iterator prints for its next objects into the first non-empty buffer of
+    /// `buffers` (an empty sequence reads nothing and completes with 0 bytes). See the class for errors.
     template <class MutableBufferSequence,
               BOOST_ASIO_COMPLETION_TOKEN_FOR(completion_signature) Token =
                   boost::asio::default_completion_token_t<executor_type>>
@@ -77,6 +87,7 @@ public:
     void close() noexcept {
         if (state_) state_->fd.reset();
     }
+    /// Not closed (nor moved from); a pass read to its end stays open until closed.
     bool is_open() const noexcept { return state_ && bool(state_->fd); }
 
 private:

@@ -20,14 +20,17 @@
 
 namespace bpfco {
 
+/// A record's severity, as given to bpfco_log() (BPFCO_LOG_ERROR ... BPFCO_LOG_TRACE); the values
+/// are those the BPF side writes.
 enum class log_level : std::uint8_t { error = 1, warn = 2, info = 3, debug = 4, trace = 5 };
 
 /// "ERROR", "WARN", "INFO", "DEBUG", "TRACE".
 std::string_view to_string(log_level l) noexcept;
 
+/// One bpfco_log() call, formatted.
 struct log_record {
     std::uint64_t timestamp_ns = 0;  ///< bpf_ktime_get_ns() when logged (CLOCK_MONOTONIC)
-    log_level level = log_level::info;
+    log_level level = log_level::info;  ///< as logged; error for a record of the wrong size
     std::string text;  ///< formatted; a record that cannot be formatted says why instead
 };
 
@@ -40,6 +43,7 @@ public:
     static log_formats parse(std::span<const std::byte> section);
     /// Formats one raw record (a struct bpfco_log_record).
     log_record format(std::span<const std::byte> raw) const;
+    /// Number of call sites known.
     std::size_t size() const noexcept { return formats_.size(); }
 
 private:
@@ -51,16 +55,23 @@ private:
 /// Completion Signature: `void(boost::system::error_code, std::vector<bpfco::log_record>)`: at
 /// least one record, or an error, with the ring_buffer's semantics (operation_aborted when
 /// cancelled or closed, per-operation cancellation that loses nothing).
+/// Thread safety: as ring_buffer (one stream, one thread or strand).
 class log_stream {
 public:
+    /// The executor receives complete on unless the handler has its own.
     using executor_type = boost::asio::any_io_executor;
+    /// Completion signature of async_receive: an error, or at least one record.
     using completion_signature = void(boost::system::error_code, std::vector<log_record>);
 
-    /// Opens the object's bpfco_log_ring and bpfco_log_drops maps and reads its formats.
+    /// Opens the object's bpfco_log_ring and bpfco_log_drops maps and reads its formats. The
+    /// error names the map or section missing (an object that does not include log.bpf.h).
     static result<log_stream> create(const executor_type& ex, const object& obj, ring_buffer_options options = {});
 
+    /// The executor given to create().
     executor_type get_executor() const noexcept { return state_->ring.get_executor(); }
 
+    /// Waits for the records BPF has logged and completes with all of them, formatted, in the
+    /// order BPF wrote them.
     template <BOOST_ASIO_COMPLETION_TOKEN_FOR(completion_signature) Token =
                   boost::asio::default_completion_token_t<executor_type>>
     auto async_receive(Token&& token = boost::asio::default_completion_token_t<executor_type>()) {
@@ -70,7 +81,9 @@ public:
 
     /// Records BPF could not log because the ring was full (summed over CPUs).
     result<std::uint64_t> dropped() const { return read_drop_counter(state_->drops); }
+    /// A pending receive completes with operation_aborted. Idempotent.
     void close() noexcept { state_->ring.close(); }
+    /// Not closed.
     bool is_open() const noexcept { return state_->ring.is_open(); }
 
 private:

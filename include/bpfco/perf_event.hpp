@@ -16,6 +16,7 @@
 
 namespace bpfco {
 
+/// The event a perf_event counts or samples. The hardware ones need a PMU, which VMs often lack.
 enum class perf_counter {
     cpu_clock,         ///< software: a per-CPU timer, present everywhere (VMs included)
     task_clock,        ///< software: time the task ran

@@ -25,27 +25,36 @@ namespace bpfco {
 /// one line (without its newline), or an error: `operation_aborted` when cancelled or closed.
 /// Per-operation cancellation: as the underlying descriptor's read (a cancelled receive has
 /// consumed nothing that a later receive will not see: partial lines are kept in the object).
+/// Thread safety: as Asio sockets (one object, one thread or strand); one receive at a time.
 class trace_pipe {
 public:
+    /// The executor receives complete on unless the handler has its own.
     using executor_type = boost::asio::any_io_executor;
+    /// Completion signature of async_receive: an error, or at least one line.
     using completion_signature = void(boost::system::error_code, std::vector<std::string>);
 
-    /// Opens `path` (default: the global trace_pipe; tracefs is mounted if needed).
+    /// Opens `path` (default: the global trace_pipe; tracefs is mounted if needed). The error
+    /// names the path and the reason (a missing privilege included).
     static result<trace_pipe> create(const executor_type& ex,
                                      const std::string& path = "/sys/kernel/tracing/trace_pipe");
 
+    /// The executor given to create().
     executor_type get_executor() const noexcept { return state_->pipe.get_executor(); }
 
+    /// Waits, without blocking a thread, until whole lines are available and completes with all
+    /// of them; the rest of a partial line waits for the next receive.
     template <BOOST_ASIO_COMPLETION_TOKEN_FOR(completion_signature) Token =
                   boost::asio::default_completion_token_t<executor_type>>
     auto async_receive(Token&& token = boost::asio::default_completion_token_t<executor_type>()) {
         return boost::asio::async_compose<Token, completion_signature>(receive_op{state_}, token, state_->pipe);
     }
 
+    /// A pending receive completes with operation_aborted; lines not yet received are lost.
     void close() noexcept {
         boost::system::error_code ignored;
         state_->pipe.close(ignored);
     }
+    /// Not closed.
     bool is_open() const noexcept { return state_->pipe.is_open(); }
 
 private:

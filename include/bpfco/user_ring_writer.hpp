@@ -41,14 +41,19 @@ namespace bpfco {
 /// Thread Safety: as Asio sockets (one object, one strand). One reserve may be pending at a time.
 class user_ring_writer {
 public:
+    /// The executor a reserve waits and completes on unless the handler has its own.
     using executor_type = boost::asio::any_io_executor;
+    /// Completion signature of async_reserve: an error, or the reserved record.
     using completion_signature = void(boost::system::error_code, std::span<std::byte>);
 
     /// `ring` must be a BPF_MAP_TYPE_USER_RINGBUF map; the error names it.
     static result<user_ring_writer> create(const executor_type& ex, map ring);
+    /// As create(), for code that uses exceptions: throws its error (as result::value()).
     user_ring_writer(const executor_type& ex, map ring);
 
+    /// Takes `o`'s ring; `o` is left closed.
     user_ring_writer(user_ring_writer&&) noexcept = default;
+    /// Closes this writer (as close()), then takes `o`'s ring.
     user_ring_writer& operator=(user_ring_writer&& o) noexcept {
         if (this != &o) {
             close();
@@ -61,6 +66,7 @@ public:
     /// Closes; records reserved and not yet submitted are discarded with the ring.
     ~user_ring_writer() { close(); }
 
+    /// The executor given to create().
     executor_type get_executor() const noexcept { return state_->ex; }
     /// The ring's data size in bytes (the map's max_entries); a record takes 8 more, rounded up to 8.
     std::uint32_t capacity() const noexcept { return state_->ring.info().max_entries; }
@@ -72,6 +78,7 @@ public:
     /// Gives a reserved record back unread.
     void discard(std::span<std::byte> record) noexcept;
 
+    /// Reserves `size` bytes, waiting until BPF has drained enough room. See the class for errors.
     template <BOOST_ASIO_COMPLETION_TOKEN_FOR(completion_signature) Token =
                   boost::asio::default_completion_token_t<executor_type>>
     auto async_reserve(std::uint32_t size, Token&& token = boost::asio::default_completion_token_t<executor_type>()) {
@@ -86,6 +93,7 @@ public:
             state_->wake.close(ignored);
         }
     }
+    /// Not closed (nor moved from).
     bool is_open() const noexcept { return state_ && !state_->closed; }
 
 private:
