@@ -1,5 +1,7 @@
+#include <bpfco/features.hpp>
 #include <bpfco/map.hpp>
 
+#include "bpf_fd_kind.hpp"
 #include "libbpf_log.hpp"
 
 #include <bpf/bpf.h>
@@ -43,7 +45,10 @@ result<map> map::from_pinned(const std::string& path) {
         int e = errno;
         return failure(e, fmt::format("pinned map '{}': {}{}", path, std::strerror(e), privilege_hint(e)));
     }
-    return from_fd(unique_fd(fd));
+    unique_fd owned(fd);
+    if (auto kind = detail::bpf_fd_kind(fd); kind != "map")
+        return failure(EINVAL, fmt::format("pinned map '{}': is a {}, not a map", path, kind));
+    return from_fd(std::move(owned));
 }
 
 result<map> map::create(std::uint32_t type, std::string_view name, std::uint32_t key_size,
@@ -102,6 +107,78 @@ result<bool> map::next_key_bytes(const void* key, void* next) const {
     if (bpf_map_get_next_key(fd_.get(), key, next) == 0) return true;
     if (errno == ENOENT) return false;
     return failure(make_error(errno, "next key"));
+}
+
+namespace {
+// ENOTSUPP (524) is the kernel-internal code that map types without batch ops return.
+bool batch_unsupported(int e) { return e == EOPNOTSUPP || e == 524; }
+}  // namespace
+
+// Both batch writes: `batch` is the kernel's batch call (it sets how many it processed), `one`
+// writes entry i alone (0 or -1 with errno).
+template <class Batch, class One>
+static result<std::size_t> write_batch(const map& m, std::string_view what, std::size_t count, write_method how,
+                                       Batch&& batch, One&& one) {
+    std::size_t applied = 0;
+    int e = 0;
+    if (how == write_method::automatic && !features::batch_ops()) how = write_method::per_key;
+    if (how != write_method::per_key && count > 0) {
+        // The kernel counts in 32 bits: write in slices it can report on.
+        while (applied < count) {
+            auto n = static_cast<std::uint32_t>(std::min<std::size_t>(count - applied, 1u << 30));
+            std::uint32_t done = n;
+            if (batch(applied, &done) == 0) {
+                applied += n;
+                continue;
+            }
+            e = errno;
+            // A map type without batch ops fails before touching anything (and leaves the count as given).
+            if (how == write_method::automatic && applied == 0 && batch_unsupported(e)) {
+                e = 0;
+                how = write_method::per_key;
+            } else {
+                applied += done;
+            }
+            break;
+        }
+    }
+    if (how == write_method::per_key)
+        for (; applied < count; ++applied)
+            if (one(applied) != 0) {
+                e = errno;
+                break;
+            }
+    if (e == 0) return count;
+    std::string_view why = e == E2BIG    ? " (map is full)"
+                           : e == EEXIST ? " (key exists and no_exist was asked)"
+                           : e == ENOENT ? " (key absent)"
+                                         : "";
+    return failure(m.make_error(e, fmt::format("{}: entry {} of {} failed{}; {} of {} applied", what, applied,
+                                               count, why, applied, count)));
+}
+
+result<std::size_t> map::update_batch_bytes(const void* keys, const void* values, std::size_t count,
+                                            std::size_t value_bytes, update_flags flags, write_method how) const {
+    auto k = static_cast<const std::byte*>(keys);
+    auto v = static_cast<const std::byte*>(values);
+    auto ks = info_.key_size;
+    auto f = static_cast<std::uint64_t>(flags);
+    return write_batch(
+        *this, "update_batch", count, how,
+        [&](std::size_t from, std::uint32_t* n) {
+            LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = f);
+            return bpf_map_update_batch(fd(), k + from * ks, v + from * value_bytes, n, &opts);
+        },
+        [&](std::size_t i) { return bpf_map_update_elem(fd(), k + i * ks, v + i * value_bytes, f); });
+}
+
+result<std::size_t> map::delete_batch_bytes(const void* keys, std::size_t count, write_method how) const {
+    auto k = static_cast<const std::byte*>(keys);
+    auto ks = info_.key_size;
+    return write_batch(
+        *this, "delete_batch", count, how,
+        [&](std::size_t from, std::uint32_t* n) { return bpf_map_delete_batch(fd(), k + from * ks, n, nullptr); },
+        [&](std::size_t i) { return bpf_map_delete_elem(fd(), k + i * ks); });
 }
 
 result<void> map::check(std::span<const std::uint32_t> types, std::uint32_t key_size,

@@ -2,6 +2,7 @@
 #include <bpfco/program.hpp>
 
 #include "libbpf_log.hpp"
+#include "link_access.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -41,7 +42,7 @@ namespace {
 // allocation) could overwrite it.
 result<link> wrap(const program& p, bpf_link* l, int e, std::string_view what,
                   const detail::libbpf_capture& cap) {
-    if (l) return link(l);
+    if (l) return detail::link_access::from_libbpf(l);
     if (e == 0) e = EINVAL;
     auto err = p.make_error(e, what);
     err.message = with_detail(std::move(err.message), cap);
@@ -175,12 +176,8 @@ result<link> program::attach_perf_event(int perf_fd) const {
     detail::libbpf_capture cap;
     auto* l = bpf_program__attach_perf_event(prog_, perf_fd);
     int e = errno;
-    auto r = wrap(*this, l, e,
-                  fmt::format("attach to perf event fd {}", perf_fd), cap);
-    if (r) {
-        r.value().perf_fd_ = owned.release();  // the link closes it now
-    }
-    return r;
+    if (l) return detail::link_access::from_libbpf_perf(l, owned.release());  // the link closes it now
+    return wrap(*this, l, e, fmt::format("attach to perf event fd {}", perf_fd), cap);
 }
 
 result<link> program::attach_trace() const {

@@ -28,3 +28,7 @@
 #include <bpfco/symbolizer.hpp>
 #include <bpfco/test_run.hpp>
 #include <bpfco/unique_fd.hpp>
+
+// Upgrades in place: pinning and re-opening (issue 13).
+#include <bpfco/map_of_maps.hpp>
+#include <bpfco/pin.hpp>

@@ -26,6 +26,13 @@ struct map_info {
 /// Flags for map updates, as the kernel defines them (BPF_ANY, BPF_NOEXIST, BPF_EXIST).
 enum class update_flags : std::uint64_t { any = 0, no_exist = 1, exist = 2 };
 
+/// How a batch write (update_batch / delete_batch) reaches the kernel.
+enum class write_method {
+    automatic,  ///< BPF_MAP_UPDATE_BATCH / DELETE_BATCH where the kernel and map type have them, else per_key
+    batch,      ///< the batch syscalls only (an error where unsupported)
+    per_key,    ///< one BPF_MAP_UPDATE_ELEM / DELETE_ELEM per entry
+};
+
 /// The kernel's name for a map type ("hash", "ringbuf", ...), for messages.
 std::string_view map_type_name(std::uint32_t type);
 
@@ -59,6 +66,17 @@ public:
     result<bool> erase_bytes(const void* key) const;
     /// Writes the key after `key` (first key when key is null); false at the end.
     result<bool> next_key_bytes(const void* key, void* next) const;
+
+    /// Batch writes of `count` entries, in order (keys key_size apart, values value_bytes apart:
+    /// per-CPU maps pass the 8-byte-rounded value times the possible CPUs). Returns `count`. When
+    /// an entry fails, the ones before it stay written and the error says which entry failed and
+    /// how many were applied ("N of M applied"); the typed views' update_batch is built on these.
+    result<std::size_t> update_batch_bytes(const void* keys, const void* values, std::size_t count,
+                                           std::size_t value_bytes, update_flags flags,
+                                           write_method how = write_method::automatic) const;
+    /// As update_batch_bytes; an absent key fails (ENOENT) like any other entry.
+    result<std::size_t> delete_batch_bytes(const void* keys, std::size_t count,
+                                           write_method how = write_method::automatic) const;
 
     /// The checks a typed view makes: the map's type is one of `types` and its key/value
     /// sizes are as given. The error names the map and both sizes.
