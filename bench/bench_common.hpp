@@ -5,7 +5,11 @@
 #include <bpfco/bpfco.hpp>
 #include <bpfco/stream_events.h>
 
+#include "bench_syscalls.bpf.skel.h"
 #include "stream_producers.bpf.skel.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -21,6 +25,7 @@
 #include <cstdio>
 #include <memory>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace bench {
@@ -101,28 +106,130 @@ inline void ratio(const char* name, double value) {
 
 inline int online_cpus() { return static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)); }
 
-struct consumer_rate {
-    double events_per_s = 0, cpu_ns_per_event = 0;
+/// Counts the syscalls one thread enters, with a BPF program on the raw syscall tracepoint
+/// (bpf/bench_syscalls.bpf.c): the benches measure bpfco and libbpf consumers the same way.
+class syscall_counter {
+public:
+    syscall_counter() {
+        std::size_t n = 0;
+        const void* elf = bench_syscalls_bpf__elf_bytes(&n);
+        obj_ = bpfco::object::open_memory("bench_syscalls", {static_cast<const std::byte*>(elf), n}).value();
+        obj_.load().value();
+        link_ = obj_.program("count_thread_syscalls").value().attach().value();
+    }
+    /// Counts from zero the syscalls of thread `tid` (0: none).
+    void watch(std::uint32_t tid) const {
+        const std::uint32_t zero = 0;
+        const std::uint64_t none = 0;
+        obj_.map("syscalls").value().update_bytes(&zero, &none, bpfco::update_flags::any).value();
+        obj_.map("target").value().update_bytes(&zero, &tid, bpfco::update_flags::any).value();
+    }
+    std::uint64_t count() const {
+        const std::uint32_t zero = 0;
+        std::uint64_t n = 0;
+        obj_.map("syscalls").value().lookup_bytes(&zero, &n).value();
+        return n;
+    }
+
+private:
+    bpfco::object obj_;
+    bpfco::link link_;
 };
 
-/// A libbpf reader's concurrent round: `poll()` (ring_buffer__poll or perf_buffer__poll with a
-/// timeout) on a thread pinned to CPU 0, until the producer is done and a poll finds nothing,
-/// while `produce()` runs on this thread. `received` is the sink's count, read at the end.
-template <class Poll, class Produce>
-consumer_rate poll_while_producing(Poll poll, Produce produce, const std::atomic<bool>& done,
-                                   const std::uint64_t& received) {
+struct consumer_rate {
+    double events_per_s = 0, cpu_ns_per_event = 0, syscalls_per_wakeup = 0, syscalls_per_1k_events = 0;
+};
+
+/// One concurrent round, the same for every consumer: `consume()` runs on a thread pinned to
+/// CPU 0 until the producer is done and a 100 ms wait finds nothing, and returns its wake-ups
+/// (receives or polls that delivered records: a wake-up here is a delivery), while `produce()` runs on this thread. The clock
+/// and CPU-clock reads are the same two on both sides, outside the loop; the consumer thread's
+/// syscalls are counted from its first wait to its last. `received` is read at the end.
+template <class Consume, class Produce>
+consumer_rate consume_while_producing(const syscall_counter& sys, Consume consume, Produce produce,
+                                      const std::uint64_t& received) {
     consumer_rate r;
+    std::atomic<std::uint32_t> tid{0};
+    std::atomic<bool> go{false};
+    std::uint64_t wakeups = 0;
     std::thread consumer([&] {
         pin(0);
+        tid = static_cast<std::uint32_t>(::gettid());
+        while (!go) std::this_thread::yield();
         const double c0 = thread_cpu_s(), t0 = now_s();
-        while (poll() > 0 || !done) {
-        }
-        r.events_per_s = received / (now_s() - t0);
-        r.cpu_ns_per_event = (thread_cpu_s() - c0) * 1e9 / received;
+        wakeups = consume();
+        const double t1 = now_s(), c1 = thread_cpu_s();
+        r.events_per_s = received / (t1 - t0);
+        r.cpu_ns_per_event = (c1 - c0) * 1e9 / received;
     });
+    while (tid == 0) std::this_thread::yield();
+    sys.watch(tid);
+    go = true;
     produce();
     consumer.join();
+    const std::uint64_t calls = sys.count();
+    sys.watch(0);
+    r.syscalls_per_wakeup = wakeups ? double(calls) / double(wakeups) : 0;
+    r.syscalls_per_1k_events = received ? double(calls) * 1000 / double(received) : 0;
     return r;
+}
+
+/// A libbpf reader's consume(): `poll()` (ring_buffer__poll or perf_buffer__poll with a 100 ms
+/// timeout) until the producer is done and a poll finds nothing.
+template <class Poll>
+auto poll_loop(Poll poll, const std::atomic<bool>& done) {
+    return [poll, &done] {
+        std::uint64_t wakeups = 0;
+        for (;;) {
+            const int n = poll();
+            if (n > 0) ++wakeups;
+            else if (done) return wakeups;
+        }
+    };
+}
+
+/// A bpfco stream's consume(): co_await receives until the producer is done and a receive
+/// raced against a 100 ms timer finds nothing (as libbpf's poll timeout above).
+template <class Stream, class Take>
+auto receive_loop(boost::asio::io_context& ctx, Stream& stream, Take take, const std::atomic<bool>& done) {
+    return [&ctx, &stream, take, &done] {
+        using namespace boost::asio::experimental::awaitable_operators;
+        namespace asio = boost::asio;
+        std::uint64_t wakeups = 0;
+        asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
+            for (;;) {
+                if (!done) {
+                    take(co_await stream.async_receive(asio::use_awaitable));
+                    ++wakeups;
+                    continue;
+                }
+                asio::steady_timer t(ctx, std::chrono::milliseconds(100));
+                auto v = co_await (stream.async_receive(asio::use_awaitable) || t.async_wait(asio::use_awaitable));
+                if (v.index() == 1) break;
+                take(std::get<0>(v));
+                ++wakeups;
+            }
+        }, asio::detached);
+        ctx.run();
+        return wakeups;
+    };
+}
+
+/// Runs `pass()` (an untimed fill, then a timed drain returning {records, seconds}) until the
+/// timed drains add up to at least 100 ms, or `max_passes` passes where filling is too slow for
+/// that (`timed_s` says how long the drains took); returns records per second over them.
+template <class Pass>
+double drain_rate(Pass pass, int max_passes = 1000, double* timed_s = nullptr) {
+    pass();  // one pass untimed: the first drain of a run was slower (not explained yet)
+    std::uint64_t n = 0;
+    double s = 0;
+    for (int i = 0; i < max_passes && s < 0.1; ++i) {
+        const auto [records, seconds] = pass();
+        n += records;
+        s += seconds;
+    }
+    if (timed_s) *timed_s = s;
+    return double(n) / s;
 }
 
 }  // namespace bench

@@ -1,7 +1,13 @@
 // The receive machinery ring_buffer and perf_buffer share: one pending operation, a wake-up fd
 // registered with the reactor, an optional long-lived poll timer, per-operation cancellation.
-// Derived provides `result<Batch> take()` (everything readable now, possibly empty) and
-// `void on_readable()` (called after a wake-up, before take()).
+// Derived provides `result<Batch> take()` (everything readable now, possibly empty),
+// `bool may_have_records()` (a cheap look at the positions: false only when take() would find
+// nothing) and `void on_readable()` (called after a wake-up, before take()).
+//
+// Syscalls: a receive started from inside the completion of the previous one (a coroutine's
+// loop) is served by that completion's own check, with no pass through the reactor; a receive
+// that finds nothing waits at once. What remains per sleep is the reactor's epoll_wait and the
+// epoll_ctl that Asio makes to re-arm a descriptor for every non-speculative wait.
 #pragma once
 
 #include <bpfco/error.hpp>
@@ -91,20 +97,37 @@ public:
                                     boost::asio::execution::outstanding_work.tracked);
         slot_ = boost::asio::get_associated_cancellation_slot(*pending_);
         if (slot_.is_connected()) slot_.template emplace<canceller>(this);
+        // Started by the handler that completing() is invoking: check() takes it up when the
+        // handler returns.
+        if (completing_) return;
         // Records are taken only when the handler is invoked right after (check() dispatches),
         // never at initiation: a batch posted here could not be taken back if the operation is
         // cancelled before it runs (the loser of `a || b`), and its records would be lost.
-        boost::asio::post(ex_, [self = this->shared_from_this()] { self->check(true); });
+        fence();
+        if (derived().may_have_records())
+            boost::asio::post(ex_, [self = this->shared_from_this()] { self->check(true); });
+        else
+            wait();
     }
 
-    /// Completes the pending receive when there is something to read; otherwise waits on.
+    /// Completes the pending receive when there is something to read; otherwise waits on. With
+    /// may_dispatch, a receive the handler starts inline is served here too, a bounded number of
+    /// times so that a stream that never runs dry cannot starve the executor's other handlers.
     void check(bool may_dispatch) {
-        if (!pending_ || closed_) return;
-        fence();
-        auto b = derived().take();
-        if (!b) return complete(bad_message(), {}, may_dispatch);
-        if (!b.value().empty()) return complete({}, std::move(b).value(), may_dispatch);
-        wait();
+        for (int inline_rounds = 0; pending_ && !closed_; ++inline_rounds) {
+            if (inline_rounds == max_inline_rounds) {
+                boost::asio::post(ex_, [self = this->shared_from_this()] { self->check(true); });
+                return;
+            }
+            fence();
+            auto b = derived().take();
+            if (!b) return complete(bad_message(), {}, may_dispatch);
+            if (b.value().empty()) return wait();
+            if (!may_dispatch) return complete({}, std::move(b).value(), false);
+            completing_ = true;
+            complete({}, std::move(b).value(), true);
+            completing_ = false;
+        }
     }
 
     void close() noexcept {
@@ -199,6 +222,8 @@ private:
         poll_.async_wait([self = this->shared_from_this()](error_code e) { self->on_poll(e); });
     }
 
+    static constexpr int max_inline_rounds = 16;
+
     void complete(error_code ec, Batch b, bool may_dispatch) {
         auto h = std::move(*pending_);
         pending_.reset();
@@ -229,6 +254,7 @@ private:
     bool polling_ = false;
     bool closed_ = false;
     bool registered_ = false;
+    bool completing_ = false;  // check() is invoking a handler inline
     std::optional<handler_type> pending_;
     boost::asio::any_completion_executor work_;
     boost::asio::cancellation_slot slot_;

@@ -43,12 +43,13 @@ result<std::size_t> map_cursor::next(std::vector<std::byte>& keys, std::vector<s
 result<std::size_t> map_cursor::next_batch(std::vector<std::byte>& keys, std::vector<std::byte>& values) {
     const std::size_t key_size = map_->info().key_size;
     LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    next_token_.resize(token_.size());  // allocates on the first chunk only
     for (;;) {
         const std::size_t k0 = keys.size(), v0 = values.size();
         keys.resize(k0 + key_size * chunk_);
         values.resize(v0 + value_bytes_ * chunk_);
         std::uint32_t count = chunk_;
-        std::vector<std::byte> out(token_.size());
+        auto& out = next_token_;
         int rc = bpf_map_lookup_batch(map_->fd(), started_ ? token_.data() : nullptr, out.data(),
                                       keys.data() + k0, values.data() + v0, &count, &opts);
         int e = rc == 0 ? 0 : errno;
@@ -56,7 +57,7 @@ result<std::size_t> map_cursor::next_batch(std::vector<std::byte>& keys, std::ve
         if (rc == 0 || e == ENOENT) {
             keys.resize(k0 + key_size * count);
             values.resize(v0 + value_bytes_ * count);
-            token_ = std::move(out);
+            token_.swap(out);
             started_ = true;
             if (e == ENOENT) done_ = true;
             if (count > 0 || done_) return std::size_t{count};

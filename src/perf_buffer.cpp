@@ -50,7 +50,8 @@ std::vector<std::uint32_t> parse_cpu_list(const std::string& s) {
 class perf_state final : public async_stream<perf_state, perf_batch> {
 public:
     perf_state(const asio::any_io_executor& ex, map m, const perf_buffer_options& o)
-        : async_stream(ex, o.poll_interval), map_(std::move(m)), options_(o) {}
+        : async_stream(ex, o.poll_interval), map_(std::move(m)), mismatches_("perf buffer '" + map_.name() + "'"),
+          options_(o) {}
 
     ~perf_state() {
         for (auto& r : rings_)
@@ -137,7 +138,7 @@ public:
             ranges.push_back(range);
         }
         next_ = (next_ + 1) % std::max<std::size_t>(rings_.size(), 1);
-        perf_batch b(shared_from_this(), std::move(ranges), !any);
+        perf_batch b(shared_from_this(), std::move(ranges), !any, &mismatches_);
         if (options_.max_records != 0) {
             // Bounding the total needs each ring's part walked now, in order.
             std::size_t left = options_.max_records;
@@ -149,6 +150,13 @@ public:
         }
         open_ = &b;  // followed through moves by rebind(), cleared by release
         return b;
+    }
+
+    bool may_have_records() const noexcept {
+        if (open_) return true;  // the previous batch's ends are not fixed yet
+        for (auto& r : rings_)
+            if (std::atomic_ref<__u64>(r.meta->data_head).load(std::memory_order_acquire) != r.read_tail) return true;
+        return false;
     }
 
     // Clears the inner epoll's ready list; take() looks at every ring's head anyway.
@@ -201,6 +209,7 @@ public:
         return out;
     }
     std::size_t ring_size() const noexcept { return ring_size_; }
+    std::uint64_t type_mismatches() const noexcept { return mismatches_.count(); }
 
 private:
     struct cpu_ring {
@@ -254,6 +263,7 @@ private:
     }
 
     map map_;
+    type_mismatch_counter mismatches_;
     perf_buffer_options options_;
     std::size_t page_size_ = 0;
     std::size_t ring_size_ = 0;
@@ -308,6 +318,7 @@ perf_buffer::~perf_buffer() { close(); }
 perf_buffer::executor_type perf_buffer::get_executor() const noexcept { return state_->executor(); }
 bool perf_buffer::is_open() const noexcept { return state_ && state_->is_open(); }
 std::uint64_t perf_buffer::lost() const noexcept { return state_ ? state_->lost() : 0; }
+std::uint64_t perf_buffer::type_mismatches() const noexcept { return state_ ? state_->type_mismatches() : 0; }
 std::uint64_t perf_buffer::lost(std::uint32_t cpu) const noexcept { return state_ ? state_->lost(cpu) : 0; }
 std::vector<std::uint32_t> perf_buffer::cpus() const { return state_ ? state_->cpus() : std::vector<std::uint32_t>{}; }
 std::size_t perf_buffer::ring_size() const noexcept { return state_ ? state_->ring_size() : 0; }

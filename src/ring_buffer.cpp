@@ -23,7 +23,8 @@ namespace detail {
 class ring_state final : public async_stream<ring_state, ring_batch> {
 public:
     ring_state(const asio::any_io_executor& ex, map m, ring_buffer_options o)
-        : async_stream(ex, o.poll_interval), map_(std::move(m)), max_records_(o.max_records), max_bytes_(o.max_bytes) {}
+        : async_stream(ex, o.poll_interval), map_(std::move(m)), mismatches_("ring buffer '" + map_.name() + "'"),
+          max_records_(o.max_records), max_bytes_(o.max_bytes) {}
 
     ~ring_state() {
         if (consumer_page_) ::munmap(consumer_page_, page_size_);
@@ -55,6 +56,7 @@ public:
     }
 
     std::uint64_t capacity() const noexcept { return capacity_; }
+    std::uint64_t type_mismatches() const noexcept { return mismatches_.count(); }
 
     std::uint64_t available_bytes() const noexcept {
         // relaxed: a fill level for metrics; no record is read on the strength of it.
@@ -87,7 +89,7 @@ public:
             read_pos_ = f.pos;
             return ring_batch(shared_from_this(), begin, f.pos);
         }
-        ring_batch b(shared_from_this(), ring_, begin, f.pos, f.len, limit, prod, max_records_);
+        ring_batch b(shared_from_this(), ring_, begin, f.pos, f.len, limit, prod, max_records_, &mismatches_);
         open_ = &b;  // followed through moves by rebind(), cleared by settle()
         return b;
     }
@@ -99,6 +101,11 @@ public:
     }
     void rebind(const ring_batch* from, ring_batch* to) noexcept {
         if (open_ == from) open_ = to;
+    }
+
+    bool may_have_records() const noexcept {
+        if (open_) return true;  // the previous batch's end is not fixed yet
+        return producer_pos().load(std::memory_order_acquire) != read_pos_;
     }
 
     void on_readable() noexcept {}
@@ -113,6 +120,7 @@ private:
     }
 
     map map_;
+    type_mismatch_counter mismatches_;
     std::size_t max_records_;
     std::uint64_t max_bytes_;
     std::size_t page_size_ = 0;
@@ -158,6 +166,7 @@ ring_buffer::~ring_buffer() { close(); }
 ring_buffer::executor_type ring_buffer::get_executor() const noexcept { return state_->executor(); }
 std::uint64_t ring_buffer::capacity() const noexcept { return state_ ? state_->capacity() : 0; }
 std::uint64_t ring_buffer::available_bytes() const noexcept { return state_ ? state_->available_bytes() : 0; }
+std::uint64_t ring_buffer::type_mismatches() const noexcept { return state_ ? state_->type_mismatches() : 0; }
 bool ring_buffer::is_open() const noexcept { return state_ && state_->is_open(); }
 
 void ring_buffer::start(detail::ring_state* state, asio::any_completion_handler<completion_signature> handler) {

@@ -201,3 +201,34 @@ TEST_CASE("perf: wakeup_events holds samples back until flush()") {
     CHECK(run_bounded(ctx));
     CHECK(got == 5);
 }
+
+TEST_CASE("perf: samples read as a type of the wrong size are each counted in type_mismatches()") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    asio::io_context ctx;
+    auto p = producers::load();
+    bpfco::perf_buffer pb(ctx, p.obj.map("perf").value());  // the ExecutionContext& constructor
+    const auto cpu = pb.cpus().front();
+    struct one_field_more {
+        bpfco_seq_event e;
+        std::uint64_t extra;
+    };
+    constexpr std::size_t n = 500;
+    on_cpu(cpu, [&] { p.run("perf_test_run", n); });
+    std::size_t read = 0, copied = 0;
+    while (read < n) {
+        auto b = pb.try_receive().value();
+        for (const auto& rec : b) {
+            REQUIRE(!rec.is_lost());
+            ++read;
+            copied += rec.as<one_field_more>().has_value();
+        }
+    }
+    CHECK(copied == 0);
+    CHECK(pb.type_mismatches() == n);
+    // The right type, and lost items, are not counted.
+    on_cpu(cpu, [&] { p.run("perf_test_run", 10); });
+    auto right = pb.try_receive().value();
+    for (const auto& rec : right) CHECK(rec.as<bpfco_seq_event>());
+    CHECK(pb.type_mismatches() == n);
+}

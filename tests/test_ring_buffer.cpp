@@ -326,3 +326,32 @@ TEST_CASE("BPF_RB_NO_WAKEUP records are delivered by the poll interval and by fl
         CHECK(got == 2);
     }
 }
+
+TEST_CASE("records read as a type of the wrong size are each counted in type_mismatches()") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    asio::io_context ctx;
+    auto p = producers::load(1 << 20);
+    bpfco::ring_buffer rb(ctx, p.obj.map("ring").value());  // the ExecutionContext& constructor
+    struct one_field_more {
+        bpfco_seq_event e;
+        std::uint64_t extra;
+    };
+    constexpr std::uint32_t n = 1000;
+    p.run("ring_test_run", n);
+    std::uint32_t read = 0, viewed = 0;
+    while (read < n) {
+        auto b = rb.try_receive().value();
+        for (const auto& rec : b) {
+            ++read;
+            viewed += rec.as<one_field_more>() != nullptr;
+        }
+    }
+    CHECK(viewed == 0);
+    CHECK(rb.type_mismatches() == n);
+    // The right type is not counted.
+    p.run("ring_test_run", 10);
+    auto right = rb.try_receive().value();
+    for (const auto& rec : right) CHECK(rec.as<bpfco_seq_event>());
+    CHECK(rb.type_mismatches() == n);
+}

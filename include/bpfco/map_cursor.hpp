@@ -44,6 +44,7 @@ private:
     bool done_ = false;
     std::uint32_t chunk_;
     std::vector<std::byte> token_;     // batch: the kernel's position (bucket or key)
+    std::vector<std::byte> next_token_;  // batch: where the kernel writes the next position
     std::vector<std::byte> last_key_;  // per_key: where get-next-key continues from
 };
 

@@ -3,6 +3,7 @@
 // Records carry their CPU; lost-sample records arrive in the stream and are counted.
 #pragma once
 
+#include <bpfco/detail/type_mismatches.hpp>
 #include <bpfco/error.hpp>
 #include <bpfco/map.hpp>
 #include <bpfco/ring_records.hpp>
@@ -10,6 +11,7 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/execution_context.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <chrono>
@@ -20,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <utility>
 #include <type_traits>
 #include <vector>
 
@@ -71,8 +74,10 @@ class perf_record {
 public:
     enum class kind { sample, lost };
 
-    perf_record(kind k, std::uint32_t cpu, std::span<const std::byte> data, std::uint64_t lost) noexcept
-        : kind_(k), cpu_(cpu), lost_(lost), data_(data) {}
+    /// `mismatches`: where as<T>() counts a sample that does not fit T (the stream's count).
+    perf_record(kind k, std::uint32_t cpu, std::span<const std::byte> data, std::uint64_t lost,
+                const detail::type_mismatch_counter* mismatches = nullptr) noexcept
+        : kind_(k), cpu_(cpu), lost_(lost), data_(data), mismatches_(mismatches) {}
 
     kind type() const noexcept { return kind_; }
     bool is_lost() const noexcept { return kind_ == kind::lost; }
@@ -84,12 +89,17 @@ public:
     std::span<const std::byte> data() const noexcept { return data_; }
 
     /// A copy of the sample as T, or nullopt when this is a lost item or the size does not fit
-    /// (between sizeof(T) and sizeof(T) + 7 bytes: the padding). A copy, not a view: perf raw
-    /// data starts 4 bytes past an 8-byte boundary, so viewing it in place as T could misalign.
+    /// (between sizeof(T) and sizeof(T) + 7 bytes: the padding); a sample that does not fit is
+    /// counted in the stream's type_mismatches(). A copy, not a view: perf raw data starts 4
+    /// bytes past an 8-byte boundary, so viewing it in place as T could misalign.
     template <class T>
     std::optional<T> as() const noexcept {
         static_assert(std::is_trivially_copyable_v<T>, "perf samples hold plain data");
-        if (kind_ != kind::sample || data_.size() < sizeof(T) || data_.size() >= sizeof(T) + 8) return std::nullopt;
+        if (kind_ != kind::sample) return std::nullopt;
+        if (data_.size() < sizeof(T) || data_.size() >= sizeof(T) + 8) [[unlikely]] {
+            if (mismatches_) mismatches_->note(data_.size(), sizeof(T));
+            return std::nullopt;
+        }
         T v;
         std::memcpy(&v, data_.data(), sizeof(T));
         return v;
@@ -100,6 +110,7 @@ private:
     std::uint32_t cpu_;
     std::uint64_t lost_;
     std::span<const std::byte> data_;
+    const detail::type_mismatch_counter* mismatches_;
 };
 
 /// The items one receive delivered: a lazy view over the CPU rings, decoded in place as it is
@@ -132,7 +143,7 @@ public:
             const auto& r = b_->ranges_[k_];
             return cur_.kind == ring_records::perf_kind::lost
                        ? perf_record(perf_record::kind::lost, r.cpu, {}, cur_.lost)
-                       : perf_record(perf_record::kind::sample, r.cpu, cur_.data, 0);
+                       : perf_record(perf_record::kind::sample, r.cpu, cur_.data, 0, b_->mismatches_);
         }
         iterator& operator++() noexcept {
             auto& r = b_->ranges_[k_];
@@ -203,8 +214,9 @@ public:
     };
 
     perf_batch() = default;
-    perf_batch(std::shared_ptr<detail::perf_state> state, std::vector<detail::perf_range> ranges, bool empty) noexcept
-        : state_(std::move(state)), ranges_(std::move(ranges)), empty_(empty) {}
+    perf_batch(std::shared_ptr<detail::perf_state> state, std::vector<detail::perf_range> ranges, bool empty,
+               const detail::type_mismatch_counter* mismatches = nullptr) noexcept
+        : state_(std::move(state)), mismatches_(mismatches), ranges_(std::move(ranges)), empty_(empty) {}
     perf_batch(perf_batch&& o) noexcept { take_from(o); }
     perf_batch& operator=(perf_batch&& o) noexcept {
         if (this != &o) {
@@ -240,6 +252,7 @@ private:
 
     void take_from(perf_batch& o) noexcept {
         state_ = std::move(o.state_);
+        mismatches_ = o.mismatches_;
         ranges_ = std::move(o.ranges_);
         empty_ = o.empty_;
         o.ranges_.clear();
@@ -273,6 +286,7 @@ private:
     }
 
     std::shared_ptr<detail::perf_state> state_;
+    const detail::type_mismatch_counter* mismatches_ = nullptr;
     mutable std::vector<detail::perf_range> ranges_;
     bool empty_ = true;
 };
@@ -300,6 +314,11 @@ public:
     static result<perf_buffer> create(const executor_type& ex, map perf_map, perf_buffer_options options = {});
     /// As create(), throwing bpfco::error_exception on failure.
     perf_buffer(const executor_type& ex, map perf_map, perf_buffer_options options = {});
+    /// On `ctx`'s executor, as Asio's I/O objects take an io_context.
+    template <class ExecutionContext>
+        requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
+    perf_buffer(ExecutionContext& ctx, map perf_map, perf_buffer_options options = {})
+        : perf_buffer(executor_type(ctx.get_executor()), std::move(perf_map), options) {}
 
     perf_buffer(perf_buffer&&) noexcept = default;
     perf_buffer& operator=(perf_buffer&& o) noexcept;
@@ -326,6 +345,9 @@ public:
 
     /// Records the kernel reported lost, over every CPU, since the stream opened.
     std::uint64_t lost() const noexcept;
+    /// Samples that `as<T>()` found not to fit T since the stream opened: a C++ type out of step
+    /// with the BPF one. With BPFCO_DEBUG=1 the first is logged with both sizes.
+    std::uint64_t type_mismatches() const noexcept;
     /// Records lost on one CPU's ring.
     std::uint64_t lost(std::uint32_t cpu) const noexcept;
     /// The CPUs that have a ring (the online ones when the stream opened).

@@ -3,6 +3,7 @@
 // zero-copy record views; the consumer position moves when the batch is released.
 #pragma once
 
+#include <bpfco/detail/type_mismatches.hpp>
 #include <bpfco/error.hpp>
 #include <bpfco/map.hpp>
 #include <bpfco/ring_records.hpp>
@@ -10,6 +11,7 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/execution_context.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <chrono>
@@ -18,6 +20,8 @@
 #include <iterator>
 #include <memory>
 #include <span>
+#include <utility>
+#include <type_traits>
 
 namespace bpfco {
 
@@ -48,21 +52,29 @@ struct ring_buffer_options {
 /// One record of a batch: a view into the ring, valid while its batch lives.
 class ring_record {
 public:
-    explicit ring_record(std::span<const std::byte> data) noexcept : data_(data) {}
+    /// `mismatches`: where as<T>() counts a record that is not sizeof(T) (the stream's count).
+    explicit ring_record(std::span<const std::byte> data,
+                         const detail::type_mismatch_counter* mismatches = nullptr) noexcept
+        : data_(data), mismatches_(mismatches) {}
     std::span<const std::byte> data() const noexcept { return data_; }
     std::size_t size() const noexcept { return data_.size(); }
 
-    /// The record as a T in place, or nullptr when the record is not exactly sizeof(T) bytes.
-    /// Ring records are 8-byte aligned, so any T aligned to at most 8 can be viewed.
+    /// The record as a T in place, or nullptr when the record is not exactly sizeof(T) bytes;
+    /// such a record is counted in the stream's type_mismatches(). Ring records are 8-byte
+    /// aligned, so any T aligned to at most 8 can be viewed.
     template <class T>
     const T* as() const noexcept {
         static_assert(std::is_trivially_copyable_v<T> && alignof(T) <= 8,
                       "ring records hold plain data aligned to at most 8 bytes");
-        return data_.size() == sizeof(T) ? reinterpret_cast<const T*>(data_.data()) : nullptr;
+        if (data_.size() == sizeof(T)) [[likely]]
+            return reinterpret_cast<const T*>(data_.data());
+        if (mismatches_) mismatches_->note(data_.size(), sizeof(T));
+        return nullptr;
     }
 
 private:
     std::span<const std::byte> data_;
+    const detail::type_mismatch_counter* mismatches_ = nullptr;
 };
 
 /// The records one receive delivered: a lazy view over the ring. Move-only; releasing it (or
@@ -91,7 +103,9 @@ public:
         using reference = ring_record;
 
         iterator() = default;
-        ring_record operator*() const noexcept { return ring_record({p_ + ring_records::header_size, len_}); }
+        ring_record operator*() const noexcept {
+            return ring_record({p_ + ring_records::header_size, len_}, b_->mismatches_);
+        }
         // The common step inline: the next header is submitted, neither BUSY nor DISCARD, and
         // within the batch. Everything else (skipping discarded records, the end) out of line.
         [[gnu::always_inline]] iterator& operator++() noexcept {
@@ -165,11 +179,12 @@ public:
     /// A batch over [begin, ...): `first` is its first submitted record (its header already
     /// checked, `first_len` its length), `limit` the position no record of the batch starts at or
     /// after, `producer_pos` the snapshot bounding every record's end (at most a ring ahead of
-    /// begin). Positions in the batch map linearly onto the double mapping.
+    /// begin). Positions in the batch map linearly onto the double mapping. `mismatches` counts
+    /// records that as<T>() found not to be a T.
     ring_batch(std::shared_ptr<detail::ring_state> state, ring_records::ring_view ring, std::uint64_t begin,
                std::uint64_t first, std::uint32_t first_len, std::uint64_t limit, std::uint64_t producer_pos,
-               std::size_t max_records) noexcept
-        : state_(std::move(state)), ring_(ring), begin_(begin), first_(first), limit_(limit),
+               std::size_t max_records, const detail::type_mismatch_counter* mismatches = nullptr) noexcept
+        : state_(std::move(state)), mismatches_(mismatches), ring_(ring), begin_(begin), first_(first), limit_(limit),
           producer_pos_(producer_pos), first_p_(ring.data + (first & (ring.capacity - 1))), limit_p_(at(limit)),
           prod_p_(at(producer_pos)),
           max_records_(max_records != 0 && max_records < UINT32_MAX ? static_cast<std::uint32_t>(max_records)
@@ -226,6 +241,7 @@ private:
 
     void take_from(ring_batch& o) noexcept {
         state_ = std::move(o.state_);
+        mismatches_ = o.mismatches_;
         ring_ = o.ring_;
         begin_ = o.begin_;
         first_ = o.first_;
@@ -270,6 +286,7 @@ private:
     }
 
     std::shared_ptr<detail::ring_state> state_;
+    const detail::type_mismatch_counter* mismatches_ = nullptr;
     ring_records::ring_view ring_{};
     std::uint64_t begin_ = 0;               // commit range start (leading discarded records included)
     std::uint64_t first_ = 0;               // first submitted record
@@ -314,6 +331,11 @@ public:
     static result<ring_buffer> create(const executor_type& ex, map ring_map, ring_buffer_options options = {});
     /// As create(), throwing bpfco::error_exception on failure.
     ring_buffer(const executor_type& ex, map ring_map, ring_buffer_options options = {});
+    /// On `ctx`'s executor, as Asio's I/O objects take an io_context.
+    template <class ExecutionContext>
+        requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
+    ring_buffer(ExecutionContext& ctx, map ring_map, ring_buffer_options options = {})
+        : ring_buffer(executor_type(ctx.get_executor()), std::move(ring_map), options) {}
 
     ring_buffer(ring_buffer&&) noexcept = default;
     ring_buffer& operator=(ring_buffer&& o) noexcept;
@@ -328,6 +350,9 @@ public:
     std::uint64_t capacity() const noexcept;
     /// Bytes written by the producer and not yet released by the consumer: the fill level.
     std::uint64_t available_bytes() const noexcept;
+    /// Records that `as<T>()` found not to be a T (wrong size) since the stream opened: a C++
+    /// type out of step with the BPF one. With BPFCO_DEBUG=1 the first is logged with both sizes.
+    std::uint64_t type_mismatches() const noexcept;
 
     /// Receives the records available now, waiting for a wake-up when there are none.
     template <BOOST_ASIO_COMPLETION_TOKEN_FOR(completion_signature) Token =
