@@ -139,6 +139,13 @@ class RestartTest(unittest.TestCase):
             self.assertIn("program swapped behind the link pinned at", r["second_log"])
             self.assertEqual(r["after"]["monitord_record_type_mismatches_total"], 0)
 
+            # A start without --block makes the reused blocklist empty.
+            port = tm.free_port()
+            r = HostMounts(net).run(net.b, tm.MONITORD, "--interface", net.dev_b, "--listen", f"127.0.0.1:{port}",
+                                    "--pin-dir", self.pin_dir, "--duration", "1", check=False)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn(f"no longer blocking {net.addr_a2}/32", r.stderr)
+
             # Still attached and pinned with nobody running; --detach removes all of it.
             links = [link_ids(os.path.join(self.pin_dir, n)) for n in (f"xdp_{net.dev_b}", f"tc_egress_{net.dev_b}")]
             self.assertTrue(tm.xdp_attached(net, net.b, net.dev_b))
@@ -159,6 +166,11 @@ class RestartTest(unittest.TestCase):
                   f"{r['received_blocked']} of {r['sent_blocked']}, restart took {r['restart_s']:.2f} s")
             self.assertLess(counted, r["snmp_sent"])
             self.assertGreater(r["received_blocked"], 0, "no gap in blocking without --pin-dir?")
+
+    def test_detach_needs_a_pin_dir(self):
+        r = sh(tm.MONITORD, "--detach", check=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--detach needs --pin-dir", r.stderr)
 
     def test_pin_dir_of_another_layout_is_refused_with_the_path(self):
         os.mkdir(self.pin_dir, 0o700)
