@@ -314,8 +314,8 @@ bool attach(monitor_state& d, const options& opt, const std::vector<int>& ifinde
     //
     // With --pin-dir, a link pinned by the previous run gets the new program in one step
     // (BPF_LINK_UPDATE): the hook never runs without a program, so no packet goes uncounted or
-    // unblocked. A link made now is pinned for the next run. A refused update or pin ends monitord:
-    // the previous program then stays attached, still counting.
+    // unblocked. A link made now is pinned for the next run. A refused update ends monitord with
+    // the previous program still attached and counting.
     const bool pinning = !opt.pin_dir.empty();
     auto swap_or_pin = [&](bpfco::link& old, const bpfco::program& p, std::string_view what, const std::string& path,
                            auto attach_new) {
@@ -375,8 +375,8 @@ void become_unprivileged(const resolved& r, bool netlink_tc) {
 }
 
 // Runs until SIGINT, SIGTERM or the --duration, then calls close_all (close the streams, the
-// listener and every HTTP connection) and lets the coroutines finish; the links detach later, as
-// the monitor state goes out of scope. Clearing the signal set gives SIGINT and SIGTERM their
+// listener and every HTTP connection) and lets the coroutines finish; the links detach later (pinned ones stay),
+// as the monitor state goes out of scope. Clearing the signal set gives SIGINT and SIGTERM their
 // default action back: a second one ends monitord at once.
 void run_until_stopped(asio::io_context& io, std::optional<std::chrono::seconds> duration, std::string_view leaving,
                        std::function<void()> close_all) {
