@@ -18,11 +18,20 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <linux/bpf.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -66,6 +75,89 @@ std::string choose_connect_mechanism(bpfco::object& obj) {
     return why;
 }
 
+// --pin-dir: the maps that carry state across a restart (the counters and the blocklist), and the
+// names of the pinned packet links. Process-event maps and links are per run: see attach().
+constexpr std::array<const char*, 6> pinned_maps{"packets",     "counters",   "blocked_v4",
+                                                 "blocked_v6", "lifetime_us", "event_drops"};
+// BPF_LINK_TYPE_TCX (Linux 6.6): Debian 12's uapi headers predate it.
+constexpr std::uint32_t link_type_tcx = 11;
+std::string xdp_pin(const std::string& dir, const std::string& interface) { return dir + "/xdp_" + interface; }
+std::string tc_pin(const std::string& dir, const std::string& interface) { return dir + "/tc_egress_" + interface; }
+
+bool exists(const std::string& path) {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0;
+}
+
+// --pin-dir DIR --detach: unpinning the last reference to a link detaches it.
+int detach_pinned(const std::string& dir) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) {
+        if (errno == ENOENT) {
+            log(fmt::format("{}: nothing pinned (no such directory)", dir));
+            return 0;
+        }
+        fail(1, fmt::format("--pin-dir {}: {}", dir, std::strerror(errno)));
+    }
+    std::vector<std::string> names;
+    while (auto* e = ::readdir(d))
+        if (std::string_view n = e->d_name; n != "." && n != "..") names.emplace_back(n);
+    ::closedir(d);
+    for (auto& n : names)
+        if (auto r = bpfco::unpin(dir + "/" + n); !r) fail(1, r.error().message);
+    if (::rmdir(dir.c_str()) != 0) fail(1, fmt::format("removing {}: {}", dir, std::strerror(errno)));
+    log(fmt::format("{}: {} pins removed, programs detached", dir, names.size()));
+    return 0;
+}
+
+// Pinned links re-opened from --pin-dir, by interface; empty where nothing is pinned yet.
+struct pinned_links {
+    std::vector<bpfco::link> xdp, tc;
+};
+
+// Before load, before anything changes: every pin this monitord would reuse must be of its own
+// layout, all checked first, so that a DIR of another layout is refused whole, never half-used.
+pinned_links check_pin_dir(bpfco::object& obj, const options& opt) {
+    const auto& dir = opt.pin_dir;
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+        fail(1, fmt::format("--pin-dir {}: {}", dir, std::strerror(errno)));
+    struct statfs st {};
+    if (::statfs(dir.c_str(), &st) != 0 || static_cast<unsigned long>(st.f_type) != BPF_FS_MAGIC)
+        fail(2, fmt::format("--pin-dir {}: not a directory on bpffs (/sys/fs/bpf)", dir));
+    for (const char* name : pinned_maps) {
+        const auto path = dir + "/" + name;
+        if (!exists(path)) continue;
+        auto pinned = bpfco::map::from_pinned(path);
+        if (!pinned) fail(1, fmt::format("--pin-dir: {}", pinned.error().message));
+        const auto& have = pinned.value().info();
+        const bpf_map* want = bpf_object__find_map_by_name(obj.native_handle(), name);
+        if (have.type != bpf_map__type(want) || have.key_size != bpf_map__key_size(want) ||
+            have.value_size != bpf_map__value_size(want) || have.max_entries != bpf_map__max_entries(want) ||
+            have.flags != bpf_map__map_flags(want))
+            fail(1, fmt::format("--pin-dir: {} is a {} map (key {} B, value {} B, {} entries, flags {:#x}); this "
+                                "monitord needs a {} map (key {} B, value {} B, {} entries, flags {:#x}): pinned by "
+                                "another version? Remove it with --pin-dir {} --detach",
+                                path, bpfco::map_type_name(have.type), have.key_size, have.value_size,
+                                have.max_entries, have.flags, bpfco::map_type_name(bpf_map__type(want)),
+                                bpf_map__key_size(want), bpf_map__value_size(want), bpf_map__max_entries(want),
+                                bpf_map__map_flags(want), dir));
+    }
+    pinned_links links;
+    auto reopen = [&](const std::string& path, std::uint32_t type) {
+        if (!exists(path)) return bpfco::link{};
+        auto l = bpfco::link::from_pinned(path, type);
+        if (!l) fail(1, fmt::format("--pin-dir: {}", l.error().message));
+        return std::move(l).value();
+    };
+    for (auto& name : opt.interfaces) {
+        links.xdp.push_back(reopen(xdp_pin(dir, name), BPF_LINK_TYPE_XDP));
+        links.tc.push_back(reopen(tc_pin(dir, name), link_type_tcx));
+    }
+    for (const char* name : pinned_maps)
+        if (auto r = obj.set_pin_path(name, dir + "/" + name); !r) fail(1, r.error().message);
+    return links;
+}
+
 struct monitor_state {
     bpfco::object obj;
     std::vector<bpfco::link> links;
@@ -74,6 +166,7 @@ struct monitor_state {
     bpfco::map lifetime;
     bpfco::map event_drops;
     std::uint64_t exec_events = 0, open_events = 0, connect_events = 0, malformed = 0;
+    const bpfco::ring_buffer* events = nullptr;
     const line_output* output = nullptr;
     const http_server* server = nullptr;
 
@@ -96,6 +189,7 @@ struct monitor_state {
         m.exec_events = exec_events;
         m.open_events = open_events;
         m.connect_events = connect_events;
+        if (events) m.record_type_mismatches = events->type_mismatches();
         if (output) m.output_dropped = output->dropped();
         if (server) m.http = server->refusals();
         return m;
@@ -150,12 +244,19 @@ resolved check_arguments(const options& opt) {
     return r;
 }
 
-// Opens and loads the programs and fills the blocklist.
-void load(monitor_state& d, const options& opt) {
+// Opens and loads the programs (reusing the maps pinned under --pin-dir) and fills the blocklist.
+pinned_links load(monitor_state& d, const options& opt) {
     auto obj = bpfco::object::open_skeleton("monitord", monitord_bpf__elf_bytes);
     if (!obj) fail(1, obj.error().message);
     d.obj = std::move(obj).value();
     log("TCP connects via " + choose_connect_mechanism(d.obj));
+    pinned_links pinned;
+    if (!opt.pin_dir.empty()) {
+        pinned = check_pin_dir(d.obj, opt);
+    } else {
+        pinned.xdp.resize(opt.interfaces.size());
+        pinned.tc.resize(opt.interfaces.size());
+    }
     if (auto r = d.obj.load(); !r) fail(1, r.error().message);
     d.packets = d.obj.map<bpfco::per_cpu_array<monitord_packets>>("packets").value();
     d.counters = d.obj.map<bpfco::per_cpu_array<std::uint64_t>>("counters").value();
@@ -176,11 +277,27 @@ void load(monitor_state& d, const options& opt) {
         if (!r) fail(1, fmt::format("--block {}: {}", c.to_string(), r.error().message));
         log("blocking " + c.to_string());
     }
+    // A reused blocklist becomes this start's --block list: ranges no longer given are removed
+    // only now, after the new ones are in, so nothing given twice is ever unblocked.
+    auto unblock_others = [&](const auto& trie, int family) {
+        auto keys = trie.keys();
+        if (!keys) fail(1, keys.error().message);
+        for (auto& k : keys.value()) {
+            cidr c{family, k.prefixlen, {}};
+            std::copy(k.addr.begin(), k.addr.end(), c.addr.begin());
+            if (std::find(opt.blocked.begin(), opt.blocked.end(), c) != opt.blocked.end()) continue;
+            if (auto r = trie.erase(k); !r) fail(1, r.error().message);
+            log("no longer blocking " + c.to_string());
+        }
+    };
+    unblock_others(v4, AF_INET);
+    unblock_others(v6, AF_INET6);
+    return pinned;
 }
 
 // Attaches what this kernel allows, says what is left out and keeps going with the rest.
 // Returns whether a TC program went through a netlink filter (which only our exit deletes).
-bool attach(monitor_state& d, const options& opt, const std::vector<int>& ifindexes) {
+bool attach(monitor_state& d, const options& opt, const std::vector<int>& ifindexes, pinned_links& pinned) {
     std::vector<std::string> left_out;
     auto keep = [&](std::string_view what, bpfco::result<bpfco::link> l) {
         if (l) {
@@ -194,20 +311,51 @@ bool attach(monitor_state& d, const options& opt, const std::vector<int>& ifinde
     // attached however monitord ends. Only a kernel without tcx (EINVAL: unknown attach type) gets
     // a netlink filter; any other tcx failure is reported, never papered over with a filter that
     // a SIGKILL would leave behind.
-    bool netlink_tc = false;
-    for (std::size_t i = 0; i < ifindexes.size(); ++i) {
-        keep("XDP packet counters on " + opt.interfaces[i],
-             d.obj.program("monitord_xdp").value().attach_xdp(ifindexes[i]));
-        auto tc = d.obj.program("monitord_tc_egress").value();
-        auto l = tc.attach_tcx(opt.interfaces[i], bpfco::tc_direction::egress);
-        if (!l && l.error().code == std::errc::invalid_argument) {
-            log(fmt::format("no tcx on this kernel ({}): TC egress on {} through a netlink filter", l.error().message,
-                            opt.interfaces[i]));
-            l = tc.attach_tc(opt.interfaces[i], bpfco::tc_direction::egress);
-            netlink_tc = netlink_tc || bool(l);
+    //
+    // With --pin-dir, a link pinned by the previous run gets the new program in one step
+    // (BPF_LINK_UPDATE): the hook never runs without a program, so no packet goes uncounted or
+    // unblocked. A link made now is pinned for the next run. A refused update ends monitord with
+    // the previous program still attached and counting.
+    const bool pinning = !opt.pin_dir.empty();
+    auto swap_or_pin = [&](bpfco::link& old, const bpfco::program& p, std::string_view what, const std::string& path,
+                           auto attach_new) {
+        if (old) {
+            if (auto r = old.update(p); !r) fail(1, fmt::format("{}: updating {}: {}", what, path, r.error().message));
+            log(fmt::format("{}: program swapped behind the link pinned at {}", what, path));
+            keep(what, std::move(old));
+            return;
         }
-        keep("TC egress counters on " + opt.interfaces[i], std::move(l));
+        auto l = attach_new();
+        if (l && pinning)
+            if (auto r = l.value().pin(path); !r) fail(1, fmt::format("{}: {}", what, r.error().message));
+        keep(what, std::move(l));
+    };
+    bool netlink_tc = false;
+    const auto xdp = d.obj.program("monitord_xdp").value();
+    const auto tc = d.obj.program("monitord_tc_egress").value();
+    for (std::size_t i = 0; i < ifindexes.size(); ++i) {
+        const auto& name = opt.interfaces[i];
+        // TC first: where only a netlink filter is possible, --pin-dir is refused before XDP is pinned.
+        swap_or_pin(pinned.tc[i], tc, "TC egress counters on " + name, tc_pin(opt.pin_dir, name), [&] {
+            auto l = tc.attach_tcx(name, bpfco::tc_direction::egress);
+            if (!l && l.error().code == std::errc::invalid_argument) {
+                if (pinning)
+                    fail(1, fmt::format("--pin-dir: no tcx on this kernel ({}), and the netlink TC filter used "
+                                        "instead cannot be pinned; run without --pin-dir",
+                                        l.error().message));
+                log(fmt::format("no tcx on this kernel ({}): TC egress on {} through a netlink filter",
+                                l.error().message, name));
+                l = tc.attach_tc(name, bpfco::tc_direction::egress);
+                netlink_tc = netlink_tc || bool(l);
+            }
+            return l;
+        });
+        swap_or_pin(pinned.xdp[i], xdp, "XDP packet counters on " + name, xdp_pin(opt.pin_dir, name),
+                    [&] { return xdp.attach_xdp(ifindexes[i]); });
     }
+    // The process-event programs are attached anew on every start: tracepoint and kprobe links
+    // (perf events) cannot have their program swapped, so across a restart these events have a
+    // short gap (the packet hooks have none).
     for (auto& p : d.obj.programs()) {
         if (p.name() == "monitord_xdp" || p.name() == "monitord_tc_egress" || p.fd() < 0) continue;
         keep(fmt::format("program {}", p.name()), p.attach());
@@ -227,10 +375,10 @@ void become_unprivileged(const resolved& r, bool netlink_tc) {
 }
 
 // Runs until SIGINT, SIGTERM or the --duration, then calls close_all (close the streams, the
-// listener and every HTTP connection) and lets the coroutines finish; the links detach later, as
-// the monitor state goes out of scope. Clearing the signal set gives SIGINT and SIGTERM their
+// listener and every HTTP connection) and lets the coroutines finish; the links detach later (pinned ones stay),
+// as the monitor state goes out of scope. Clearing the signal set gives SIGINT and SIGTERM their
 // default action back: a second one ends monitord at once.
-void run_until_stopped(asio::io_context& io, std::optional<std::chrono::seconds> duration,
+void run_until_stopped(asio::io_context& io, std::optional<std::chrono::seconds> duration, std::string_view leaving,
                        std::function<void()> close_all) {
     asio::signal_set signals(io, SIGINT, SIGTERM);
     asio::steady_timer deadline(io);
@@ -242,7 +390,7 @@ void run_until_stopped(asio::io_context& io, std::optional<std::chrono::seconds>
         close_all();
     };
     signals.async_wait([&](boost::system::error_code ec, int sig) {
-        if (!ec) log(fmt::format("{} received, detaching", sig == SIGINT ? "SIGINT" : "SIGTERM"));
+        if (!ec) log(fmt::format("{} received, {}", sig == SIGINT ? "SIGINT" : "SIGTERM", leaving));
         stop();
     });
     if (duration) {
@@ -265,6 +413,7 @@ int main(int argc, char** argv) {
         fmt::print("{}", usage());
         return 0;
     }
+    if (opt.detach) return detach_pinned(opt.pin_dir);
     const resolved r = check_arguments(opt);
     asio::io_context io;
     auto server = http_server::bind(io.get_executor(), opt.listen_address, opt.listen_port,
@@ -272,8 +421,8 @@ int main(int argc, char** argv) {
     if (!server) fail(2, server.error().message);
 
     monitor_state d;
-    load(d, opt);
-    const bool netlink_tc = attach(d, opt, r.ifindexes);
+    auto pinned = load(d, opt);
+    const bool netlink_tc = attach(d, opt, r.ifindexes, pinned);
     auto events = bpfco::ring_buffer::create(io.get_executor(), d.obj.map("events").value());
     if (!events) fail(1, events.error().message);
     become_unprivileged(r, netlink_tc);
@@ -282,6 +431,7 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     std::fflush(stdout);
     auto out = std::make_unique<line_output>(STDOUT_FILENO, opt.output_queue);
+    d.events = &events.value();
     d.output = out.get();
     d.server = &server.value();
     const auto format = opt.json ? output_format::json : output_format::log;
@@ -292,7 +442,13 @@ int main(int argc, char** argv) {
     const auto ep = server.value().local_endpoint();
     log(fmt::format("metrics on http://{}/metrics", host_port(ep.address().to_string(), ep.port())));
 
-    run_until_stopped(io, opt.duration, [&] {
+    const std::string leaving =
+        opt.pin_dir.empty()
+            ? "detaching"
+            : fmt::format("leaving the XDP/TC programs attached and the links and maps pinned under {} (remove "
+                          "them with --pin-dir {} --detach); the process-event programs detach",
+                          opt.pin_dir, opt.pin_dir);
+    run_until_stopped(io, opt.duration, leaving, [&] {
         events.value().close();
         server.value().close();
     });

@@ -75,6 +75,11 @@ std::string usage() {
            "  --output-queue N   event lines waiting for stdout; when full, lines are dropped and\n"
            "                     counted in monitord_output_dropped_total (default 4096)\n"
            "  --user NAME        run as this user once attached (default nobody)\n"
+           "  --pin-dir DIR      pin links and maps under DIR (on bpffs); a restart with the same DIR\n"
+           "                     swaps the programs behind the pinned XDP/TC links and keeps the\n"
+           "                     counters and blocklist; at exit they stay attached\n"
+           "  --detach           with --pin-dir: remove everything pinned under DIR (detaching it)\n"
+           "                     and exit\n"
            "  --help             this text\n";
 }
 
@@ -92,7 +97,7 @@ bpfco::result<options> parse_options(std::span<const std::string_view> args) {
         }
         const bool takes_value = a == "--interface" || a == "--block" || a == "--listen" || a == "--duration" ||
                                  a == "--header-timeout" || a == "--idle-timeout" || a == "--max-connections" ||
-                                 a == "--output-queue" || a == "--user";
+                                 a == "--output-queue" || a == "--user" || a == "--pin-dir";
         if (takes_value && !has_value) {
             if (i + 1 == args.size()) return bad(fmt::format("{} needs a value", a));
             value = args[++i];
@@ -100,6 +105,12 @@ bpfco::result<options> parse_options(std::span<const std::string_view> args) {
         if (!takes_value && has_value) return bad(fmt::format("{} takes no value", a));
         if (a == "--help" || a == "-h") {
             o.help = true;
+        } else if (a == "--detach") {
+            o.detach = true;
+        } else if (a == "--pin-dir") {
+            if (value.empty() || value.front() != '/') return bad(fmt::format("--pin-dir '{}': expected an absolute path", value));
+            o.pin_dir = value;
+            while (o.pin_dir.size() > 1 && o.pin_dir.back() == '/') o.pin_dir.pop_back();
         } else if (a == "--json") {
             o.json = true;
         } else if (a == "--interface") {
@@ -146,6 +157,7 @@ bpfco::result<options> parse_options(std::span<const std::string_view> args) {
             return bad(fmt::format("unknown option '{}' (see --help)", args[i]));
         }
     }
+    if (o.detach && o.pin_dir.empty()) return bad("--detach needs --pin-dir DIR");
     if (o.interfaces.empty()) o.interfaces.emplace_back("lo");
     return o;
 }

@@ -41,6 +41,10 @@ struct options {
     std::size_t max_connections = 64;
     std::size_t output_queue = 4096;  ///< event lines waiting for stdout; more are dropped and counted
     std::string user = "nobody";      ///< runs as this user once attached
+    /// A bpffs directory: links and maps are pinned there, re-used by the next start and left
+    /// attached at exit. Empty: everything is detached at exit.
+    std::string pin_dir;
+    bool detach = false;  ///< with pin_dir: remove what is pinned there and exit
     bool help = false;
 };
 

@@ -12,9 +12,9 @@ def sh(*args, check=True, **kw):
 
 
 class VethPair:
-    def __init__(self, tag):
+    def __init__(self, tag, prefix="bpfco-"):
         tag = f"{tag}{os.getpid() % 100000}"
-        self.a, self.b = f"bpfco-{tag}-a", f"bpfco-{tag}-b"
+        self.a, self.b = f"{prefix}{tag}-a", f"{prefix}{tag}-b"
         self.dev_a, self.dev_b = f"va{tag}"[:15], f"vb{tag}"[:15]
         octet = 1 + os.getpid() % 250
         self.addr_a = f"10.251.{octet}.1"
