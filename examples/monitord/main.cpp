@@ -202,10 +202,17 @@ asio::awaitable<void> print_events(monitor_state& d, bpfco::ring_buffer& events,
         auto [ec, batch] = co_await events.async_receive(asio::as_tuple(asio::use_awaitable));
         if (ec) co_return;  // closed on shutdown
         for (const auto& rec : batch) {
+            // Each kind is checked as its own struct (as<T>), so a record of the wrong size is
+            // counted in the stream's type_mismatches(), which /metrics exports.
+            bool fits = false;
             switch (event_kind(rec.data())) {
-            case MONITORD_EXEC: ++d.exec_events; break;
-            case MONITORD_OPEN: ++d.open_events; break;
-            case MONITORD_CONNECT: ++d.connect_events; break;
+            case MONITORD_EXEC: ++d.exec_events; fits = rec.as<monitord_exec>() != nullptr; break;
+            case MONITORD_OPEN: ++d.open_events; fits = rec.as<monitord_open>() != nullptr; break;
+            case MONITORD_CONNECT: ++d.connect_events; fits = rec.as<monitord_connect>() != nullptr; break;
+            }
+            if (!fits) {
+                ++d.malformed;
+                continue;
             }
             if (auto line = format_event(rec.data(), format))
                 out.push(*line);
