@@ -15,7 +15,6 @@
 #include <bpf/libbpf.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -30,27 +29,20 @@
 
 namespace bench {
 
-using globals_t = stream_producers_bpf::stream_producers_bpf__bss;
-
 struct producers {
     bpfco::object obj;
-    globals_t* globals = nullptr;  // the kernel's .bss, mapped here
+    bpfco::map ring, perf;  // their fds for the raw libbpf readers
 
     explicit producers(std::uint32_t ring_bytes) {
         std::size_t n = 0;
         const void* elf = stream_producers_bpf__elf_bytes(&n);
         obj = bpfco::object::open_memory("stream_producers", {static_cast<const std::byte*>(elf), n}).value();
         obj.set_max_entries("ring", ring_bytes).value();
+        obj.global<std::uint32_t>("filter_pid").value().set(static_cast<std::uint32_t>(::getpid())).value();
         obj.load().value();
-        auto* bss = bpf_object__find_map_by_name(obj.native_handle(), ".bss");
-        void* m = ::mmap(nullptr, sizeof(globals_t), PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(bss), 0);
-        if (m == MAP_FAILED) throw std::runtime_error("mmap .bss");
-        globals = static_cast<globals_t*>(m);
-        globals->filter_pid = static_cast<std::uint32_t>(::getpid());
+        ring = obj.map("ring").value();
+        perf = obj.map("perf").value();
     }
-    ~producers() { ::munmap(globals, sizeof(globals_t)); }
-    producers(const producers&) = delete;
-    producers& operator=(const producers&) = delete;
 
     void run(const char* prog, std::uint32_t repeat) const {
         static const std::byte packet[64] = {};
@@ -59,7 +51,6 @@ struct producers {
         o.repeat = repeat;
         bpfco::test_run(obj.program(prog).value(), o).value();
     }
-    int map_fd(const char* name) const { return bpf_object__find_map_fd_by_name(obj.native_handle(), name); }
     std::uint64_t drops() const { return bpfco::read_drop_counter(obj.map("drops").value()).value(); }
 };
 

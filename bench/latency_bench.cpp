@@ -37,7 +37,7 @@ void produce(int cpu) {
 std::vector<double> run_libbpf(producers& p, int consumer_cpu, int producer_cpu) {
     latencies.clear();
     seen = 0;
-    ::ring_buffer* rb = ring_buffer__new(p.map_fd("ring"), on_libbpf, nullptr, nullptr);
+    ::ring_buffer* rb = ring_buffer__new(p.ring.fd(), on_libbpf, nullptr, nullptr);
     std::thread consumer([&] {
         bench::pin(consumer_cpu);
         while (seen < samples) ring_buffer__poll(rb, 100);

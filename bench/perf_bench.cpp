@@ -45,7 +45,7 @@ void take(sink& s, const bpfco::perf_batch& b) {
 
 double drain_libbpf(producers& p, double& timed_s) {
     sink s;
-    perf_buffer* pb = perf_buffer__new(p.map_fd("perf"), pages, libbpf_sample, libbpf_lost, &s, nullptr);
+    perf_buffer* pb = perf_buffer__new(p.perf.fd(), pages, libbpf_sample, libbpf_lost, &s, nullptr);
     const double rate = bench::drain_rate([&] {
         p.run("perf_test_run", drain_records);
         s = {};
@@ -105,7 +105,7 @@ void produce(producers& p, std::atomic<bool>& done) {
 
 concurrent_result concurrent_libbpf(producers& p, const bench::syscall_counter& sys) {
     sink s;
-    perf_buffer* pb = perf_buffer__new(p.map_fd("perf"), 64, libbpf_sample, libbpf_lost, &s, nullptr);
+    perf_buffer* pb = perf_buffer__new(p.perf.fd(), 64, libbpf_sample, libbpf_lost, &s, nullptr);
     std::atomic<bool> done{false};
     const auto rate = bench::consume_while_producing(
         sys, bench::poll_loop([&] { return perf_buffer__poll(pb, 100); }, done), [&] { produce(p, done); }, s.count);

@@ -3,6 +3,8 @@
 // and against a plain C batch reader, measured in the same run.
 #include "bench_common.hpp"
 
+#include <sys/mman.h>
+
 #include <atomic>
 #include <string>
 #include <string_view>
@@ -86,7 +88,7 @@ timed fill_and_drain(producers& p, Drain&& drain) {
 
 double drain_libbpf(producers& p) {
     sink s;
-    ::ring_buffer* rb = ring_buffer__new(p.map_fd("ring"), libbpf_sample, &s, nullptr);
+    ::ring_buffer* rb = ring_buffer__new(p.ring.fd(), libbpf_sample, &s, nullptr);
     const double rate = bench::drain_rate([&] {
         return fill_and_drain(p, [&] {
             s = {};
@@ -100,7 +102,7 @@ double drain_libbpf(producers& p) {
 
 double drain_c_reader(producers& p) {
     sink s;
-    c_batch_reader r(p.map_fd("ring"));
+    c_batch_reader r(p.ring.fd());
     return bench::drain_rate([&] {
         return fill_and_drain(p, [&] {
             s = {};
@@ -200,7 +202,7 @@ void produce(producers& p, std::atomic<bool>& done) {
 
 concurrent_result concurrent_libbpf(producers& p, const bench::syscall_counter& sys) {
     sink s;
-    ::ring_buffer* rb = ring_buffer__new(p.map_fd("ring"), libbpf_sample, &s, nullptr);
+    ::ring_buffer* rb = ring_buffer__new(p.ring.fd(), libbpf_sample, &s, nullptr);
     const auto drops0 = p.drops();
     std::atomic<bool> done{false};
     const auto rate = bench::consume_while_producing(

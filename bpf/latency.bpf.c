@@ -17,18 +17,12 @@ struct {
     __type(value, __u64);
 } latency_ns SEC(".maps");
 
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, __u32); /* the pid to time; 0: every process */
-} settings SEC(".maps");
+/* Set before load: the pid to time; 0: every process. */
+const volatile __u32 targ_pid = 0;
 
 static __always_inline int wanted(__u64 pid_tgid)
 {
-    __u32 zero = 0;
-    __u32 *pid = bpf_map_lookup_elem(&settings, &zero);
-    return pid && (*pid == 0 || *pid == (__u32)(pid_tgid >> 32));
+    return targ_pid == 0 || targ_pid == (__u32)(pid_tgid >> 32);
 }
 
 SEC("raw_tracepoint/sys_enter")

@@ -1,5 +1,5 @@
 // What the stream tests share: the producers object (bpf/stream_producers.bpf.c) with its
-// globals reachable, and a bounded io_context run.
+// globals, and a bounded io_context run.
 #pragma once
 
 #include "support.hpp"
@@ -8,46 +8,33 @@
 
 #include <bpfco/stream_events.h>
 
-#include <bpf/libbpf.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <boost/asio.hpp>
 
 #include <chrono>
-#include <memory>
 #include <thread>
 
 #include <sched.h>
 
 namespace bpfco::testing {
 
-using producer_globals = stream_producers_bpf::stream_producers_bpf__bss;
-
 struct producers {
-    struct unmap {
-        void operator()(producer_globals* g) const { ::munmap(g, sizeof *g); }
-    };
     object obj;
-    // The kernel's .bss, mapped here: libbpf's own copy is only remapped onto it by skeleton loads.
-    std::unique_ptr<producer_globals, unmap> globals_map;
-    producer_globals* globals = nullptr;
+    // The producers' sequence counters and the ring's submit flags (.bss), mapped after load.
+    global<std::uint64_t> ring_seq, perf_seq, ring_flags;
 
     /// ring_bytes: the ring's size (a power-of-two multiple of the page size), 0: as declared.
     static producers load(std::uint32_t ring_bytes = 0) {
         producers p;
         p.obj = object::open_memory("stream_producers", elf_of(stream_producers_bpf__elf_bytes)).value();
         if (ring_bytes) p.obj.set_max_entries("ring", ring_bytes).value();
+        p.obj.global<std::uint32_t>("filter_pid").value().set(static_cast<std::uint32_t>(::getpid())).value();
         p.obj.load().value();
-        auto* bss = bpf_object__find_map_by_name(p.obj.native_handle(), ".bss");
-        REQUIRE(bss);
-        REQUIRE(bpf_map__value_size(bss) == sizeof(producer_globals));
-        void* m = ::mmap(nullptr, sizeof(producer_globals), PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(bss), 0);
-        REQUIRE(m != MAP_FAILED);
-        p.globals_map.reset(static_cast<producer_globals*>(m));
-        p.globals = p.globals_map.get();
-        p.globals->filter_pid = static_cast<std::uint32_t>(::getpid());
+        p.ring_seq = p.obj.global<std::uint64_t>("ring_seq").value();
+        p.perf_seq = p.obj.global<std::uint64_t>("perf_seq").value();
+        p.ring_flags = p.obj.global<std::uint64_t>("ring_flags").value();
         return p;
     }
 

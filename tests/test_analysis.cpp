@@ -271,7 +271,6 @@ TEST_CASE("the profiler finds the spinning function and real kernel frames") {
 TEST_CASE("the latency histogram counts exactly the syscalls of the traced process") {
     BPFCO_REQUIRE_ROOT();
     testing::fd_leak_check fds;
-    auto obj = object::load_memory("latency", elf_of(latency_bpf__elf_bytes)).value();
     int go[2], done[2];
     REQUIRE(::pipe2(go, O_CLOEXEC) == 0);
     REQUIRE(::pipe2(done, O_CLOEXEC) == 0);
@@ -290,8 +289,9 @@ TEST_CASE("the latency histogram counts exactly the syscalls of the traced proce
     }
     // Attach only once the child sits in read(): then none of its startup syscalls count.
     REQUIRE(wait_blocked_in_read(child));
-    std::uint32_t zero = 0, pid = static_cast<std::uint32_t>(child);
-    obj.map("settings").value().update_bytes(&zero, &pid, update_flags::any).value();
+    auto obj = object::open_memory("latency", elf_of(latency_bpf__elf_bytes)).value();
+    obj.global<std::uint32_t>("targ_pid").value().set(static_cast<std::uint32_t>(child)).value();
+    obj.load().value();
     auto enter = obj.program("latency_enter").value().attach().value();
     auto exit_link = obj.program("latency_exit").value().attach().value();
     char c = 'x';

@@ -86,7 +86,7 @@ TEST_CASE("stalled ring consumer under a flood: memory stays bounded, produced =
         }, asio::detached);
         CHECK(run_bounded(ctx));
     }
-    const std::uint64_t produced = p.globals->ring_seq, dropped = p.drops();
+    const std::uint64_t produced = p.ring_seq.load(), dropped = p.drops();
     MESSAGE("produced ", produced, " received ", received, " dropped ", dropped, "; RSS ", rss_before, " -> max ",
             rss_max, " KiB");
     CHECK(produced == 10 + 20 * 100000);
@@ -126,7 +126,7 @@ TEST_CASE("stalled perf consumer under a flood: lost counts are exact, memory st
         on_cpu(cpu, [&] { p.run("perf_test_run", 1); });
         drain();
     }
-    const std::uint64_t produced = p.globals->perf_seq;
+    const std::uint64_t produced = p.perf_seq.load();
     MESSAGE("produced ", produced, " samples ", samples, " lost ", lost, "; RSS ", rss_before, " -> max ", rss_max,
             " KiB");
     CHECK(produced == 10 + 10 * 20001);
@@ -215,10 +215,9 @@ TEST_CASE("an object closed under its links and streams: they keep working until
         made = testing::new_ids(ids_before, testing::own_ids());
         // Close the object (and unmap its globals): the link holds the program, the stream and
         // `drops` hold their own map fds.
-        p.globals_map.reset();
-        p.globals = nullptr;
+        p.ring_seq = p.perf_seq = p.ring_flags = {};
         p.obj = bpfco::object();
-        // filter_pid was set through .bss before the close and stays in the kernel's map.
+        // filter_pid was set in .bss before load and stays in the kernel's map.
         testing::getppid_n(25);
         std::size_t got = 0;
         asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
@@ -300,13 +299,13 @@ TEST_CASE("a pinned link is 0600, outlives its handle, and detaches when unpinne
     }
     // Our handle is gone; the pin keeps the program attached.
     testing::getppid_n(5);
-    CHECK(p.globals->ring_seq == 5);
+    CHECK(p.ring_seq.load() == 5);
     ::unlink(path.c_str());
     testing::kernel_ids gone;
     gone.links.push_back(link_id);
     CHECK(testing::wait_gone(gone).links.empty());
     testing::getppid_n(5);
-    CHECK(p.globals->ring_seq == 5);
+    CHECK(p.ring_seq.load() == 5);
 }
 
 }  // TEST_SUITE

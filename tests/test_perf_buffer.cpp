@@ -104,7 +104,7 @@ TEST_CASE("perf: an overrun produces lost items whose counts add up") {
     // The kernel writes the LOST record at the next output that finds room.
     on_cpu(cpu, [&] { p.run("perf_test_run", 1); });
     add(t, pb.try_receive().value());
-    const std::uint64_t produced = p.globals->perf_seq;
+    const std::uint64_t produced = p.perf_seq.load();
     MESSAGE("produced ", produced, " received ", t.samples.size(), " lost ", t.lost);
     CHECK(produced == burst + 1);
     CHECK(t.lost > 0);

@@ -138,7 +138,7 @@ TEST_CASE("small ring, slow consumer: produced == received + dropped, exactly") 
     CHECK(dropped > 0);
     CHECK(in_order);
     CHECK(produced == received + dropped);
-    CHECK(p.globals->ring_seq == produced);
+    CHECK(p.ring_seq.load() == produced);
 }
 
 TEST_CASE("a cancelled receive loses nothing; timeout via || with a timer") {
@@ -293,7 +293,7 @@ TEST_CASE("BPF_RB_NO_WAKEUP records are delivered by the poll interval and by fl
     BPFCO_REQUIRE_ROOT();
     testing::fd_leak_check fds;
     auto p = producers::load();
-    p.globals->ring_flags = BPF_RB_NO_WAKEUP;
+    p.ring_flags.store(BPF_RB_NO_WAKEUP).value();
     asio::io_context ctx;
     {
         bpfco::ring_buffer rb(ctx.get_executor(), p.obj.map("ring").value(), {.poll_interval = 20ms});

@@ -86,9 +86,9 @@ asio::awaitable<void> print_loop(const options& o, const bpfco::map& hist_map) {
 int main(int argc, char** argv) {
     const options o = parse(argc, argv);
     try {
-        auto obj = bpfco::object::load_skeleton("latency", latency_bpf__elf_bytes).value();
-        std::uint32_t zero = 0;
-        obj.map("settings").value().update_bytes(&zero, &o.pid, bpfco::update_flags::any).value();
+        auto obj = bpfco::object::open_skeleton("latency", latency_bpf__elf_bytes).value();
+        obj.global<std::uint32_t>("targ_pid").value().set(o.pid).value();
+        obj.load().value();
         auto enter = obj.program("latency_enter").value().attach().value();
         auto exit_link = obj.program("latency_exit").value().attach().value();
         auto hist_map = obj.map("latency_ns").value();
