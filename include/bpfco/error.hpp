@@ -23,8 +23,8 @@ namespace bpfco {
 
 /// The failure half of a result: what went wrong (code) and about what (message).
 struct error {
-    std::error_code code;
-    std::string message;
+    std::error_code code;  ///< an errno value in std::generic_category()
+    std::string message;   ///< the whole message, in the format above
 };
 
 /// Thrown by result<T>::value() on failure, so that `.value()` reads like Outcome's default and
@@ -32,7 +32,9 @@ struct error {
 /// (std::system_error would append the errno text a second time); code() is its code.
 class error_exception : public std::system_error {
 public:
+    /// Carries `e`'s code and message.
     explicit error_exception(const error& e) : std::system_error(e.code), message_(e.message) {}
+    /// The error's message, exactly.
     const char* what() const noexcept override { return message_.what(); }
 
 private:
@@ -50,6 +52,9 @@ struct throwing_policy : boost::outcome_v2::policy::base {
 };
 }  // namespace detail
 
+/// What every synchronous call returns: a T, or an error naming the thing and the reason. An
+/// Outcome basic_result: test it with `if (!r)`, read r.error(), or propagate with BPFCO_TRY;
+/// value() on a failure throws error_exception. Thread safety: as for a T.
 template <class T>
 using result = boost::outcome_v2::basic_result<T, error, detail::throwing_policy>;
 
@@ -62,6 +67,7 @@ inline error make_error(int errnum, std::string message) {
 inline auto failure(int errnum, std::string message) {
     return boost::outcome_v2::failure(make_error(errnum, std::move(message)));
 }
+/// The failure half from an error already made (make_error(), program::make_error(), ...).
 inline auto failure(error e) { return boost::outcome_v2::failure(std::move(e)); }
 
 }  // namespace bpfco

@@ -52,10 +52,16 @@ struct alternative_choice {
 /// link or perf event holds a reference to the program) until the link is destroyed; every `map`,
 /// typed view and stream (ring_buffer, perf_buffer, map_watch) holds its own duplicated map fd and
 /// keeps working. Only `program` handles are views into the object: do not use them after it.
+///
+/// Thread safety: const members are safe from several threads once loaded; the set_* calls,
+/// choose_alternatives() and load() change the object and need it to themselves.
 class object {
 public:
+    /// An empty object (see above).
     object() = default;
+    /// Takes `o`'s libbpf object, leaving `o` empty.
     object(object&& o) noexcept;
+    /// Closes this object's libbpf object, then takes `o`'s, leaving `o` empty.
     object& operator=(object&& o) noexcept;
     object(const object&) = delete;
     object& operator=(const object&) = delete;
@@ -71,6 +77,7 @@ public:
 
     /// Opens and loads in one step.
     static result<object> load_file(const std::string& path);
+    /// open_memory() and load() in one step.
     static result<object> load_memory(std::string_view name, std::span<const std::byte> elf);
 
     /// The object embedded by a bpftool skeleton (bpfco's meson helper makes one per .bpf.c):
@@ -83,6 +90,7 @@ public:
         const void* data = elf_bytes(&size);
         return open_memory(name, {static_cast<const std::byte*>(data), size});
     }
+    /// open_skeleton() and load() in one step.
     template <class ElfBytes>
     static result<object> load_skeleton(std::string_view name, ElfBytes elf_bytes) {
         BPFCO_TRY(auto obj, open_skeleton(name, elf_bytes));
@@ -90,11 +98,14 @@ public:
         return obj;
     }
 
+    /// libbpf's object name (see above); "" when empty.
     const std::string& name() const noexcept { return name_; }
+    /// Whether load() has succeeded.
     bool loaded() const noexcept { return loaded_; }
 
     /// A program by name; an unknown name lists the names that exist.
     result<bpfco::program> program(std::string_view name) const;
+    /// Every program, in libbpf's order (empty for an empty object).
     std::vector<bpfco::program> programs() const;
     /// A map by name (after load: a handle with its own fd); an unknown name lists the names.
     result<bpfco::map> map(std::string_view name) const;
@@ -104,6 +115,7 @@ public:
         BPFCO_TRY(auto m, map(name));
         return View::make(std::move(m));
     }
+    /// The names of every map, internal ones included (empty for an empty object).
     std::vector<std::string> map_names() const;
 
     /// Before load: reuse a map pinned at `path` (or pin it there after load).
@@ -119,6 +131,7 @@ public:
     result<std::vector<alternative_choice>> choose_alternatives(
         const std::vector<std::vector<std::string>>& groups);
 
+    /// libbpf's object, for what bpfco does not wrap; still owned by this object.
     bpf_object* native_handle() const noexcept { return obj_; }
 
     // ---- Globals, checked layouts and typed streams (implemented in src/global.cpp and
@@ -145,6 +158,7 @@ public:
     template <mirror_struct T, class Executor, class Options = ring_buffer_options>
     result<bpfco::ring_buffer> ring_buffer(const Executor& ex, std::string_view map_name, Options options = {},
                                            std::string_view bpf_struct = detail::type_name<T>()) const;
+    /// ring_buffer() for a perf event array: the same check, then a perf_buffer over it.
     template <mirror_struct T, class Executor, class Options = perf_buffer_options>
     result<bpfco::perf_buffer> perf_buffer(const Executor& ex, std::string_view map_name, Options options = {},
                                            std::string_view bpf_struct = detail::type_name<T>()) const;

@@ -21,43 +21,59 @@ namespace bpfco {
 /// XDP attach modes (the kernel's XDP_FLAGS_*); `automatic` lets the kernel choose.
 enum class xdp_mode : std::uint32_t { automatic = 0, generic = 1u << 1, native = 1u << 2, offload = 1u << 3 };
 
+/// Which way through an interface a TC program sees packets.
 enum class tc_direction { ingress, egress };
 
+/// Options of program::attach_kprobe().
 struct kprobe_options {
-    std::uint64_t offset = 0;
-    bool retprobe = false;
+    std::uint64_t offset = 0;  ///< bytes into the function, where the probe fires
+    bool retprobe = false;     ///< fire on return (a kretprobe) instead of on entry
 };
 
+/// Options of program::attach_uprobe().
 struct uprobe_options {
     pid_t pid = -1;  ///< -1: every process that maps the binary
-    bool retprobe = false;
+    bool retprobe = false;  ///< fire on return (a uretprobe) instead of on entry
     std::uint64_t offset = 0;  ///< added to the symbol's address
 };
 
 // ---- Tracing breadth options (src/program_tracing.cpp) ----
+/// Options of program::attach_usdt().
 struct usdt_options {
     pid_t pid = -1;              ///< -1: every process that maps the binary
     std::uint64_t cookie = 0;    ///< what the program reads with bpf_usdt_cookie()
 };
 
-/// kprobe_multi / uprobe_multi.
+/// Options of program::attach_kprobe_multi() and attach_uprobe_multi().
 struct multi_probe_options {
     pid_t pid = -1;  ///< uprobe_multi only; -1: every process that maps the binary
-    bool retprobe = false;
+    bool retprobe = false;  ///< fire on return instead of on entry
 };
 // ---- end tracing breadth options ----
 
 class map;
 
+/// One program of a loaded object, and every way to attach it. Each attach returns a link that
+/// owns the attachment, or an error naming the program, the target (function, interface, cgroup,
+/// binary) and the reason. A view into its object: do not use it after the object is destroyed.
+///
+/// Thread safety: const members are safe from several threads (each is a libbpf call on a loaded
+/// program); set_autoload() is not, and belongs before the object's load().
 class program {
 public:
+    /// An empty program (see the file comment): every attach fails saying so.
     program() = default;
 
+    /// The program's function name in the BPF C source.
     std::string_view name() const noexcept;
+    /// Its ELF section (SEC("...")), which says how attach() attaches it.
     std::string_view section() const noexcept;
+    /// The program's fd once its object is loaded; -1 before, or when empty.
     int fd() const noexcept;
     std::uint32_t type() const noexcept;  ///< enum bpf_prog_type
+    /// libbpf's program, for what bpfco does not wrap; owned by the object.
     bpf_program* native_handle() const noexcept { return prog_; }
+    /// False for an empty program.
     explicit operator bool() const noexcept { return prog_ != nullptr; }
 
     /// Before load: whether this program is loaded with its object (libbpf autoload).
@@ -65,14 +81,22 @@ public:
 
     /// Attaches the way its section name says (SEC("tracepoint/...") etc.).
     result<link> attach() const;
+    /// A tracepoint (tracefs events/category/name); an unknown one fails with ENOENT naming it.
     result<link> attach_tracepoint(std::string_view category, std::string_view name) const;
+    /// A raw tracepoint by name ("sys_enter").
     result<link> attach_raw_tracepoint(std::string_view name) const;
+    /// A kprobe on a kernel function; fails naming it, with EOPNOTSUPP where this kernel has no
+    /// kprobes.
     result<link> attach_kprobe(std::string_view function, kprobe_options opts = {}) const;
+    /// attach_kprobe() with `retprobe` set.
     result<link> attach_kretprobe(std::string_view function) const;
     /// Resolves `symbol` through the binary's ELF symbol tables (libbpf does the lookup).
     result<link> attach_uprobe(const std::string& binary, std::string_view symbol,
                                uprobe_options opts = {}) const;
+    /// XDP on an interface by name, through a kernel link (detached when the link's fd closes);
+    /// fails naming the interface when it does not exist or refuses the mode.
     result<link> attach_xdp(std::string_view interface, xdp_mode mode = xdp_mode::automatic) const;
+    /// XDP on an interface by index (the name in errors is looked up from it).
     result<link> attach_xdp(int ifindex, xdp_mode mode = xdp_mode::automatic) const;
     /// A netlink TC filter (clsact): works on older kernels, but it is not fd-owned: only the
     /// link's destructor (or detach()) deletes it, so a process killed with SIGKILL leaves it
