@@ -68,7 +68,7 @@ public:
     std::string_view name() const noexcept;
     /// Its ELF section (SEC("...")), which says how attach() attaches it.
     std::string_view section() const noexcept;
-    /// The program's fd once its object is loaded; -1 before, or when empty.
+    /// The program's fd once its object is loaded; negative before (libbpf's -ENOENT), -1 when empty.
     int fd() const noexcept;
     std::uint32_t type() const noexcept;  ///< enum bpf_prog_type
     /// libbpf's program, for what bpfco does not wrap; owned by the object.
