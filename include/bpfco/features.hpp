@@ -1,5 +1,7 @@
 // What this kernel supports, so a program can choose what to load (program::set_autoload) before
-// loading. Each probe is cheap, needs no more privilege than the feature itself, and is cached.
+// loading. Each probe is cheap and needs no more privilege than the feature itself. The yes/no
+// features are probed once and cached; the lookups by name (tracepoint, kernel_function,
+// active_lsms) check on every call. Every function is safe to call from several threads.
 #pragma once
 
 #include <string>
