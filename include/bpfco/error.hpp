@@ -72,4 +72,6 @@ inline auto failure(error e) { return boost::outcome_v2::failure(std::move(e)); 
 
 }  // namespace bpfco
 
+/// `BPFCO_TRY(auto x, f())` binds f()'s value or returns its failure from the enclosing function
+/// (which must return a result); `BPFCO_TRY(f())` for a result<void>. Outcome's TRY.
 #define BPFCO_TRY BOOST_OUTCOME_TRY
