@@ -1,5 +1,7 @@
 #include <bpfco/btf_layout.hpp>
 
+#include "libbpf_log.hpp"
+
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 
@@ -98,6 +100,15 @@ result<void> check_map_layouts(int map_fd, std::string_view map_name, const cpp_
         return failure(errno, fmt::format("map '{}': map info: {}", map_name, std::strerror(errno)));
     if (info.btf_id == 0) return boost::outcome_v2::success();
     std::unique_ptr<btf, void (*)(btf*)> b(btf__load_from_kernel_by_id(info.btf_id), btf__free);
+    if (!b && (errno == EPERM || errno == EACCES)) {
+        // Reading a map's BTF back from the kernel (BPF_BTF_GET_FD_BY_ID) needs CAP_SYS_ADMIN,
+        // which a least-privilege process (CAP_BPF only, as under monitord's systemd unit) lacks.
+        // The map itself is usable, so the view is made; the skipped check is logged, not hidden.
+        debug_log(fmt::format("map '{}': key/value layouts not checked against its BTF (id {}): reading "
+                              "BTF from the kernel needs CAP_SYS_ADMIN",
+                              map_name, info.btf_id));
+        return boost::outcome_v2::success();
+    }
     if (!b) return failure(errno, fmt::format("map '{}': its BTF (id {}): {}", map_name, info.btf_id, std::strerror(errno)));
     const std::string what = fmt::format("map '{}'", map_name);
     if (key && info.btf_key_type_id) { BPFCO_TRY(check_layout(b.get(), info.btf_key_type_id, *key, what + " key")); }

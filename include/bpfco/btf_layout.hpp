@@ -138,6 +138,9 @@ result<void> check_layout(const btf* b, std::uint32_t type_id, const cpp_layout&
 result<std::uint32_t> find_struct(const btf* b, std::string_view name, std::string_view where);
 /// The key and value layouts against the BTF the kernel holds for the map (BPF_OBJ_GET_INFO:
 /// btf_id, key and value type ids); a map without BTF, or a type that is not a struct, passes.
+/// Without CAP_SYS_ADMIN the kernel does not hand out a map's BTF: the check is skipped and the
+/// BPFCO_DEBUG log says so (the same struct is still checked by object::check_layout(), which
+/// reads the object's own BTF).
 result<void> check_map_layouts(int map_fd, std::string_view map_name, const cpp_layout* key, const cpp_layout* value);
 
 /// T's layout when the check can look into it, else nothing.
