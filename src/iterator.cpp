@@ -18,7 +18,7 @@ result<iterator_stream> iterator_stream::create(const executor_type& ex, const l
         return failure(e, fmt::format("iterator link (fd {}): starting a pass (bpf_iter_create): {}{}", iter.fd(),
                                       std::strerror(e), privilege_hint(e)));
     }
-    return iterator_stream(std::make_shared<state>(state{ex, unique_fd(fd)}));
+    return iterator_stream(ex, std::make_shared<state>(state{unique_fd(fd)}));
 }
 
 iterator_stream::iterator_stream(const executor_type& ex, const link& iter)

@@ -93,7 +93,7 @@ result<log_stream> log_stream::create(const executor_type& ex, const object& obj
     BPFCO_TRY(auto ring_map, obj.map("bpfco_log_ring"));
     BPFCO_TRY(auto drops, obj.map("bpfco_log_drops"));
     BPFCO_TRY(auto ring, ring_buffer::create(ex, std::move(ring_map), options));
-    return log_stream(std::make_shared<state>(state{std::move(ring), std::move(drops), std::move(formats)}));
+    return log_stream(ex, std::make_shared<state>(state{std::move(ring), std::move(drops), std::move(formats)}));
 }
 
 }  // namespace bpfco

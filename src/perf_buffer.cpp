@@ -4,8 +4,6 @@
 
 #include "async_stream.hpp"
 
-#include <boost/asio/system_executor.hpp>
-
 #include <bpf/bpf.h>
 #include <linux/perf_event.h>
 #include <sys/epoll.h>
@@ -271,7 +269,7 @@ void perf_batch::release() noexcept {
 result<perf_buffer> perf_buffer::create(const executor_type& ex, map perf_map, perf_buffer_options options) {
     auto s = std::make_shared<detail::perf_state>(ex, std::move(perf_map), options);
     BPFCO_TRY(s->open());
-    return perf_buffer(std::move(s));
+    return perf_buffer(ex, std::move(s));
 }
 
 perf_buffer::perf_buffer(const executor_type& ex, map perf_map, perf_buffer_options options)
@@ -280,6 +278,7 @@ perf_buffer::perf_buffer(const executor_type& ex, map perf_map, perf_buffer_opti
 perf_buffer& perf_buffer::operator=(perf_buffer&& o) noexcept {
     if (this != &o) {
         close();
+        ex_ = o.ex_;
         state_ = std::move(o.state_);
     }
     return *this;
@@ -287,7 +286,7 @@ perf_buffer& perf_buffer::operator=(perf_buffer&& o) noexcept {
 
 perf_buffer::~perf_buffer() { close(); }
 
-perf_buffer::executor_type perf_buffer::get_executor() const noexcept { return state_->executor(); }
+perf_buffer::executor_type perf_buffer::get_executor() const noexcept { return ex_; }
 bool perf_buffer::is_open() const noexcept { return state_ && state_->is_open(); }
 std::uint64_t perf_buffer::lost() const noexcept { return state_ ? state_->lost() : 0; }
 std::uint64_t perf_buffer::type_mismatches() const noexcept { return state_ ? state_->type_mismatches() : 0; }
@@ -295,12 +294,10 @@ std::uint64_t perf_buffer::lost(std::uint32_t cpu) const noexcept { return state
 std::vector<std::uint32_t> perf_buffer::cpus() const { return state_ ? state_->cpus() : std::vector<std::uint32_t>{}; }
 std::size_t perf_buffer::ring_size() const noexcept { return state_ ? state_->ring_size() : 0; }
 
-void perf_buffer::start(detail::perf_state* state, asio::any_completion_handler<completion_signature> handler) {
-    if (!state) {
-        // A moved-from stream has no executor: the handler's own one (or the system's) runs it.
-        asio::post(asio::system_executor(), asio::append(std::move(handler), asio::error::bad_descriptor, perf_batch()));
-        return;
-    }
+void perf_buffer::start(const executor_type& ex, detail::perf_state* state,
+                      asio::any_completion_handler<completion_signature> handler) {
+    // Moved from: as with a moved-from Asio socket, the operation fails through the executor.
+    if (!state) return asio::post(ex, asio::append(std::move(handler), asio::error::bad_descriptor, perf_batch()));
     state->start(std::move(handler));
 }
 

@@ -3,8 +3,6 @@
 
 #include "async_stream.hpp"
 
-#include <boost/asio/system_executor.hpp>
-
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
@@ -148,7 +146,7 @@ void rebind(ring_state& state, const ring_batch* from, ring_batch* to) noexcept 
 result<ring_buffer> ring_buffer::create(const executor_type& ex, map ring_map, ring_buffer_options options) {
     auto s = std::make_shared<detail::ring_state>(ex, std::move(ring_map), options);
     BPFCO_TRY(s->open());
-    return ring_buffer(std::move(s));
+    return ring_buffer(ex, std::move(s));
 }
 
 ring_buffer::ring_buffer(const executor_type& ex, map ring_map, ring_buffer_options options)
@@ -157,6 +155,7 @@ ring_buffer::ring_buffer(const executor_type& ex, map ring_map, ring_buffer_opti
 ring_buffer& ring_buffer::operator=(ring_buffer&& o) noexcept {
     if (this != &o) {
         close();
+        ex_ = o.ex_;
         state_ = std::move(o.state_);
     }
     return *this;
@@ -164,18 +163,16 @@ ring_buffer& ring_buffer::operator=(ring_buffer&& o) noexcept {
 
 ring_buffer::~ring_buffer() { close(); }
 
-ring_buffer::executor_type ring_buffer::get_executor() const noexcept { return state_->executor(); }
+ring_buffer::executor_type ring_buffer::get_executor() const noexcept { return ex_; }
 std::uint64_t ring_buffer::capacity() const noexcept { return state_ ? state_->capacity() : 0; }
 std::uint64_t ring_buffer::available_bytes() const noexcept { return state_ ? state_->available_bytes() : 0; }
 std::uint64_t ring_buffer::type_mismatches() const noexcept { return state_ ? state_->type_mismatches() : 0; }
 bool ring_buffer::is_open() const noexcept { return state_ && state_->is_open(); }
 
-void ring_buffer::start(detail::ring_state* state, asio::any_completion_handler<completion_signature> handler) {
-    if (!state) {
-        // A moved-from stream has no executor: the handler's own one (or the system's) runs it.
-        asio::post(asio::system_executor(), asio::append(std::move(handler), asio::error::bad_descriptor, ring_batch()));
-        return;
-    }
+void ring_buffer::start(const executor_type& ex, detail::ring_state* state,
+                      asio::any_completion_handler<completion_signature> handler) {
+    // Moved from: as with a moved-from Asio socket, the operation fails through the executor.
+    if (!state) return asio::post(ex, asio::append(std::move(handler), asio::error::bad_descriptor, ring_batch()));
     state->start(std::move(handler));
 }
 

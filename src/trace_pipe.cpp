@@ -28,7 +28,7 @@ result<trace_pipe> trace_pipe::create(const executor_type& ex, const std::string
         ::close(fd);
         return failure(ec.value(), fmt::format("trace pipe '{}': registering with the reactor: {}", path, ec.message()));
     }
-    return trace_pipe(std::move(s));
+    return trace_pipe(ex, std::move(s));
 }
 
 std::vector<std::string> trace_pipe::take_lines(state& s) {

@@ -36,7 +36,7 @@ result<user_ring_writer> user_ring_writer::create(const executor_type& ex, map r
         ::close(fd);
         return failure(s->ring.make_error(ec.value(), "registering with the reactor"));
     }
-    return user_ring_writer(std::move(s));
+    return user_ring_writer(ex, std::move(s));
 }
 
 user_ring_writer::user_ring_writer(const executor_type& ex, map ring)
@@ -51,6 +51,7 @@ int user_ring_writer::reserve(state& s, std::uint32_t size, std::span<std::byte>
 
 result<std::span<std::byte>> user_ring_writer::try_reserve(std::uint32_t size) {
     std::span<std::byte> record;
+    if (!state_) return failure(EBADF, "user ring buffer: reserve on a moved-from writer");
     if (state_->closed) return failure(state_->ring.make_error(EBADF, "reserve after close"));
     int e = reserve(*state_, size, &record);
     if (e == ENOSPC)
@@ -62,7 +63,12 @@ result<std::span<std::byte>> user_ring_writer::try_reserve(std::uint32_t size) {
     return record;
 }
 
-void user_ring_writer::submit(std::span<std::byte> record) noexcept { user_ring_buffer__submit(state_->rb, record.data()); }
-void user_ring_writer::discard(std::span<std::byte> record) noexcept { user_ring_buffer__discard(state_->rb, record.data()); }
+void user_ring_writer::submit(std::span<std::byte> record) noexcept {
+    // A moved-from writer cannot have reserved the record: nothing to hand over.
+    if (state_) user_ring_buffer__submit(state_->rb, record.data());
+}
+void user_ring_writer::discard(std::span<std::byte> record) noexcept {
+    if (state_) user_ring_buffer__discard(state_->rb, record.data());
+}
 
 }  // namespace bpfco

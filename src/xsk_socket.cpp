@@ -5,7 +5,6 @@
 #include "async_stream.hpp"
 
 #include <boost/asio/append.hpp>
-#include <boost/asio/system_executor.hpp>
 
 #include <fcntl.h>
 #include <net/if.h>
@@ -189,19 +188,19 @@ private:
 void release(xsk_state& state, std::uint32_t first, std::uint32_t count) noexcept { state.release(first, count); }
 error_code try_send(xsk_state& state, std::span<const std::byte> frame) noexcept { return state.try_send(frame); }
 asio::steady_timer& send_timer(xsk_state& state) noexcept { return state.send_timer(); }
-const asio::any_io_executor& executor_of(xsk_state& state) noexcept { return state.executor(); }
 
 }  // namespace detail
 
 result<xsk_socket> xsk_socket::create(const executor_type& ex, std::string_view interface, xsk_options options) {
     auto s = std::make_shared<detail::xsk_state>(ex, std::string(interface), options);
     BPFCO_TRY(s->open());
-    return xsk_socket(std::move(s));
+    return xsk_socket(ex, std::move(s));
 }
 
 xsk_socket& xsk_socket::operator=(xsk_socket&& o) noexcept {
     if (this != &o) {
         close();
+        ex_ = o.ex_;
         state_ = std::move(o.state_);
     }
     return *this;
@@ -209,7 +208,7 @@ xsk_socket& xsk_socket::operator=(xsk_socket&& o) noexcept {
 
 xsk_socket::~xsk_socket() { close(); }
 
-xsk_socket::executor_type xsk_socket::get_executor() const noexcept { return state_->executor(); }
+xsk_socket::executor_type xsk_socket::get_executor() const noexcept { return ex_; }
 int xsk_socket::fd() const noexcept { return state_ ? state_->fd() : -1; }
 std::uint32_t xsk_socket::queue() const noexcept { return state_ ? state_->queue() : 0; }
 bool xsk_socket::is_open() const noexcept { return state_ && state_->is_open(); }
@@ -219,11 +218,10 @@ result<xsk_statistics> xsk_socket::statistics() const {
     return state_->statistics();
 }
 
-void xsk_socket::start(detail::xsk_state* state, asio::any_completion_handler<receive_signature> handler) {
-    if (!state) {
-        asio::post(asio::system_executor(), asio::append(std::move(handler), asio::error::bad_descriptor, xsk_batch()));
-        return;
-    }
+void xsk_socket::start(const executor_type& ex, detail::xsk_state* state,
+                      asio::any_completion_handler<receive_signature> handler) {
+    // Moved from: as with a moved-from Asio socket, the operation fails through the executor.
+    if (!state) return asio::post(ex, asio::append(std::move(handler), asio::error::bad_descriptor, xsk_batch()));
     state->start(std::move(handler));
 }
 

@@ -50,11 +50,12 @@ public:
     iterator_stream(const executor_type& ex, const link& iter);
 
     /// Takes `o`'s pass; `o` is left closed.
-    iterator_stream(iterator_stream&&) noexcept = default;
+    iterator_stream(iterator_stream&& o) noexcept : ex_(o.ex_), state_(std::move(o.state_)) {}
     /// Closes this pass (as close()), then takes `o`'s.
     iterator_stream& operator=(iterator_stream&& o) noexcept {
         if (this != &o) {
             close();
+            ex_ = o.ex_;
             state_ = std::move(o.state_);
         }
         return *this;
@@ -65,7 +66,7 @@ public:
     ~iterator_stream() { close(); }
 
     /// The executor given to create().
-    executor_type get_executor() const noexcept { return state_->ex; }
+    executor_type get_executor() const noexcept { return ex_; }
 
     /// Reads what the iterator prints for its next objects into the first non-empty buffer of
     /// `buffers` (an empty sequence reads nothing and completes with 0 bytes). See the class for errors.
@@ -80,7 +81,7 @@ public:
             first = *it;
             if (first.size() != 0) break;
         }
-        return boost::asio::async_compose<Token, completion_signature>(read_op(state_, first), token, state_->ex);
+        return boost::asio::async_compose<Token, completion_signature>(read_op(ex_, state_, first), token, ex_);
     }
 
     /// Ends the pass; a read not yet made completes with operation_aborted. Idempotent.
@@ -92,13 +93,14 @@ public:
 
 private:
     struct state {
-        executor_type ex;
         unique_fd fd;
         bool pending = false;
     };
 
     struct read_op {
-        read_op(std::shared_ptr<state> st, boost::asio::mutable_buffer b) noexcept : s(std::move(st)), buffer(b) {}
+        read_op(executor_type e, std::shared_ptr<state> st, boost::asio::mutable_buffer b) noexcept
+            : ex(std::move(e)), s(std::move(st)), buffer(b) {}
+        executor_type ex;
         std::shared_ptr<state> s;
         boost::asio::mutable_buffer buffer;
         bool started = false;
@@ -110,14 +112,14 @@ private:
             namespace error = boost::asio::error;
             if (!started) {
                 started = true;
-                if (!s->fd)
+                if (!s || !s->fd)
                     refused = error::bad_descriptor;
                 else if (s->pending)
                     refused = error::already_started;
                 else
                     s->pending = owner = true;
                 self.reset_cancellation_state(boost::asio::enable_total_cancellation());
-                return boost::asio::post(s->ex, std::move(self));
+                return boost::asio::post(ex, std::move(self));
             }
             if (!owner) return self.complete(refused, 0);
             s->pending = false;
@@ -133,7 +135,8 @@ private:
         }
     };
 
-    explicit iterator_stream(std::shared_ptr<state> s) noexcept : state_(std::move(s)) {}
+    iterator_stream(executor_type ex, std::shared_ptr<state> s) noexcept : ex_(std::move(ex)), state_(std::move(s)) {}
+    executor_type ex_;
     std::shared_ptr<state> state_;
 };
 

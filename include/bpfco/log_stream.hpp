@@ -7,8 +7,10 @@
 #include <bpfco/ring_buffer.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/append.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/compose.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <cstdint>
@@ -67,24 +69,40 @@ public:
     /// error names the map or section missing (an object that does not include log.bpf.h).
     static result<log_stream> create(const executor_type& ex, const object& obj, ring_buffer_options options = {});
 
-    /// The executor given to create().
-    executor_type get_executor() const noexcept { return state_->ring.get_executor(); }
+    /// Takes `o`'s stream; `o` is left moved-from (operations fail with bad_descriptor).
+    log_stream(log_stream&& o) noexcept : ex_(o.ex_), state_(std::move(o.state_)) {}
+    /// Closes this stream, then takes `o`'s.
+    log_stream& operator=(log_stream&& o) noexcept {
+        if (this != &o) {
+            close();
+            ex_ = o.ex_;
+            state_ = std::move(o.state_);
+        }
+        return *this;
+    }
+
+    /// The executor given to create() (kept after a move).
+    executor_type get_executor() const noexcept { return ex_; }
 
     /// Waits for the records BPF has logged and completes with all of them, formatted, in the
     /// order BPF wrote them.
     template <BOOST_ASIO_COMPLETION_TOKEN_FOR(completion_signature) Token =
                   boost::asio::default_completion_token_t<executor_type>>
     auto async_receive(Token&& token = boost::asio::default_completion_token_t<executor_type>()) {
-        return boost::asio::async_compose<Token, completion_signature>(receive_op{state_}, token,
-                                                                        state_->ring.get_executor());
+        return boost::asio::async_compose<Token, completion_signature>(receive_op{ex_, state_}, token, ex_);
     }
 
     /// Records BPF could not log because the ring was full (summed over CPUs).
-    result<std::uint64_t> dropped() const { return read_drop_counter(state_->drops); }
+    result<std::uint64_t> dropped() const {
+        if (!state_) return failure(EBADF, "log stream: moved from");
+        return read_drop_counter(state_->drops);
+    }
     /// A pending receive completes with operation_aborted. Idempotent.
-    void close() noexcept { state_->ring.close(); }
-    /// Not closed.
-    bool is_open() const noexcept { return state_->ring.is_open(); }
+    void close() noexcept {
+        if (state_) state_->ring.close();
+    }
+    /// Not closed and not moved from.
+    bool is_open() const noexcept { return state_ && state_->ring.is_open(); }
 
 private:
     struct state {
@@ -93,12 +111,17 @@ private:
         log_formats formats;
     };
     struct receive_op {
+        executor_type ex;
         std::shared_ptr<state> s;
         bool started = false;
         template <class Self>
         void operator()(Self& self, boost::system::error_code ec = {}, ring_batch batch = {}) {
             if (!started) {
                 started = true;
+                if (!s) {
+                    const auto e = ex;
+                    return boost::asio::post(e, boost::asio::append(std::move(self), boost::asio::error::bad_descriptor, ring_batch()));
+                }
                 return s->ring.async_receive(std::move(self));
             }
             std::vector<log_record> out;
@@ -110,7 +133,8 @@ private:
             self.complete(ec, std::move(out));
         }
     };
-    explicit log_stream(std::shared_ptr<state> s) noexcept : state_(std::move(s)) {}
+    log_stream(executor_type ex, std::shared_ptr<state> s) noexcept : ex_(std::move(ex)), state_(std::move(s)) {}
+    executor_type ex_;
     std::shared_ptr<state> state_;
 };
 

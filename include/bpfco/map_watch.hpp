@@ -40,6 +40,7 @@
 #include <boost/asio/compose.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/execution_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -67,16 +68,18 @@ bool key_less(const K& a, const K& b) {
 /// One poll of a map: every entry ordered by key.
 template <class K, class V>
 struct map_snapshot {
+    /// One key's value and its change since the previous snapshot.
     struct entry {
-        K key;
+        K key;        ///< the map's key
         V value;      ///< summed over CPUs for per-CPU maps
         V delta;      ///< value minus the previous snapshot's (the whole value for a new key)
         double rate;  ///< delta per second of measured time between the two reads
     };
     std::chrono::steady_clock::time_point time;  ///< when the read began
     std::chrono::nanoseconds elapsed{};          ///< since the previous read
-    std::vector<entry> entries;
+    std::vector<entry> entries;                  ///< every entry, ordered by key
 
+    /// The entry for `key`, or nullptr when the map does not hold it (binary search).
     const entry* find(const K& key) const {
         auto it = std::lower_bound(entries.begin(), entries.end(), key,
                                    [](const entry& e, const K& k) { return detail::key_less(e.key, k); });
@@ -84,7 +87,9 @@ struct map_snapshot {
     }
     /// 0 for a key the map does not hold.
     V value(const K& key) const { return find(key) ? find(key)->value : V{}; }
+    /// The key's change since the previous snapshot; 0 for a key the map does not hold.
     V delta(const K& key) const { return find(key) ? find(key)->delta : V{}; }
+    /// The key's change per second; 0 for a key the map does not hold.
     double rate(const K& key) const { return find(key) ? find(key)->rate : 0.0; }
 };
 
@@ -93,29 +98,36 @@ struct map_snapshot {
 template <class View>
 class map_watch {
 public:
-    using key_type = typename View::key_type;
-    using value_type = typename View::value_type;
-    using snapshot_type = map_snapshot<key_type, value_type>;
-    using executor_type = boost::asio::any_io_executor;
-    using clock = std::chrono::steady_clock;
+    using key_type = typename View::key_type;                 ///< the view's key
+    using value_type = typename View::value_type;             ///< the view's (summed) value
+    using snapshot_type = map_snapshot<key_type, value_type>;  ///< what async_next delivers
+    using executor_type = boost::asio::any_io_executor;       ///< where async_next completes
+    using clock = std::chrono::steady_clock;                  ///< the clock of the schedule
 
     static_assert(std::is_arithmetic_v<value_type>,
                   "map_watch computes deltas and rates: the map's values must be counters");
 
+    /// Polls `view` every `interval` (the first async_next reads a baseline at once), reading
+    /// it by `how`. Nothing is read before the first async_next; a read error is reported by it.
     map_watch(const executor_type& ex, View view, clock::duration interval,
               read_method how = read_method::automatic)
-        : state_(std::make_shared<state>(ex, std::move(view), interval, how)) {}
+        : ex_(ex), state_(std::make_shared<state>(ex, std::move(view), interval, how)) {}
 
+    /// On `ctx`'s executor, as Asio's I/O objects take an io_context.
     template <class ExecutionContext>
         requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
     map_watch(ExecutionContext& ctx, View view, clock::duration interval,
               read_method how = read_method::automatic)
         : map_watch(ctx.get_executor(), std::move(view), interval, how) {}
 
-    map_watch(map_watch&&) noexcept = default;
+    /// Takes `o`'s view and schedule; `o` keeps its executor and is left closed: async_next
+    /// fails with bad_descriptor, view() is an empty view, interval() is 0.
+    map_watch(map_watch&& o) noexcept : ex_(o.ex_), state_(std::move(o.state_)) {}
+    /// Closes this watch (as close()), then takes `o`'s view, schedule and executor.
     map_watch& operator=(map_watch&& o) noexcept {
         if (this != &o) {
             close();
+            ex_ = o.ex_;
             state_ = std::move(o.state_);
         }
         return *this;
@@ -123,9 +135,16 @@ public:
     /// A pending async_next completes with operation_aborted; nothing touches the map afterwards.
     ~map_watch() { close(); }
 
-    executor_type get_executor() const noexcept { return state_->timer.get_executor(); }
-    const View& view() const noexcept { return state_->view; }
-    clock::duration interval() const noexcept { return state_->interval; }
+    /// The executor given at construction; valid after a move too.
+    executor_type get_executor() const noexcept { return ex_; }
+    /// The watched view (a default-constructed, empty one once moved from).
+    const View& view() const noexcept {
+        static const View none{};
+        return state_ ? state_->view : none;
+    }
+    /// The poll interval (0 once moved from).
+    clock::duration interval() const noexcept { return state_ ? state_->interval : clock::duration{}; }
+    /// False after close() or a move.
     bool is_open() const noexcept { return state_ && state_->open; }
 
     /// Completes with the next snapshot at the next deadline (see the header comment).
@@ -133,7 +152,7 @@ public:
                   CompletionToken BOOST_ASIO_DEFAULT_COMPLETION_TOKEN_TYPE(executor_type)>
     auto async_next(CompletionToken&& token BOOST_ASIO_DEFAULT_COMPLETION_TOKEN(executor_type)) {
         return boost::asio::async_compose<CompletionToken, void(boost::system::error_code, snapshot_type)>(
-            next_op{state_}, token, state_->timer);
+            next_op{ex_, state_}, token, ex_);
     }
 
     /// Completes a pending async_next with operation_aborted; the schedule is kept.
@@ -204,12 +223,17 @@ private:
     };
 
     struct next_op {
+        executor_type ex;
         std::shared_ptr<state> s;
         bool closed_at_start = false;
         bool waiting = false;
 
         template <class Self>
         void operator()(Self& self, boost::system::error_code ec = {}) {
+            if (!waiting && !s) {
+                waiting = closed_at_start = true;
+                return boost::asio::post(ex, std::move(self));
+            }
             if (!waiting) {
                 waiting = true;
                 closed_at_start = !s->open;
@@ -251,6 +275,7 @@ private:
         }
     };
 
+    executor_type ex_;
     std::shared_ptr<state> state_;
 };
 

@@ -52,6 +52,7 @@ void count_lost(perf_state& state, const perf_range& range, std::uint64_t pos, s
 void rebind(perf_state& state, const perf_batch* from, perf_batch* to) noexcept;
 }  // namespace detail
 
+/// How a perf_buffer opens its rings and how much a batch takes.
 struct perf_buffer_options {
     /// Data pages per CPU ring, a power of two. Memory cost: (page_count + 1) x page size x online
     /// CPUs, e.g. 64 pages x 4 KiB x 8 CPUs = 2 MiB (+ one metadata page per CPU).
@@ -72,14 +73,20 @@ struct perf_buffer_options {
 /// report from the kernel.
 class perf_record {
 public:
-    enum class kind { sample, lost };
+    /// What the item is.
+    enum class kind {
+        sample,  ///< data a BPF program output
+        lost,    ///< the kernel dropped lost_count() records: the ring was full
+    };
 
     /// `mismatches`: where as<T>() counts a sample that does not fit T (the stream's count).
     perf_record(kind k, std::uint32_t cpu, std::span<const std::byte> data, std::uint64_t lost,
                 const detail::type_mismatch_counter* mismatches = nullptr) noexcept
         : kind_(k), cpu_(cpu), lost_(lost), data_(data), mismatches_(mismatches) {}
 
+    /// Sample or lost report.
     kind type() const noexcept { return kind_; }
+    /// True for a lost-records report.
     bool is_lost() const noexcept { return kind_ == kind::lost; }
     /// The CPU whose ring held the record.
     std::uint32_t cpu() const noexcept { return cpu_; }
@@ -130,21 +137,25 @@ private:
 /// that the next read reuses.
 class perf_batch {
 public:
+    /// A forward iterator over the batch's items, walking each ring's headers as it goes.
     class iterator {
     public:
-        using iterator_category = std::forward_iterator_tag;
-        using value_type = perf_record;
-        using difference_type = std::ptrdiff_t;
-        using pointer = void;
-        using reference = perf_record;
+        using iterator_category = std::forward_iterator_tag;  ///< single pass in practice
+        using value_type = perf_record;                        ///< an item, by value
+        using difference_type = std::ptrdiff_t;                ///< as std iterators
+        using pointer = void;                                  ///< items are made on access
+        using reference = perf_record;                         ///< an item, by value
 
+        /// The end iterator.
         iterator() = default;
+        /// The current item (a view into its ring).
         perf_record operator*() const noexcept {
             const auto& r = b_->ranges_[k_];
             return cur_.kind == ring_records::perf_kind::lost
                        ? perf_record(perf_record::kind::lost, r.cpu, {}, cur_.lost)
                        : perf_record(perf_record::kind::sample, r.cpu, cur_.data, 0, b_->mismatches_);
         }
+        /// Steps to the next item, in this ring or the next one.
         iterator& operator++() noexcept {
             auto& r = b_->ranges_[k_];
             if (n_ == r.cap) {
@@ -155,6 +166,7 @@ public:
             }
             return *this;
         }
+        /// Steps on; returns the position before.
         iterator operator++(int) noexcept {
             auto old = *this;
             ++*this;
@@ -213,11 +225,15 @@ public:
         ring_records::perf_decoded cur_{};
     };
 
+    /// An empty batch holding nothing.
     perf_batch() = default;
+    /// A batch over `ranges` (one per ring with items) of the stream `state`; made by the stream.
     perf_batch(std::shared_ptr<detail::perf_state> state, std::vector<detail::perf_range> ranges, bool empty,
                const detail::type_mismatch_counter* mismatches = nullptr) noexcept
         : state_(std::move(state)), mismatches_(mismatches), ranges_(std::move(ranges)), empty_(empty) {}
+    /// Takes `o`'s items; `o` becomes empty. Iterators into `o` are invalidated.
     perf_batch(perf_batch&& o) noexcept { take_from(o); }
+    /// Releases this batch, then takes `o`'s items.
     perf_batch& operator=(perf_batch&& o) noexcept {
         if (this != &o) {
             release();
@@ -241,7 +257,9 @@ public:
     }
     /// Constant time: a batch is empty only when the receive found no item.
     bool empty() const noexcept { return empty_; }
+    /// The first item (end() when empty).
     iterator begin() const noexcept { return empty_ ? iterator() : iterator(this); }
+    /// The end iterator.
     iterator end() const noexcept { return {}; }
 
     /// Commits now; the views become invalid. Idempotent.
@@ -306,7 +324,9 @@ private:
 /// One receive may be pending at a time.
 class perf_buffer {
 public:
+    /// The executor operations complete on unless the token's handler has its own.
     using executor_type = boost::asio::any_io_executor;
+    /// Completion signature of async_receive: an error, or a non-empty batch.
     using completion_signature = void(boost::system::error_code, perf_batch);
 
     /// Opens a BPF output event and ring for every online CPU and stores each in the map's slot
@@ -320,27 +340,36 @@ public:
     perf_buffer(ExecutionContext& ctx, map perf_map, perf_buffer_options options = {})
         : perf_buffer(executor_type(ctx.get_executor()), std::move(perf_map), options) {}
 
-    perf_buffer(perf_buffer&&) noexcept = default;
+    /// Takes `o`'s rings; `o` keeps its executor and is left closed: its operations fail with
+    /// bad_descriptor (EBADF), its counters read 0, cpus() is empty.
+    perf_buffer(perf_buffer&& o) noexcept : ex_(o.ex_), state_(std::move(o.state_)) {}
+    /// Closes this stream (as close()), then takes `o`'s rings and executor.
     perf_buffer& operator=(perf_buffer&& o) noexcept;
     perf_buffer(const perf_buffer&) = delete;
     perf_buffer& operator=(const perf_buffer&) = delete;
     /// Closes: a pending receive completes with operation_aborted.
     ~perf_buffer();
 
+    /// The executor given at construction; valid after a move too.
     executor_type get_executor() const noexcept;
 
+    /// Receives the items available now, waiting for a wake-up when there are none (see the
+    /// class comment for the errors).
     template <BOOST_ASIO_COMPLETION_TOKEN_FOR(completion_signature) Token =
                   boost::asio::default_completion_token_t<executor_type>>
     auto async_receive(Token&& token = boost::asio::default_completion_token_t<executor_type>()) {
-        return boost::asio::async_initiate<Token, completion_signature>(initiate_receive(state_), token);
+        return boost::asio::async_initiate<Token, completion_signature>(initiate_receive(ex_, state_), token);
     }
 
-    /// Reads what is in the rings now without waiting; the batch may be empty.
+    /// Reads what is in the rings now without waiting; the batch may be empty. Fails with EBADF
+    /// when closed or moved from.
     result<perf_batch> try_receive();
     /// Checks the rings now and completes a pending receive when they hold records: the explicit
     /// read for samples a wakeup_events above 1 holds back.
     void flush();
+    /// Closes the stream; a pending receive completes with operation_aborted. Idempotent.
     void close() noexcept;
+    /// False after close() or a move.
     bool is_open() const noexcept;
 
     /// Records the kernel reported lost, over every CPU, since the stream opened.
@@ -358,19 +387,23 @@ public:
 private:
     class initiate_receive {
     public:
-        explicit initiate_receive(std::shared_ptr<detail::perf_state> s) noexcept : state_(std::move(s)) {}
+        initiate_receive(executor_type ex, std::shared_ptr<detail::perf_state> s) noexcept
+            : ex_(std::move(ex)), state_(std::move(s)) {}
         template <class Handler>
         void operator()(Handler&& handler) const {
-            start(state_.get(), boost::asio::any_completion_handler<completion_signature>(
+            start(ex_, state_.get(), boost::asio::any_completion_handler<completion_signature>(
                                     std::forward<Handler>(handler)));
         }
 
     private:
+        executor_type ex_;
         std::shared_ptr<detail::perf_state> state_;
     };
-    static void start(detail::perf_state* state, boost::asio::any_completion_handler<completion_signature> handler);
+    static void start(const executor_type& ex, detail::perf_state* state, boost::asio::any_completion_handler<completion_signature> handler);
 
-    explicit perf_buffer(std::shared_ptr<detail::perf_state> s) noexcept : state_(std::move(s)) {}
+    perf_buffer(executor_type ex, std::shared_ptr<detail::perf_state> s) noexcept : ex_(std::move(ex)), state_(std::move(s)) {}
+    // Outside the state, so that a moved-from object keeps it, as Asio's I/O objects do.
+    executor_type ex_;
     std::shared_ptr<detail::perf_state> state_;
 };
 

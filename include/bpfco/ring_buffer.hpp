@@ -36,6 +36,7 @@ void settle(ring_state& state, std::uint64_t end) noexcept;
 void rebind(ring_state& state, const ring_batch* from, ring_batch* to) noexcept;
 }  // namespace detail
 
+/// How much a ring_buffer batch takes, and whether it also polls.
 struct ring_buffer_options {
     /// Most records per batch; 0: every record available.
     std::size_t max_records = 0;
@@ -56,7 +57,9 @@ public:
     explicit ring_record(std::span<const std::byte> data,
                          const detail::type_mismatch_counter* mismatches = nullptr) noexcept
         : data_(data), mismatches_(mismatches) {}
+    /// The record's bytes, in the ring.
     std::span<const std::byte> data() const noexcept { return data_; }
+    /// The record's length in bytes.
     std::size_t size() const noexcept { return data_.size(); }
 
     /// The record as a T in place, or nullptr when the record is not exactly sizeof(T) bytes;
@@ -94,20 +97,24 @@ private:
 /// order they were received: a batch commits everything before its end.
 class ring_batch {
 public:
+    /// A forward iterator over the batch's records, validating each header as it reaches it.
     class iterator {
     public:
-        using iterator_category = std::forward_iterator_tag;
-        using value_type = ring_record;
-        using difference_type = std::ptrdiff_t;
-        using pointer = void;
-        using reference = ring_record;
+        using iterator_category = std::forward_iterator_tag;  ///< single pass in practice
+        using value_type = ring_record;                        ///< a record view, by value
+        using difference_type = std::ptrdiff_t;                ///< as std iterators
+        using pointer = void;                                  ///< records are made on access
+        using reference = ring_record;                         ///< a record view, by value
 
+        /// The end iterator.
         iterator() = default;
+        /// The current record (a view into the ring).
         ring_record operator*() const noexcept {
             return ring_record({p_ + ring_records::header_size, len_}, b_->mismatches_);
         }
         // The common step inline: the next header is submitted, neither BUSY nor DISCARD, and
         // within the batch. Everything else (skipping discarded records, the end) out of line.
+        /// Steps to the next submitted record; past the last one, to the end.
         [[gnu::always_inline]] iterator& operator++() noexcept {
             const std::byte* next = p_ + ring_records::record_span(len_);
             if (n_ != max_ && next < b_->limit_p_) [[likely]] {
@@ -135,6 +142,7 @@ public:
             }
             return *this;
         }
+        /// Steps on; returns the position before.
         iterator operator++(int) noexcept {
             auto old = *this;
             ++*this;
@@ -193,7 +201,9 @@ public:
     /// An empty batch over [begin, end) (discarded records only, or nothing): resolved already.
     ring_batch(std::shared_ptr<detail::ring_state> state, std::uint64_t begin, std::uint64_t end) noexcept
         : state_(std::move(state)), begin_(begin), first_(end), limit_(end), producer_pos_(end), end_(end) {}
+    /// Takes `o`'s records; `o` becomes empty. Iterators into `o` are invalidated.
     ring_batch(ring_batch&& o) noexcept { take_from(o); }
+    /// Releases this batch, then takes `o`'s records.
     ring_batch& operator=(ring_batch&& o) noexcept {
         if (this != &o) {
             release();
@@ -213,7 +223,9 @@ public:
     }
     /// Constant time: a batch is empty only when the receive found no submitted record.
     bool empty() const noexcept { return empty_; }
+    /// The first record (end() when empty).
     iterator begin() const noexcept { return empty_ ? iterator() : iterator(this); }
+    /// The end iterator.
     iterator end() const noexcept { return {}; }
     /// Ring bytes the batch spans (headers, padding and discarded records included). Resolves
     /// the end as size() does.
@@ -323,7 +335,9 @@ private:
 /// threads running the io_context, set a poll interval as a bound.
 class ring_buffer {
 public:
+    /// The executor operations complete on unless the token's handler has its own.
     using executor_type = boost::asio::any_io_executor;
+    /// Completion signature of async_receive: an error, or a non-empty batch.
     using completion_signature = void(boost::system::error_code, ring_batch);
 
     /// Maps the ring of `ring_map` (which must be a BPF_MAP_TYPE_RINGBUF map) and registers its
@@ -337,7 +351,10 @@ public:
     ring_buffer(ExecutionContext& ctx, map ring_map, ring_buffer_options options = {})
         : ring_buffer(executor_type(ctx.get_executor()), std::move(ring_map), options) {}
 
-    ring_buffer(ring_buffer&&) noexcept = default;
+    /// Takes `o`'s ring; `o` keeps its executor and is left closed: its operations fail with
+    /// bad_descriptor (EBADF), its sizes and counters read 0.
+    ring_buffer(ring_buffer&& o) noexcept : ex_(o.ex_), state_(std::move(o.state_)) {}
+    /// Closes this stream (as close()), then takes `o`'s ring and executor.
     ring_buffer& operator=(ring_buffer&& o) noexcept;
     ring_buffer(const ring_buffer&) = delete;
     ring_buffer& operator=(const ring_buffer&) = delete;
@@ -345,6 +362,7 @@ public:
     /// mapping until they are released.
     ~ring_buffer();
 
+    /// The executor given at construction; valid after a move too.
     executor_type get_executor() const noexcept;
     /// The ring's data size in bytes (the map's max_entries).
     std::uint64_t capacity() const noexcept;
@@ -358,35 +376,41 @@ public:
     template <BOOST_ASIO_COMPLETION_TOKEN_FOR(completion_signature) Token =
                   boost::asio::default_completion_token_t<executor_type>>
     auto async_receive(Token&& token = boost::asio::default_completion_token_t<executor_type>()) {
-        return boost::asio::async_initiate<Token, completion_signature>(initiate_receive(state_), token);
+        return boost::asio::async_initiate<Token, completion_signature>(initiate_receive(ex_, state_), token);
     }
 
     /// Reads what is in the ring now without waiting; the batch may be empty. Fails with
-    /// bad_message on a corrupt length. Do not mix with a pending async_receive.
+    /// bad_message on a corrupt length, with EBADF when closed or moved from. Do not mix with a
+    /// pending async_receive.
     result<ring_batch> try_receive();
     /// Checks the ring now and, when records are there, completes a pending receive with them:
     /// the explicit read for records whose wake-up the producer suppressed.
     void flush();
     /// Closes the stream; a pending receive completes with operation_aborted. Idempotent.
     void close() noexcept;
+    /// False after close() or a move.
     bool is_open() const noexcept;
 
 private:
     class initiate_receive {
     public:
-        explicit initiate_receive(std::shared_ptr<detail::ring_state> s) noexcept : state_(std::move(s)) {}
+        initiate_receive(executor_type ex, std::shared_ptr<detail::ring_state> s) noexcept
+            : ex_(std::move(ex)), state_(std::move(s)) {}
         template <class Handler>
         void operator()(Handler&& handler) const {
-            start(state_.get(), boost::asio::any_completion_handler<completion_signature>(
+            start(ex_, state_.get(), boost::asio::any_completion_handler<completion_signature>(
                                     std::forward<Handler>(handler)));
         }
 
     private:
+        executor_type ex_;
         std::shared_ptr<detail::ring_state> state_;
     };
-    static void start(detail::ring_state* state, boost::asio::any_completion_handler<completion_signature> handler);
+    static void start(const executor_type& ex, detail::ring_state* state, boost::asio::any_completion_handler<completion_signature> handler);
 
-    explicit ring_buffer(std::shared_ptr<detail::ring_state> s) noexcept : state_(std::move(s)) {}
+    ring_buffer(executor_type ex, std::shared_ptr<detail::ring_state> s) noexcept : ex_(std::move(ex)), state_(std::move(s)) {}
+    // Outside the state, so that a moved-from object keeps it, as Asio's I/O objects do.
+    executor_type ex_;
     std::shared_ptr<detail::ring_state> state_;
 };
 

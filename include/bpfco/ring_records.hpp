@@ -32,17 +32,18 @@ enum class walk_stop {
     corrupt,    ///< a length that cannot be (past producer_pos or larger than the ring)
 };
 
+/// What a walk over the ring found: how far it got, how many records, why it stopped.
 struct walk_result {
     std::uint64_t end = 0;      ///< position after the last record walked (commit up to here)
     std::size_t records = 0;    ///< submitted records in [begin, end), discarded ones not counted
-    walk_stop stop = walk_stop::caught_up;
+    walk_stop stop = walk_stop::caught_up;  ///< why the walk stopped at `end`
 };
 
 /// The ring's data area as the kernel maps it: `capacity` bytes (a power of two) mapped twice
 /// back to back, so a record that wraps the end is contiguous. `data.size()` is 2 x capacity.
 struct ring_view {
-    const std::byte* data = nullptr;
-    std::uint64_t capacity = 0;
+    const std::byte* data = nullptr;  ///< start of the first of the two mappings
+    std::uint64_t capacity = 0;       ///< bytes in one mapping (a power of two); 0: no ring
 
     /// A span that is not two copies of a power-of-two area (8-byte aligned) gives an empty view
     /// (capacity 0): every walk over it stops as corrupt.
@@ -64,6 +65,8 @@ struct ring_view {
         return std::atomic_ref<std::uint32_t>(*word).load(std::memory_order_acquire);
     }
 
+    /// The payload of the record at `pos` whose header holds `len` (flags are masked off). No
+    /// check: the caller has validated `len` against the producer position.
     std::span<const std::byte> payload(std::uint64_t pos, std::uint32_t len) const noexcept {
         return {data + (pos & (capacity - 1)) + header_size, len & ~(busy_bit | discard_bit)};
     }
@@ -73,7 +76,7 @@ struct ring_view {
 struct found_record {
     std::uint64_t pos = 0;   ///< the record's position, or where the search stopped
     std::uint32_t len = 0;   ///< the record's payload length (flags cleared); 0 when none found
-    bool found = false;
+    bool found = false;      ///< a submitted record is at `pos`
     walk_stop stop = walk_stop::caught_up;  ///< why none was found (meaningless when found)
 };
 
@@ -153,8 +156,9 @@ enum class perf_kind {
     corrupt,  ///< a size that cannot be: the ring cannot be read further
 };
 
+/// One record of a perf ring, decoded: what it is, where the next one starts, its data.
 struct perf_decoded {
-    perf_kind kind = perf_kind::corrupt;
+    perf_kind kind = perf_kind::corrupt;  ///< what the record is
     std::uint64_t next = 0;            ///< tail position after this record
     std::span<const std::byte> data;   ///< sample: raw bytes (with up to 7 bytes of padding)
     std::uint64_t lost = 0;            ///< lost: the count the kernel reported

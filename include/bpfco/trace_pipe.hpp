@@ -7,9 +7,11 @@
 #include <bpfco/error.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/append.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/compose.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -38,24 +40,36 @@ public:
     static result<trace_pipe> create(const executor_type& ex,
                                      const std::string& path = "/sys/kernel/tracing/trace_pipe");
 
-    /// The executor given to create().
-    executor_type get_executor() const noexcept { return state_->pipe.get_executor(); }
+    /// Takes `o`'s pipe; `o` is left moved-from (operations fail with bad_descriptor).
+    trace_pipe(trace_pipe&& o) noexcept : ex_(o.ex_), state_(std::move(o.state_)) {}
+    /// Closes this pipe, then takes `o`'s.
+    trace_pipe& operator=(trace_pipe&& o) noexcept {
+        if (this != &o) {
+            close();
+            ex_ = o.ex_;
+            state_ = std::move(o.state_);
+        }
+        return *this;
+    }
+
+    /// The executor given to create() (kept after a move).
+    executor_type get_executor() const noexcept { return ex_; }
 
     /// Waits, without blocking a thread, until whole lines are available and completes with all
     /// of them; the rest of a partial line waits for the next receive.
     template <BOOST_ASIO_COMPLETION_TOKEN_FOR(completion_signature) Token =
                   boost::asio::default_completion_token_t<executor_type>>
     auto async_receive(Token&& token = boost::asio::default_completion_token_t<executor_type>()) {
-        return boost::asio::async_compose<Token, completion_signature>(receive_op{state_}, token, state_->pipe);
+        return boost::asio::async_compose<Token, completion_signature>(receive_op{ex_, state_}, token, ex_);
     }
 
     /// A pending receive completes with operation_aborted; lines not yet received are lost.
     void close() noexcept {
         boost::system::error_code ignored;
-        state_->pipe.close(ignored);
+        if (state_) state_->pipe.close(ignored);
     }
     /// Not closed.
-    bool is_open() const noexcept { return state_->pipe.is_open(); }
+    bool is_open() const noexcept { return state_ && state_->pipe.is_open(); }
 
 private:
     struct state {
@@ -68,9 +82,17 @@ private:
     static std::vector<std::string> take_lines(state& s);
 
     struct receive_op {
+        executor_type ex;
         std::shared_ptr<state> s;
+        bool started = false;
         template <class Self>
         void operator()(Self& self, boost::system::error_code ec = {}, std::size_t n = 0) {
+            if (!started && !s) {
+                started = true;
+                const auto e = ex;
+                return boost::asio::post(e, boost::asio::append(std::move(self), boost::asio::error::bad_descriptor, std::size_t{0}));
+            }
+            started = true;
             if (ec) return self.complete(ec, {});
             s->partial.append(s->buf, n);
             auto lines = take_lines(*s);
@@ -79,7 +101,8 @@ private:
         }
     };
 
-    explicit trace_pipe(std::shared_ptr<state> s) noexcept : state_(std::move(s)) {}
+    trace_pipe(executor_type ex, std::shared_ptr<state> s) noexcept : ex_(std::move(ex)), state_(std::move(s)) {}
+    executor_type ex_;
     std::shared_ptr<state> state_;
 };
 

@@ -52,11 +52,12 @@ public:
     user_ring_writer(const executor_type& ex, map ring);
 
     /// Takes `o`'s ring; `o` is left closed.
-    user_ring_writer(user_ring_writer&&) noexcept = default;
+    user_ring_writer(user_ring_writer&& o) noexcept : ex_(o.ex_), state_(std::move(o.state_)) {}
     /// Closes this writer (as close()), then takes `o`'s ring.
     user_ring_writer& operator=(user_ring_writer&& o) noexcept {
         if (this != &o) {
             close();
+            ex_ = o.ex_;
             state_ = std::move(o.state_);
         }
         return *this;
@@ -67,9 +68,9 @@ public:
     ~user_ring_writer() { close(); }
 
     /// The executor given to create().
-    executor_type get_executor() const noexcept { return state_->ex; }
+    executor_type get_executor() const noexcept { return ex_; }
     /// The ring's data size in bytes (the map's max_entries); a record takes 8 more, rounded up to 8.
-    std::uint32_t capacity() const noexcept { return state_->ring.info().max_entries; }
+    std::uint32_t capacity() const noexcept { return state_ ? state_->ring.info().max_entries : 0; }
 
     /// Reserves `size` bytes now: ENOSPC when the ring has no room yet, E2BIG when it never will.
     result<std::span<std::byte>> try_reserve(std::uint32_t size);
@@ -82,7 +83,7 @@ public:
     template <BOOST_ASIO_COMPLETION_TOKEN_FOR(completion_signature) Token =
                   boost::asio::default_completion_token_t<executor_type>>
     auto async_reserve(std::uint32_t size, Token&& token = boost::asio::default_completion_token_t<executor_type>()) {
-        return boost::asio::async_compose<Token, completion_signature>(reserve_op(state_, size), token, state_->ex);
+        return boost::asio::async_compose<Token, completion_signature>(reserve_op(ex_, state_, size), token, ex_);
     }
 
     /// A pending reserve completes with operation_aborted. Idempotent.
@@ -98,11 +99,10 @@ public:
 
 private:
     struct state {
-        state(const executor_type& e, map m) : ex(e), ring(std::move(m)), wake(e) {}
+        state(const executor_type& e, map m) : ring(std::move(m)), wake(e) {}
         ~state();
         state(const state&) = delete;
         state& operator=(const state&) = delete;
-        executor_type ex;
         map ring;
         ::user_ring_buffer* rb = nullptr;
         boost::asio::posix::stream_descriptor wake;  // a dup of the map fd: writable after a drain
@@ -113,7 +113,9 @@ private:
     static int reserve(state& s, std::uint32_t size, std::span<std::byte>* out) noexcept;
 
     struct reserve_op {
-        reserve_op(std::shared_ptr<state> st, std::uint32_t n) noexcept : s(std::move(st)), size(n) {}
+        reserve_op(executor_type e, std::shared_ptr<state> st, std::uint32_t n) noexcept
+            : ex(std::move(e)), s(std::move(st)), size(n) {}
+        executor_type ex;
         std::shared_ptr<state> s;
         std::uint32_t size;
         bool started = false;
@@ -125,7 +127,7 @@ private:
             namespace error = boost::asio::error;
             if (!started) {
                 started = true;
-                if (s->closed)
+                if (!s || s->closed)
                     refused = error::bad_descriptor;
                 else if (s->pending)
                     refused = error::already_started;
@@ -135,7 +137,7 @@ private:
                 // Even a reserve that could succeed now completes through the executor, never
                 // inside the initiating function; the reservation is made only then, so a
                 // reserve cancelled before it runs has reserved nothing.
-                return boost::asio::post(s->ex, std::move(self));
+                return boost::asio::post(ex, std::move(self));
             }
             if (!owner) return self.complete(refused, {});
             if (!ec && (s->closed || self.cancelled() != boost::asio::cancellation_type::none))
@@ -153,7 +155,8 @@ private:
         }
     };
 
-    explicit user_ring_writer(std::shared_ptr<state> s) noexcept : state_(std::move(s)) {}
+    user_ring_writer(executor_type ex, std::shared_ptr<state> s) noexcept : ex_(std::move(ex)), state_(std::move(s)) {}
+    executor_type ex_;
     std::shared_ptr<state> state_;
 };
 

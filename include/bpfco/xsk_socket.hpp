@@ -33,7 +33,6 @@ void release(xsk_state& state, std::uint32_t first, std::uint32_t count) noexcep
 // Queues one frame for sending: {} when queued, would_block when the ring or the frames are busy.
 boost::system::error_code try_send(xsk_state& state, std::span<const std::byte> frame) noexcept;
 boost::asio::steady_timer& send_timer(xsk_state& state) noexcept;
-const boost::asio::any_io_executor& executor_of(xsk_state& state) noexcept;
 }  // namespace detail
 
 /// How the socket binds: copy works on every driver (veth, generic XDP); zero_copy needs driver
@@ -193,7 +192,7 @@ public:
     static result<xsk_socket> create(const executor_type& ex, std::string_view interface, xsk_options options = {});
 
     /// Takes `o`'s socket; `o` is left closed.
-    xsk_socket(xsk_socket&&) noexcept = default;
+    xsk_socket(xsk_socket&& o) noexcept : ex_(o.ex_), state_(std::move(o.state_)) {}
     /// Closes this socket (as close()), then takes `o`'s.
     xsk_socket& operator=(xsk_socket&& o) noexcept;
     xsk_socket(const xsk_socket&) = delete;
@@ -215,7 +214,7 @@ public:
     template <BOOST_ASIO_COMPLETION_TOKEN_FOR(receive_signature) Token =
                   boost::asio::default_completion_token_t<executor_type>>
     auto async_receive(Token&& token = boost::asio::default_completion_token_t<executor_type>()) {
-        return boost::asio::async_initiate<Token, receive_signature>(initiate_receive(state_), token);
+        return boost::asio::async_initiate<Token, receive_signature>(initiate_receive(ex_, state_), token);
     }
 
     /// Sends one frame (a whole Ethernet frame, at most frame_size bytes), copied into the umem:
@@ -226,8 +225,7 @@ public:
                   boost::asio::default_completion_token_t<executor_type>>
     auto async_send(std::span<const std::byte> frame,
                     Token&& token = boost::asio::default_completion_token_t<executor_type>()) {
-        return boost::asio::async_compose<Token, send_signature>(send_op{state_, frame}, token,
-                                                                 get_executor());
+        return boost::asio::async_compose<Token, send_signature>(send_op{ex_, state_, frame}, token, ex_);
     }
 
     /// Completes pending operations with operation_aborted and closes the socket; batches still
@@ -239,20 +237,23 @@ public:
 private:
     class initiate_receive {
     public:
-        explicit initiate_receive(std::shared_ptr<detail::xsk_state> s) noexcept : state_(std::move(s)) {}
+        initiate_receive(executor_type ex, std::shared_ptr<detail::xsk_state> s) noexcept
+            : ex_(std::move(ex)), state_(std::move(s)) {}
         template <class Handler>
         void operator()(Handler&& handler) const {
-            start(state_.get(), boost::asio::any_completion_handler<receive_signature>(std::forward<Handler>(handler)));
+            start(ex_, state_.get(), boost::asio::any_completion_handler<receive_signature>(std::forward<Handler>(handler)));
         }
 
     private:
+        executor_type ex_;
         std::shared_ptr<detail::xsk_state> state_;
     };
-    static void start(detail::xsk_state* state, boost::asio::any_completion_handler<receive_signature> handler);
+    static void start(const executor_type& ex, detail::xsk_state* state, boost::asio::any_completion_handler<receive_signature> handler);
 
     // Retries on a short timer while the ring is full: the kernel signals no edge when a send
     // frame completes, and a full ring is the rare case.
     struct send_op {
+        executor_type ex;
         std::shared_ptr<detail::xsk_state> state;
         std::span<const std::byte> frame;
         bool started = false;
@@ -261,8 +262,9 @@ private:
         void operator()(Self& self, boost::system::error_code ec = {}) {
             if (!started) {  // never complete inside the initiating function
                 started = true;
-                return boost::asio::post(detail::executor_of(*state), std::move(self));
+                return boost::asio::post(ex, std::move(self));
             }
+            if (!state) return self.complete(boost::asio::error::bad_descriptor, 0);
             if (!ec) ec = detail::try_send(*state, frame);
             if (ec == boost::asio::error::would_block) {
                 auto& timer = detail::send_timer(*state);
@@ -273,7 +275,9 @@ private:
         }
     };
 
-    explicit xsk_socket(std::shared_ptr<detail::xsk_state> s) noexcept : state_(std::move(s)) {}
+    xsk_socket(executor_type ex, std::shared_ptr<detail::xsk_state> s) noexcept : ex_(std::move(ex)), state_(std::move(s)) {}
+    // Outside the state, so that a moved-from object keeps it, as Asio's I/O objects do.
+    executor_type ex_;
     std::shared_ptr<detail::xsk_state> state_;
 };
 
