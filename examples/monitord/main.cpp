@@ -52,27 +52,22 @@ void log(const std::string& line) { fmt::print(stderr, "monitord: {}\n", line); 
     std::exit(status);
 }
 
-// Chooses how TCP connects are seen, before load: only the chosen programs are loaded.
-std::string choose_connect_mechanism(bpfco::object& obj) {
-    std::string prefix, why;
-    if (bpfco::features::kprobes()) {
-        prefix = "monitord_kprobe_";
-        why = "kprobe/kretprobe on tcp_v4_connect and tcp_v6_connect (this kernel has kprobes)";
-    } else if (bpfco::features::fentry()) {
-        prefix = "monitord_fexit_";
-        why = "fexit on tcp_v4_connect and tcp_v6_connect (no kprobes, but fentry/fexit works)";
-    } else {
-        prefix = "monitord_tp_";
-        why = "the sock:inet_sock_set_state tracepoint (this kernel has neither kprobes nor fentry)";
-    }
-    for (auto& p : obj.programs()) {
-        auto n = p.name();
-        bool connect = n.starts_with("monitord_kprobe_") || n.starts_with("monitord_kretprobe_") ||
-                       n.starts_with("monitord_fexit_") || n.starts_with("monitord_tp_");
-        bool chosen = n.starts_with(prefix) || (prefix == "monitord_kprobe_" && n.starts_with("monitord_kretprobe_"));
-        if (connect) p.set_autoload(chosen);
-    }
-    return why;
+// Chooses how TCP connects are seen, before load: each connect probe is written as kprobe, fexit and
+// tracepoint, in monitord's order of preference (the kprobes report the source port, which the
+// tracepoint cannot). Returns which programs were kept and why, for the log.
+std::string choose_connect_programs(bpfco::object& obj) {
+    const std::string tp = "monitord_tp_connect";
+    auto choices = obj.choose_alternatives({{"monitord_kprobe_connect", "monitord_fexit_connect", tp},
+                                            {"monitord_kretprobe_connect", "monitord_fexit_connect", tp},
+                                            {"monitord_kprobe_connect6", "monitord_fexit_connect6", tp},
+                                            {"monitord_kretprobe_connect6", "monitord_fexit_connect6", tp}});
+    if (!choices) fail(1, choices.error().message);
+    std::vector<std::string> kept;
+    for (const auto& c : choices.value())
+        if (std::find(kept.begin(), kept.end(), c.kept) == kept.end()) kept.push_back(c.kept);
+    const auto& first = choices.value().front();
+    return fmt::format("{} ({}{}{})", fmt::join(kept, ", "), first.reason, first.skipped.empty() ? "" : "; not ",
+                       fmt::join(first.skipped, "; not "));
 }
 
 // --pin-dir: the maps that carry state across a restart (the counters and the blocklist), and the
@@ -256,7 +251,7 @@ pinned_links load(monitor_state& d, const options& opt) {
     auto obj = bpfco::object::open_skeleton("monitord", monitord_bpf__elf_bytes);
     if (!obj) fail(1, obj.error().message);
     d.obj = std::move(obj).value();
-    log("TCP connects via " + choose_connect_mechanism(d.obj));
+    log("TCP connects via " + choose_connect_programs(d.obj));
     pinned_links pinned;
     if (!opt.pin_dir.empty()) {
         pinned = check_pin_dir(d.obj, opt);
