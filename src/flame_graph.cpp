@@ -91,7 +91,10 @@ flame_graph::flame_graph() { nodes_.push_back(node{"all", frame_kind::process, 0
 std::size_t flame_graph::child(std::size_t parent, const flame_frame& f) {
     auto& kids = nodes_[parent].children;
     auto it = std::lower_bound(kids.begin(), kids.end(), f, [this](std::size_t i, const flame_frame& x) {
-        return std::tie(nodes_[i].name, nodes_[i].kind) < std::tuple<std::string_view, frame_kind>(x.name, x.kind);
+        // Both sides as string_view tuples: clang 14 with libstdc++ 12 has no operator< between a
+        // tuple of string& and one of string_view.
+        return std::tuple<std::string_view, frame_kind>(nodes_[i].name, nodes_[i].kind) <
+               std::tuple<std::string_view, frame_kind>(x.name, x.kind);
     });
     if (it != kids.end() && nodes_[*it].name == f.name && nodes_[*it].kind == f.kind) return *it;
     const std::size_t idx = nodes_.size();
