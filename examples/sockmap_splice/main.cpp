@@ -48,6 +48,10 @@ asio::awaitable<void> splice(bpfco::object& obj, std::uint16_t listen_port, std:
     co_await server.async_connect({asio::ip::address_v4::loopback(), to_port}, asio::use_awaitable);
     socks.insert(0, client.native_handle()).value();
     socks.insert(1, server.native_handle()).value();
+    // Bytes that arrive before a socket is in the map wait in its queue for a reader that never
+    // comes: peers should send only after this line.
+    fmt::print("splicing the accepted connection to 127.0.0.1:{}\n", to_port);
+    std::fflush(stdout);
 
     asio::steady_timer timer(ex);
     auto next = std::chrono::steady_clock::now();

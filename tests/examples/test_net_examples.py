@@ -103,6 +103,9 @@ for _ in range(100):
     except ConnectionRefusedError:
         time.sleep(0.05)
 server, _ = backend.accept()
+import sys
+print("connected", flush=True)
+sys.stdin.readline()  # the test says go once the proxy has both sockets in its sockmap
 def read_n(s, n):
     out = b""
     s.settimeout(2)
@@ -167,8 +170,15 @@ class NetExamples(unittest.TestCase):
             proc = popen("bpfco_net_es", os.path.join(EXAMPLES, "sockmap_splice"), "--listen", "47200", "--to",
                          "47201", "-d", "2")
             wait_for_line(proc, "listening")
-            r = ns_python("bpfco_net_es", SPLICE_PEERS.format(listen=47200, to=47201))
-            self.assertIn("spliced ok", r.stdout)
+            peers = subprocess.Popen(["ip", "netns", "exec", "bpfco_net_es", sys.executable, "-c",
+                                      SPLICE_PEERS.format(listen=47200, to=47201)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            wait_for_line(peers, "connected")
+            wait_for_line(proc, "splicing")
+            peers.stdin.write("go\n")
+            peers.stdin.flush()
+            pout, perr = peers.communicate(timeout=30)
+            self.assertIn("spliced ok", pout, perr)
             out, err = proc.communicate(timeout=30)
             print(out, err)
             self.assertEqual(proc.returncode, 0, err)
