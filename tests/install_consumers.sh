@@ -17,11 +17,15 @@ libdir=$(find "$prefix" -name 'libbpfco.so' -printf '%h\n' | head -n1)
 
 # pkg-config: the staged .pc names the final prefix; the sysroot variable maps it into the stage.
 flags=$(PKG_CONFIG_PATH="$libdir/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$stage" pkg-config --cflags --libs bpfco)
+# The sysroot would also move a libbpf outside the system dirs (the libbpf 1.4 CI build's) into
+# the stage: put the libbpf bpfco was built with (the caller's PKG_CONFIG_PATH) first.
+libbpf_dir=$(pkg-config --libs-only-L libbpf | sed 's/^ *-L//; s/ *$//')
+[ -z "$libbpf_dir" ] || flags="-L$libbpf_dir $flags"
 echo "pkg-config --cflags --libs bpfco: $flags"
 # shellcheck disable=SC2086
 c++ -std=c++20 -Wall -Wextra -Werror "$src/tests/cmake_consumer/pkg_config_consumer.cpp" $flags \
   -o "$work/pkg_config_consumer"
-LD_LIBRARY_PATH="$libdir" "$work/pkg_config_consumer"
+LD_LIBRARY_PATH="$libdir${libbpf_dir:+:$libbpf_dir}" "$work/pkg_config_consumer"
 
 # CMake: the package config is found through CMAKE_PREFIX_PATH, as for any prefix.
 command -v cmake >/dev/null || { echo "SKIPPED: the CMake consumer needs cmake (apt-get install cmake; .ci/install has it)"; exit 77; }

@@ -120,7 +120,10 @@ TEST_CASE("a BTF type referring to a type id that does not exist is refused befo
     auto r = object::open_memory("dangling_btf", elf);
     REQUIRE(r.has_error());
     MESSAGE(r.error().message);
-    CHECK(r.error().message.find("BTF type 1 refers to a type id that does not exist") != std::string::npos);
+    // Refused, naming the object and its BTF; the words are libbpf's on some versions (1.4 refuses
+    // the section itself) and ours on others (1.1 would crash, so we check first).
+    CHECK(r.error().message.find("dangling_btf") != std::string::npos);
+    CHECK(r.error().message.find("BTF") != std::string::npos);
     // The unpatched object still opens.
     CHECK(object::open_memory("syscall_count", orig).has_value());
 }
