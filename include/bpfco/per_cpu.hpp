@@ -75,6 +75,23 @@ public:
         }));
         return out;
     }
+    /// Batch write (see map::update_batch_bytes for what a failure part way reports): keys[i] ->
+    /// per_cpu_values[i * cpus() + c] for every possible CPU c, in order; returns how many keys
+    /// were written. A value count other than keys.size() * cpus() fails (EINVAL) before anything
+    /// is written.
+    result<std::size_t> update_batch(std::span<const K> keys, std::span<const V> per_cpu_values,
+                                     update_flags flags = update_flags::any,
+                                     write_method how = write_method::automatic) const {
+        if (per_cpu_values.size() != keys.size() * cpus_)
+            return failure(map_.make_error(EINVAL, "update_batch: needs one value per possible CPU (" +
+                                                       std::to_string(cpus_) + ") for each of " +
+                                                       std::to_string(keys.size()) + " keys, got " +
+                                                       std::to_string(per_cpu_values.size())));
+        std::vector<std::byte> raw(per_cpu_values.size() * per_cpu_stride<V>);
+        for (std::size_t i = 0; i < per_cpu_values.size(); ++i)
+            std::memcpy(raw.data() + i * per_cpu_stride<V>, &per_cpu_values[i], sizeof(V));
+        return map_.update_batch_bytes(keys.data(), raw.data(), keys.size(), bytes(), flags, how);
+    }
     /// The number of values each lookup returns.
     std::size_t cpus() const noexcept { return cpus_; }
 

@@ -29,25 +29,6 @@ public:
     /// Returns false when the key was absent.
     result<bool> erase(const K& key) const { return this->map_.erase_bytes(&key); }
 
-    // Batch writes (issue 13): see map::update_batch_bytes for what a failure part way reports.
-    /// Writes keys[i] -> per_cpu_values[i * cpus() + c] for every possible CPU c, in order;
-    /// returns how many keys were written. A value count other than keys.size() * cpus() fails
-    /// (EINVAL) before anything is written.
-    result<std::size_t> update_batch(std::span<const K> keys, std::span<const V> per_cpu_values,
-                                     update_flags flags = update_flags::any,
-                                     write_method how = write_method::automatic) const {
-        const std::size_t cpus = this->cpus();
-        if (per_cpu_values.size() != keys.size() * cpus)
-            return failure(this->map_.make_error(EINVAL, "update_batch: needs one value per possible CPU (" +
-                                                             std::to_string(cpus) + ") for each of " +
-                                                             std::to_string(keys.size()) + " keys, got " +
-                                                             std::to_string(per_cpu_values.size())));
-        constexpr std::size_t stride = detail::per_cpu_stride<V>;
-        std::vector<std::byte> raw(per_cpu_values.size() * stride);
-        for (std::size_t i = 0; i < per_cpu_values.size(); ++i)
-            std::memcpy(raw.data() + i * stride, &per_cpu_values[i], sizeof(V));
-        return this->map_.update_batch_bytes(keys.data(), raw.data(), keys.size(), cpus * stride, flags, how);
-    }
     /// Removes keys in order; an absent key fails. Returns how many were removed.
     result<std::size_t> delete_batch(std::span<const K> keys, write_method how = write_method::automatic) const {
         return this->map_.delete_batch_bytes(keys.data(), keys.size(), how);
