@@ -1,8 +1,8 @@
 // The receive machinery ring_buffer and perf_buffer share: one pending operation, a wake-up fd
 // registered with the reactor, an optional long-lived poll timer, per-operation cancellation.
-// Derived provides `result<Batch> take()` (everything readable now, possibly empty),
+// Derived provides `result<Batch> take()` (everything readable now, possibly empty) and
 // `bool may_have_records()` (a cheap look at the positions: false only when take() would find
-// nothing) and `void on_readable()` (called after a wake-up, before take()).
+// nothing).
 //
 // Syscalls: a receive started from inside the completion of the previous one (a coroutine's
 // loop) is served by that completion's own check, with no pass through the reactor; a receive
@@ -210,7 +210,6 @@ private:
         // operation_aborted is our own cancel after a completion without a wake-up (poll, flush,
         // cancellation) that raced with a new receive: look again and wait on.
         if (ec && ec != boost::asio::error::operation_aborted) return complete(ec, {}, true);
-        derived().on_readable();
         check(true);
     }
 

@@ -43,6 +43,10 @@ public:
             return failure(EINVAL, fmt::format("perf buffer '{}': page_count {} is not a power of two",
                                                map_.name(), pages));
         page_size_ = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+        // The batch iterator keeps positions in 32 bits.
+        if (pages > (std::size_t{1} << 31) / page_size_)
+            return failure(EINVAL, fmt::format("perf buffer '{}': page_count {} makes a ring larger than 2 GiB",
+                                               map_.name(), pages));
         ring_size_ = pages * page_size_;
 
         auto cpus = online_cpus();
@@ -127,13 +131,6 @@ public:
         for (auto& r : rings_)
             if (std::atomic_ref<__u64>(r.meta->data_head).load(std::memory_order_acquire) != r.read_tail) return true;
         return false;
-    }
-
-    // Clears the inner epoll's ready list; take() looks at every ring's head anyway.
-    void on_readable() noexcept {
-        epoll_event evs[64];
-        while (::epoll_wait(wake_fd(), evs, 64, 0) == 64) {
-        }
     }
 
     void settle(const perf_range& range, std::uint64_t end) noexcept { rings_[range.ring].read_tail = end; }
@@ -223,7 +220,12 @@ private:
         if (::ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0)
             return failure(map_.make_error(errno, fmt::format("enabling the perf event on CPU {}", cpu)));
         epoll_event ev{};
-        ev.events = EPOLLIN;  // level-triggered: the outer reactor is edge-triggered on this epoll fd
+        // Level-triggered, and its ready list is never drained here: a perf event's wake-up wakes
+        // the reactor's watch on this epoll fd even when the event is on the ready list already,
+        // and the reactor's look at this fd drops entries no longer ready (eventpoll.c:
+        // ep_poll_callback, __ep_eventpoll_poll). Draining it with an epoll_wait of ours would cost
+        // a syscall per wake-up that libbpf's reader does not make.
+        ev.events = EPOLLIN;
         ev.data.u32 = cpu;
         if (::epoll_ctl(wake_fd(), EPOLL_CTL_ADD, fd, &ev) != 0)
             return failure(map_.make_error(errno, "epoll_ctl"));

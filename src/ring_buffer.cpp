@@ -107,8 +107,6 @@ public:
         return producer_pos().load(std::memory_order_acquire) != read_pos_;
     }
 
-    void on_readable() noexcept {}
-
 private:
     std::atomic_ref<std::uint64_t> consumer_pos() const noexcept {
         return std::atomic_ref<std::uint64_t>(*static_cast<std::uint64_t*>(consumer_page_));

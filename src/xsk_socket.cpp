@@ -106,7 +106,6 @@ public:
     }
     // A look at the rx ring's producer (what take() would find), with no syscall.
     bool may_have_records() noexcept { return xsk_cons_nb_avail(&rx_, 1) != 0; }
-    void on_readable() noexcept {}
 
     void release(std::uint32_t first, std::uint32_t count) noexcept {
         if (count == 0) return;

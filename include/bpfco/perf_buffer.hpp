@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <algorithm>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -73,36 +74,36 @@ struct perf_buffer_options {
 /// report from the kernel.
 class perf_record {
 public:
-    /// What the item is.
-    enum class kind {
-        sample,  ///< data a BPF program output
-        lost,    ///< the kernel dropped lost_count() records: the ring was full
-    };
-
-    /// `mismatches`: where as<T>() counts a sample that does not fit T (the stream's count).
-    perf_record(kind k, std::uint32_t cpu, std::span<const std::byte> data, std::uint64_t lost,
+    /// A sample of `cpu`'s ring. `mismatches`: where as<T>() counts a sample that does not fit T
+    /// (the stream's count).
+    perf_record(std::uint32_t cpu, std::span<const std::byte> data,
                 const detail::type_mismatch_counter* mismatches = nullptr) noexcept
-        : kind_(k), cpu_(cpu), lost_(lost), data_(data), mismatches_(mismatches) {}
+        : cpu_(cpu), data_(data), mismatches_(mismatches) {}
+    /// A report that the kernel dropped `lost` records of `cpu`'s ring.
+    static perf_record lost_report(std::uint32_t cpu, std::uint64_t lost) noexcept {
+        perf_record r(cpu, {});
+        r.lost_ = lost;
+        r.is_lost_ = true;
+        return r;
+    }
 
-    /// Sample or lost report.
-    kind type() const noexcept { return kind_; }
-    /// True for a lost-records report.
-    bool is_lost() const noexcept { return kind_ == kind::lost; }
+    /// True for a lost-records report, false for a sample.
+    bool is_lost() const noexcept { return is_lost_; }
     /// The CPU whose ring held the record.
     std::uint32_t cpu() const noexcept { return cpu_; }
-    /// A lost item: how many records the kernel dropped because this CPU's ring was full.
+    /// A lost report: how many records the kernel dropped because this CPU's ring was full.
     std::uint64_t lost_count() const noexcept { return lost_; }
     /// A sample's raw bytes; perf pads them, so there may be up to 7 bytes after the data written.
     std::span<const std::byte> data() const noexcept { return data_; }
 
-    /// A copy of the sample as T, or nullopt when this is a lost item or the size does not fit
+    /// A copy of the sample as T, or nullopt when this is a lost report or the size does not fit
     /// (between sizeof(T) and sizeof(T) + 7 bytes: the padding); a sample that does not fit is
     /// counted in the stream's type_mismatches(). A copy, not a view: perf raw data starts 4
     /// bytes past an 8-byte boundary, so viewing it in place as T could misalign.
     template <class T>
     std::optional<T> as() const noexcept {
         static_assert(std::is_trivially_copyable_v<T>, "perf samples hold plain data");
-        if (kind_ != kind::sample) return std::nullopt;
+        if (is_lost_) return std::nullopt;
         if (data_.size() < sizeof(T) || data_.size() >= sizeof(T) + 8) [[unlikely]] {
             if (mismatches_) mismatches_->note(data_.size(), sizeof(T));
             return std::nullopt;
@@ -113,9 +114,9 @@ public:
     }
 
 private:
-    kind kind_;
     std::uint32_t cpu_;
-    std::uint64_t lost_;
+    bool is_lost_ = false;
+    std::uint64_t lost_ = 0;
     std::span<const std::byte> data_;
     const detail::type_mismatch_counter* mismatches_;
 };
@@ -150,20 +151,42 @@ public:
         iterator() = default;
         /// The current item (a view into its ring).
         perf_record operator*() const noexcept {
-            const auto& r = b_->ranges_[k_];
-            return cur_.kind == ring_records::perf_kind::lost
-                       ? perf_record(perf_record::kind::lost, r.cpu, {}, cur_.lost)
-                       : perf_record(perf_record::kind::sample, r.cpu, cur_.data, 0, b_->mismatches_);
+            const std::uint32_t cpu = b_->ranges_[k_].cpu;
+            return lost_ ? perf_record::lost_report(cpu, lost_count_) : perf_record(cpu, {p_, len_}, b_->mismatches_);
         }
+        // The common step inline: the next record is a sample lying whole before the ring's end,
+        // within the range and its budget. Everything else (lost reports, other record types, a
+        // record that wraps the end, the range's end) out of line.
         /// Steps to the next item, in this ring or the next one.
-        iterator& operator++() noexcept {
-            auto& r = b_->ranges_[k_];
-            if (n_ == r.cap) {
-                b_->settle(r, cur_.next, n_);
-                enter(k_ + 1);
-            } else {
-                find(cur_.next);
+        [[gnu::always_inline]] iterator& operator++() noexcept {
+            using namespace ring_records;
+            if (n_ != cap_ && next_ != stop_) [[likely]] {
+                const std::uint32_t off = (base_ + next_) & mask_;
+                if (off <= mask_ - (perf_header_size - 1)) [[likely]] {
+                    const std::byte* rec = ring_ + off;
+                    std::uint32_t type;
+                    std::uint16_t size;
+                    std::memcpy(&type, rec, sizeof type);
+                    std::memcpy(&size, rec + perf_header_size_offset, sizeof size);
+                    if (type == perf_record_sample && size >= perf_sample_data_offset && size <= stop_ - next_ &&
+                        size <= mask_ - off + 1) [[likely]] {
+                        std::uint32_t raw;
+                        std::memcpy(&raw, rec + perf_header_size, sizeof raw);
+                        if (raw <= size - perf_sample_data_offset) [[likely]] {
+                            p_ = rec + perf_sample_data_offset;
+                            len_ = raw;
+                            lost_ = false;
+                            pos_ = next_;
+                            next_ += size;
+                            ++n_;
+                            return *this;
+                        }
+                    }
+                }
             }
+            // By value: the iterator's address must not escape, or the compiler keeps it in
+            // memory and reloads it after every store the loop body makes.
+            *this = seek(*this);
             return *this;
         }
         /// Steps on; returns the position before.
@@ -179,50 +202,73 @@ public:
 
     private:
         friend class perf_batch;
-        iterator(const perf_batch* b) noexcept : b_(b) { enter(0); }
+        explicit iterator(const perf_batch* b) noexcept : b_(b) { *this = enter(*this, 0) ? seek(*this) : iterator(); }
 
-        // Starts on range k (or the first one after it with an item), or becomes the end.
-        void enter(std::size_t k) noexcept {
-            for (; k < b_->ranges_.size(); ++k) {
-                k_ = k;
-                n_ = 0;
-                auto& r = b_->ranges_[k];
+        // Loads range k (or the first one after it that may hold an item); false past the last.
+        static bool enter(iterator& it, std::size_t k) noexcept {
+            for (; k < it.b_->ranges_.size(); ++k) {
+                const auto& r = it.b_->ranges_[k];
                 if (r.resolved && r.count == 0) continue;
-                if (find(r.first)) return;
+                it.k_ = static_cast<std::uint32_t>(k);
+                it.ring_ = r.data.data();
+                it.mask_ = static_cast<std::uint32_t>(r.data.size() - 1);
+                it.base_ = static_cast<std::uint32_t>(r.first) & it.mask_;
+                it.stop_ = static_cast<std::uint32_t>((r.resolved ? r.end : r.head) - r.first);
+                it.cap_ = static_cast<std::uint32_t>(std::min<std::size_t>(r.cap, UINT32_MAX));
+                it.next_ = 0;
+                it.n_ = 0;
+                return true;
             }
-            b_ = nullptr;
-        }
-        // The next item at or after pos in range k_; at the range's end, settles it and moves
-        // on. Returns whether an item of this range is current.
-        bool find(std::uint64_t pos) noexcept {
-            auto& r = b_->ranges_[k_];
-            const std::uint64_t stop = r.resolved ? r.end : r.head;
-            while (pos != stop) {
-                cur_ = ring_records::perf_decode(r.data, pos, r.head, *r.scratch);
-                if (cur_.kind == ring_records::perf_kind::sample) [[likely]] {
-                    pos_ = pos;
-                    ++n_;
-                    return true;
-                }
-                if (cur_.kind == ring_records::perf_kind::corrupt) break;  // the next receive reports it
-                if (cur_.kind == ring_records::perf_kind::lost) {
-                    b_->count_lost(r, pos, cur_.lost);
-                    pos_ = pos;
-                    ++n_;
-                    return true;
-                }
-                pos = cur_.next;  // a record type a BPF output event does not make
-            }
-            b_->settle(r, pos, n_);
-            enter(k_ + 1);
             return false;
         }
+        // The general step from it.next_: decodes through the scratch buffer, counts lost
+        // reports, skips other record types; at a range's end (or a corrupt record, which the
+        // next receive reports) settles it and enters the next range.
+        [[gnu::noinline]] static iterator seek(iterator it) noexcept {
+            using ring_records::perf_kind;
+            for (;;) {
+                auto& r = it.b_->ranges_[it.k_];
+                if (it.n_ != it.cap_ && it.next_ != it.stop_) {
+                    const std::uint64_t pos = r.first + it.next_;
+                    const auto d = ring_records::perf_decode(r.data, pos, r.head, *r.scratch);
+                    if (d.kind == perf_kind::other) {
+                        it.next_ = static_cast<std::uint32_t>(d.next - r.first);
+                        continue;
+                    }
+                    if (d.kind != perf_kind::corrupt) {
+                        if (d.kind == perf_kind::lost) it.b_->count_lost(r, pos, d.lost);
+                        it.lost_ = d.kind == perf_kind::lost;
+                        it.lost_count_ = d.lost;
+                        it.p_ = d.data.data();
+                        it.len_ = static_cast<std::uint32_t>(d.data.size());
+                        it.pos_ = it.next_;
+                        it.next_ = static_cast<std::uint32_t>(d.next - r.first);
+                        ++it.n_;
+                        return it;
+                    }
+                }
+                it.b_->settle(r, r.first + it.next_, it.n_);
+                if (!enter(it, it.k_ + 1u)) return iterator();
+            }
+        }
 
+        // Positions are offsets from the range's first record, 32 bits wide (a ring is smaller
+        // than 2 GiB): with only pointers and 32-bit members, the 64-bit stores a loop body makes
+        // cannot alias them, so the compiler keeps them in registers even in a coroutine frame.
         const perf_batch* b_ = nullptr;  // nullptr: the end
-        std::size_t k_ = 0;              // current range
-        std::uint64_t pos_ = 0;          // current item's position
-        std::size_t n_ = 0;              // items of range k_ up to and including the current one
-        ring_records::perf_decoded cur_{};
+        const std::byte* ring_ = nullptr; // the current range's ring data
+        const std::byte* p_ = nullptr;    // the current item's data
+        std::uint64_t lost_count_ = 0;    // a lost report's count (read only on that path)
+        std::uint32_t k_ = 0;             // current range
+        std::uint32_t mask_ = 0;          // ring size - 1
+        std::uint32_t base_ = 0;          // the range's first position, masked
+        std::uint32_t stop_ = 0;          // no record starts at or after this
+        std::uint32_t cap_ = 0;           // most items of this range
+        std::uint32_t pos_ = 0;           // current item's position
+        std::uint32_t next_ = 0;          // the position after it
+        std::uint32_t n_ = 0;             // items of range k_ up to and including the current one
+        std::uint32_t len_ = 0;           // the current sample's length
+        bool lost_ = false;               // the current item is a lost report
     };
 
     /// An empty batch holding nothing.

@@ -148,6 +148,9 @@ inline walk_result walk(const ring_view& ring, std::uint64_t begin, std::uint64_
 
 inline constexpr std::uint32_t perf_record_lost = 2;    // PERF_RECORD_LOST
 inline constexpr std::uint32_t perf_record_sample = 9;  // PERF_RECORD_SAMPLE
+inline constexpr std::uint32_t perf_header_size = 8;         // struct perf_event_header
+inline constexpr std::uint32_t perf_header_size_offset = 6;  // its u16 size
+inline constexpr std::uint32_t perf_sample_data_offset = 12; // the header, then u32 size, then data
 
 enum class perf_kind {
     sample,   ///< PERF_SAMPLE_RAW data

@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             d.data.data() >= scratch.data() && d.data.data() + d.data.size() <= scratch.data() + scratch.size();
         if (!in_ring && !in_scratch) __builtin_trap();
         for (auto b : d.data) sum += static_cast<unsigned>(b);
-        bpfco::perf_record rec(bpfco::perf_record::kind::sample, 0, d.data, 0);
+        bpfco::perf_record rec(0, d.data);
         if (auto e = rec.as<bpfco_seq_event>()) sum += static_cast<unsigned>(e->seq);
         if (auto v = rec.as<std::uint32_t>()) sum += *v;
         if (auto v = rec.as<std::uint8_t>()) sum += *v;
