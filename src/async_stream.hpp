@@ -10,6 +10,7 @@
 // epoll_ctl that Asio makes to re-arm a descriptor for every non-speculative wait.
 #pragma once
 
+#include <bpfco/detail/event_stream.hpp>
 #include <bpfco/error.hpp>
 
 #include <boost/asio/any_completion_executor.hpp>
@@ -27,6 +28,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace bpfco::detail {
@@ -262,5 +265,54 @@ private:
     boost::asio::any_completion_executor work_;
     boost::asio::cancellation_slot slot_;
 };
+
+
+// ---- the public face (include/bpfco/detail/event_stream.hpp), instantiated by each stream ----
+// State names itself for errors with `static constexpr std::string_view what`.
+
+template <class State, class Batch>
+event_stream<State, Batch>& event_stream<State, Batch>::operator=(event_stream&& o) noexcept {
+    if (this != &o) {
+        close();
+        ex_ = o.ex_;
+        state_ = std::move(o.state_);
+    }
+    return *this;
+}
+
+template <class State, class Batch>
+event_stream<State, Batch>::~event_stream() {
+    close();
+}
+
+template <class State, class Batch>
+bool event_stream<State, Batch>::is_open() const noexcept {
+    return state_ && state_->is_open();
+}
+
+template <class State, class Batch>
+void event_stream<State, Batch>::start(const executor_type& ex, State* state,
+                                       boost::asio::any_completion_handler<completion_signature> handler) {
+    // Moved from: as with a moved-from Asio socket, the operation fails through the executor.
+    if (!state)
+        return boost::asio::post(ex, boost::asio::append(std::move(handler), boost::asio::error::bad_descriptor, Batch()));
+    state->start(std::move(handler));
+}
+
+template <class State, class Batch>
+result<Batch> event_stream<State, Batch>::try_receive() {
+    if (!is_open()) return failure(EBADF, std::string(State::what) + ": closed");
+    return state_->take();
+}
+
+template <class State, class Batch>
+void event_stream<State, Batch>::flush() {
+    if (state_) state_->check(false);
+}
+
+template <class State, class Batch>
+void event_stream<State, Batch>::close() noexcept {
+    if (state_) state_->close();
+}
 
 }  // namespace bpfco::detail

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -26,6 +27,8 @@ namespace detail {
 
 class perf_state final : public async_stream<perf_state, perf_batch> {
 public:
+    static constexpr std::string_view what = "perf buffer";
+
     perf_state(const asio::any_io_executor& ex, map m, const perf_buffer_options& o)
         : async_stream(ex, o.poll_interval), map_(std::move(m)), mismatches_("perf buffer '" + map_.name() + "'"),
           options_(o) {}
@@ -122,7 +125,7 @@ public:
                 left -= range.count;
             }
         }
-        open_ = &b;  // followed through moves by rebind(), cleared by release
+        open_ = &b;  // followed through moves by batch_moved(), cleared by release
         return b;
     }
 
@@ -133,7 +136,7 @@ public:
         return false;
     }
 
-    void settle(const perf_range& range, std::uint64_t end) noexcept { rings_[range.ring].read_tail = end; }
+    void range_ended(const perf_range& range, std::uint64_t end) noexcept { rings_[range.ring].read_tail = end; }
 
     void count_lost(const perf_range& range, std::uint64_t pos, std::uint64_t n) noexcept {
         auto& r = rings_[range.ring];
@@ -142,11 +145,12 @@ public:
         r.lost += n;
     }
 
-    void rebind(const perf_batch* from, perf_batch* to) noexcept {
+    void batch_moved(const perf_batch* from, perf_batch* to) noexcept {
         if (open_ == from) open_ = to;
     }
 
-    void commit(const perf_batch& b, std::vector<perf_range>&& ranges) noexcept {
+    // Hands each ring's space up to the batch's end back to the kernel.
+    void release_space(const perf_batch& b, std::vector<perf_range>&& ranges) noexcept {
         if (open_ == &b) open_ = nullptr;
         for (auto& range : ranges) {
             auto& r = rings_[range.ring];
@@ -252,18 +256,24 @@ private:
     }
 };
 
-void settle(perf_state& state, perf_range& range, std::uint64_t end, std::size_t) noexcept { state.settle(range, end); }
-void count_lost(perf_state& state, const perf_range& range, std::uint64_t pos, std::uint64_t lost) noexcept {
+void perf_range_ended(perf_state& state, const perf_range& range, std::uint64_t end) noexcept {
+    state.range_ended(range, end);
+}
+void count_perf_lost(perf_state& state, const perf_range& range, std::uint64_t pos, std::uint64_t lost) noexcept {
     state.count_lost(range, pos, lost);
 }
-void rebind(perf_state& state, const perf_batch* from, perf_batch* to) noexcept { state.rebind(from, to); }
+void perf_batch_moved(perf_state& state, const perf_batch* from, perf_batch* to) noexcept {
+    state.batch_moved(from, to);
+}
+
+template class event_stream<perf_state, perf_batch>;
 
 }  // namespace detail
 
 void perf_batch::release() noexcept {
     if (state_) {
         resolve_all();
-        state_->commit(*this, std::move(ranges_));
+        state_->release_space(*this, std::move(ranges_));
         state_.reset();
     }
 }
@@ -277,43 +287,12 @@ result<perf_buffer> perf_buffer::create(const executor_type& ex, map perf_map, p
 perf_buffer::perf_buffer(const executor_type& ex, map perf_map, perf_buffer_options options)
     : perf_buffer(create(ex, std::move(perf_map), options).value()) {}
 
-perf_buffer& perf_buffer::operator=(perf_buffer&& o) noexcept {
-    if (this != &o) {
-        close();
-        ex_ = o.ex_;
-        state_ = std::move(o.state_);
-    }
-    return *this;
+std::uint64_t perf_buffer::lost() const noexcept { return state() ? state()->lost() : 0; }
+std::uint64_t perf_buffer::type_mismatches() const noexcept { return state() ? state()->type_mismatches() : 0; }
+std::uint64_t perf_buffer::lost(std::uint32_t cpu) const noexcept { return state() ? state()->lost(cpu) : 0; }
+std::vector<std::uint32_t> perf_buffer::cpus() const {
+    return state() ? state()->cpus() : std::vector<std::uint32_t>{};
 }
-
-perf_buffer::~perf_buffer() { close(); }
-
-perf_buffer::executor_type perf_buffer::get_executor() const noexcept { return ex_; }
-bool perf_buffer::is_open() const noexcept { return state_ && state_->is_open(); }
-std::uint64_t perf_buffer::lost() const noexcept { return state_ ? state_->lost() : 0; }
-std::uint64_t perf_buffer::type_mismatches() const noexcept { return state_ ? state_->type_mismatches() : 0; }
-std::uint64_t perf_buffer::lost(std::uint32_t cpu) const noexcept { return state_ ? state_->lost(cpu) : 0; }
-std::vector<std::uint32_t> perf_buffer::cpus() const { return state_ ? state_->cpus() : std::vector<std::uint32_t>{}; }
-std::size_t perf_buffer::ring_size() const noexcept { return state_ ? state_->ring_size() : 0; }
-
-void perf_buffer::start(const executor_type& ex, detail::perf_state* state,
-                      asio::any_completion_handler<completion_signature> handler) {
-    // Moved from: as with a moved-from Asio socket, the operation fails through the executor.
-    if (!state) return asio::post(ex, asio::append(std::move(handler), asio::error::bad_descriptor, perf_batch()));
-    state->start(std::move(handler));
-}
-
-result<perf_batch> perf_buffer::try_receive() {
-    if (!is_open()) return failure(EBADF, "perf buffer: closed");
-    return state_->take();
-}
-
-void perf_buffer::flush() {
-    if (state_) state_->check(false);
-}
-
-void perf_buffer::close() noexcept {
-    if (state_) state_->close();
-}
+std::size_t perf_buffer::ring_size() const noexcept { return state() ? state()->ring_size() : 0; }
 
 }  // namespace bpfco

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <string_view>
 #include <cerrno>
 #include <vector>
 
@@ -21,6 +22,8 @@ namespace detail {
 
 class ring_state final : public async_stream<ring_state, ring_batch> {
 public:
+    static constexpr std::string_view what = "ring buffer";
+
     ring_state(const asio::any_io_executor& ex, map m, ring_buffer_options o)
         : async_stream(ex, o.poll_interval), map_(std::move(m)), mismatches_("ring buffer '" + map_.name() + "'"),
           max_records_(o.max_records), max_bytes_(o.max_bytes) {}
@@ -62,7 +65,7 @@ public:
         return producer_pos().load(std::memory_order_relaxed) - consumer_pos().load(std::memory_order_relaxed);
     }
 
-    void commit(std::uint64_t end) noexcept {
+    void release_space(std::uint64_t end) noexcept {
         if (end <= committed_) return;  // an older batch released after a newer one
         committed_ = end;
         // release: our reads of the records happen before the producer may reuse their space;
@@ -89,16 +92,16 @@ public:
             return ring_batch(shared_from_this(), begin, f.pos);
         }
         ring_batch b(shared_from_this(), ring_, begin, f.pos, f.len, limit, prod, max_records_, &mismatches_);
-        open_ = &b;  // followed through moves by rebind(), cleared by settle()
+        open_ = &b;  // followed through moves by batch_moved(), cleared by batch_ended()
         return b;
     }
 
     // The open batch's end is known: the next batch starts there.
-    void settle(std::uint64_t end) noexcept {
+    void batch_ended(std::uint64_t end) noexcept {
         read_pos_ = end;
         open_ = nullptr;
     }
-    void rebind(const ring_batch* from, ring_batch* to) noexcept {
+    void batch_moved(const ring_batch* from, ring_batch* to) noexcept {
         if (open_ == from) open_ = to;
     }
 
@@ -135,9 +138,13 @@ private:
     std::uint64_t committed_ = 0;  // consumer_pos as last stored
 };
 
-void commit(ring_state& state, std::uint64_t end) noexcept { state.commit(end); }
-void settle(ring_state& state, std::uint64_t end) noexcept { state.settle(end); }
-void rebind(ring_state& state, const ring_batch* from, ring_batch* to) noexcept { state.rebind(from, to); }
+void release_ring_space(ring_state& state, std::uint64_t end) noexcept { state.release_space(end); }
+void ring_batch_ended(ring_state& state, std::uint64_t end) noexcept { state.batch_ended(end); }
+void ring_batch_moved(ring_state& state, const ring_batch* from, ring_batch* to) noexcept {
+    state.batch_moved(from, to);
+}
+
+template class event_stream<ring_state, ring_batch>;
 
 }  // namespace detail
 
@@ -150,42 +157,9 @@ result<ring_buffer> ring_buffer::create(const executor_type& ex, map ring_map, r
 ring_buffer::ring_buffer(const executor_type& ex, map ring_map, ring_buffer_options options)
     : ring_buffer(create(ex, std::move(ring_map), options).value()) {}
 
-ring_buffer& ring_buffer::operator=(ring_buffer&& o) noexcept {
-    if (this != &o) {
-        close();
-        ex_ = o.ex_;
-        state_ = std::move(o.state_);
-    }
-    return *this;
-}
-
-ring_buffer::~ring_buffer() { close(); }
-
-ring_buffer::executor_type ring_buffer::get_executor() const noexcept { return ex_; }
-std::uint64_t ring_buffer::capacity() const noexcept { return state_ ? state_->capacity() : 0; }
-std::uint64_t ring_buffer::available_bytes() const noexcept { return state_ ? state_->available_bytes() : 0; }
-std::uint64_t ring_buffer::type_mismatches() const noexcept { return state_ ? state_->type_mismatches() : 0; }
-bool ring_buffer::is_open() const noexcept { return state_ && state_->is_open(); }
-
-void ring_buffer::start(const executor_type& ex, detail::ring_state* state,
-                      asio::any_completion_handler<completion_signature> handler) {
-    // Moved from: as with a moved-from Asio socket, the operation fails through the executor.
-    if (!state) return asio::post(ex, asio::append(std::move(handler), asio::error::bad_descriptor, ring_batch()));
-    state->start(std::move(handler));
-}
-
-result<ring_batch> ring_buffer::try_receive() {
-    if (!is_open()) return failure(EBADF, "ring buffer: closed");
-    return state_->take();
-}
-
-void ring_buffer::flush() {
-    if (state_) state_->check(false);
-}
-
-void ring_buffer::close() noexcept {
-    if (state_) state_->close();
-}
+std::uint64_t ring_buffer::capacity() const noexcept { return state() ? state()->capacity() : 0; }
+std::uint64_t ring_buffer::available_bytes() const noexcept { return state() ? state()->available_bytes() : 0; }
+std::uint64_t ring_buffer::type_mismatches() const noexcept { return state() ? state()->type_mismatches() : 0; }
 
 result<std::uint64_t> read_drop_counter(const map& drops, std::uint32_t key) {
     static constexpr std::uint32_t percpu_array[] = {BPF_MAP_TYPE_PERCPU_ARRAY};

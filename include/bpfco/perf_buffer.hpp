@@ -3,6 +3,7 @@
 // Records carry their CPU; lost-sample records arrive in the stream and are counted.
 #pragma once
 
+#include <bpfco/detail/event_stream.hpp>
 #include <bpfco/detail/type_mismatches.hpp>
 #include <bpfco/error.hpp>
 #include <bpfco/map.hpp>
@@ -47,10 +48,11 @@ struct perf_range {
     bool resolved = false;
 };
 // A range's end became known: the ring's next batch starts there.
-void settle(perf_state& state, perf_range& range, std::uint64_t end, std::size_t count) noexcept;
+void perf_range_ended(perf_state& state, const perf_range& range, std::uint64_t end) noexcept;
 // A lost record at `pos` in a range was decoded: counted once however often it is decoded.
-void count_lost(perf_state& state, const perf_range& range, std::uint64_t pos, std::uint64_t lost) noexcept;
-void rebind(perf_state& state, const perf_batch* from, perf_batch* to) noexcept;
+void count_perf_lost(perf_state& state, const perf_range& range, std::uint64_t pos, std::uint64_t lost) noexcept;
+// A batch moved: the stream follows it, to fix its ends before taking the next one.
+void perf_batch_moved(perf_state& state, const perf_batch* from, perf_batch* to) noexcept;
 }  // namespace detail
 
 /// How a perf_buffer opens its rings and how much a batch takes.
@@ -247,7 +249,7 @@ public:
                         return it;
                     }
                 }
-                it.b_->settle(r, r.first + it.next_, it.n_);
+                it.b_->fix_end(r, r.first + it.next_, it.n_);
                 if (!enter(it, it.k_ + 1u)) return iterator();
             }
         }
@@ -320,26 +322,26 @@ private:
         ranges_ = std::move(o.ranges_);
         empty_ = o.empty_;
         o.ranges_.clear();
-        if (state_) detail::rebind(*state_, &o, this);
+        if (state_) detail::perf_batch_moved(*state_, &o, this);
     }
-    void settle(detail::perf_range& r, std::uint64_t end, std::size_t count) const noexcept {
+    void fix_end(detail::perf_range& r, std::uint64_t end, std::size_t count) const noexcept {
         if (r.resolved) return;
         r.resolved = true;
         r.end = end;
         r.count = count;
-        if (state_) detail::settle(*state_, r, end, count);
+        if (state_) detail::perf_range_ended(*state_, r, end);
     }
     void count_lost(const detail::perf_range& r, std::uint64_t pos, std::uint64_t lost) const noexcept {
-        if (state_) detail::count_lost(*state_, r, pos, lost);
+        if (state_) detail::count_perf_lost(*state_, r, pos, lost);
     }
     // The same steps as iterating, without delivering the items.
     void resolve(detail::perf_range& r) const noexcept {
         std::uint64_t pos = r.first;
         std::size_t n = 0;
         while (!r.resolved) {
-            if (n == r.cap || pos == r.head) return settle(r, pos, n);
+            if (n == r.cap || pos == r.head) return fix_end(r, pos, n);
             const auto d = ring_records::perf_decode(r.data, pos, r.head, *r.scratch);
-            if (d.kind == ring_records::perf_kind::corrupt) return settle(r, pos, n);
+            if (d.kind == ring_records::perf_kind::corrupt) return fix_end(r, pos, n);
             if (d.kind == ring_records::perf_kind::lost) count_lost(r, pos, d.lost);
             if (d.kind != ring_records::perf_kind::other) ++n;
             pos = d.next;
@@ -368,13 +370,8 @@ private:
 ///
 /// Thread Safety: distinct objects are safe from different threads; a shared object is not.
 /// One receive may be pending at a time.
-class perf_buffer {
+class perf_buffer : public detail::event_stream<detail::perf_state, perf_batch> {
 public:
-    /// The executor operations complete on unless the token's handler has its own.
-    using executor_type = boost::asio::any_io_executor;
-    /// Completion signature of async_receive: an error, or a non-empty batch.
-    using completion_signature = void(boost::system::error_code, perf_batch);
-
     /// Opens a BPF output event and ring for every online CPU and stores each in the map's slot
     /// for that CPU (slots of offline CPUs stay empty). Needs CAP_PERFMON (or root).
     static result<perf_buffer> create(const executor_type& ex, map perf_map, perf_buffer_options options = {});
@@ -385,38 +382,13 @@ public:
         requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
     perf_buffer(ExecutionContext& ctx, map perf_map, perf_buffer_options options = {})
         : perf_buffer(executor_type(ctx.get_executor()), std::move(perf_map), options) {}
-
-    /// Takes `o`'s rings; `o` keeps its executor and is left closed: its operations fail with
-    /// bad_descriptor (EBADF), its counters read 0, cpus() is empty.
-    perf_buffer(perf_buffer&& o) noexcept : ex_(o.ex_), state_(std::move(o.state_)) {}
-    /// Closes this stream (as close()), then takes `o`'s rings and executor.
-    perf_buffer& operator=(perf_buffer&& o) noexcept;
-    perf_buffer(const perf_buffer&) = delete;
-    perf_buffer& operator=(const perf_buffer&) = delete;
+    /// Takes `o`'s rings; `o` keeps its executor and is left closed (its counters read 0,
+    /// cpus() is empty).
+    perf_buffer(perf_buffer&& o) noexcept = default;
+    /// Closes this stream, then takes `o`'s rings and executor.
+    perf_buffer& operator=(perf_buffer&& o) noexcept = default;
     /// Closes: a pending receive completes with operation_aborted.
-    ~perf_buffer();
-
-    /// The executor given at construction; valid after a move too.
-    executor_type get_executor() const noexcept;
-
-    /// Receives the items available now, waiting for a wake-up when there are none (see the
-    /// class comment for the errors).
-    template <BOOST_ASIO_COMPLETION_TOKEN_FOR(completion_signature) Token =
-                  boost::asio::default_completion_token_t<executor_type>>
-    auto async_receive(Token&& token = boost::asio::default_completion_token_t<executor_type>()) {
-        return boost::asio::async_initiate<Token, completion_signature>(initiate_receive(ex_, state_), token);
-    }
-
-    /// Reads what is in the rings now without waiting; the batch may be empty. Fails with EBADF
-    /// when closed or moved from.
-    result<perf_batch> try_receive();
-    /// Checks the rings now and completes a pending receive when they hold records: the explicit
-    /// read for samples a wakeup_events above 1 holds back.
-    void flush();
-    /// Closes the stream; a pending receive completes with operation_aborted. Idempotent.
-    void close() noexcept;
-    /// False after close() or a move.
-    bool is_open() const noexcept;
+    ~perf_buffer() = default;
 
     /// Records the kernel reported lost, over every CPU, since the stream opened.
     std::uint64_t lost() const noexcept;
@@ -431,26 +403,7 @@ public:
     std::size_t ring_size() const noexcept;
 
 private:
-    class initiate_receive {
-    public:
-        initiate_receive(executor_type ex, std::shared_ptr<detail::perf_state> s) noexcept
-            : ex_(std::move(ex)), state_(std::move(s)) {}
-        template <class Handler>
-        void operator()(Handler&& handler) const {
-            start(ex_, state_.get(), boost::asio::any_completion_handler<completion_signature>(
-                                    std::forward<Handler>(handler)));
-        }
-
-    private:
-        executor_type ex_;
-        std::shared_ptr<detail::perf_state> state_;
-    };
-    static void start(const executor_type& ex, detail::perf_state* state, boost::asio::any_completion_handler<completion_signature> handler);
-
-    perf_buffer(executor_type ex, std::shared_ptr<detail::perf_state> s) noexcept : ex_(std::move(ex)), state_(std::move(s)) {}
-    // Outside the state, so that a moved-from object keeps it, as Asio's I/O objects do.
-    executor_type ex_;
-    std::shared_ptr<detail::perf_state> state_;
+    using event_stream::event_stream;
 };
 
 }  // namespace bpfco

@@ -3,6 +3,7 @@
 // zero-copy record views; the consumer position moves when the batch is released.
 #pragma once
 
+#include <bpfco/detail/event_stream.hpp>
 #include <bpfco/detail/type_mismatches.hpp>
 #include <bpfco/error.hpp>
 #include <bpfco/map.hpp>
@@ -29,11 +30,12 @@ class ring_batch;
 
 namespace detail {
 class ring_state;
-void commit(ring_state& state, std::uint64_t end) noexcept;
+// A released batch hands the ring space before `end` back to the producer.
+void release_ring_space(ring_state& state, std::uint64_t end) noexcept;
 // A batch's end became known (iterated to its end, or resolved): the next batch starts there.
-void settle(ring_state& state, std::uint64_t end) noexcept;
+void ring_batch_ended(ring_state& state, std::uint64_t end) noexcept;
 // An unresolved batch moved: the stream follows it, to resolve it before taking the next one.
-void rebind(ring_state& state, const ring_batch* from, ring_batch* to) noexcept;
+void ring_batch_moved(ring_state& state, const ring_batch* from, ring_batch* to) noexcept;
 }  // namespace detail
 
 /// How much a ring_buffer batch takes, and whether it also polls.
@@ -163,11 +165,11 @@ public:
                                                                  std::uint32_t n) noexcept {
             const std::uint64_t pos = b->pos(next);
             if (n == b->max_records_) {
-                b->settle(pos, n);
+                b->fix_end(pos, n);
                 return {pos, 0, false, ring_records::walk_stop::limit};
             }
             const auto f = ring_records::find_submitted(b->ring_, pos, b->limit_, b->producer_pos_);
-            if (!f.found) b->settle(f.pos, n);
+            if (!f.found) b->fix_end(f.pos, n);
             return f;
         }
 
@@ -238,7 +240,7 @@ public:
     void release() noexcept {
         if (state_) {
             resolve();
-            detail::commit(*state_, end_);
+            detail::release_ring_space(*state_, end_);
             state_.reset();
         }
     }
@@ -268,18 +270,18 @@ private:
         first_len_ = o.first_len_;
         resolved_ = o.resolved_;
         empty_ = o.empty_;
-        if (state_ && !resolved_) detail::rebind(*state_, &o, this);
+        if (state_ && !resolved_) detail::ring_batch_moved(*state_, &o, this);
     }
 
     // Fixes the end where the first walk to get there (an iteration's or resolve()'s) stopped;
     // later iterations stop there too (limit_), so records BUSY then are left to the next batch.
-    void settle(std::uint64_t end, std::size_t count) const noexcept {
+    void fix_end(std::uint64_t end, std::size_t count) const noexcept {
         if (resolved_) return;
         resolved_ = true;
         end_ = limit_ = end;
         limit_p_ = at(end);
         count_ = count;
-        if (state_) detail::settle(*state_, end);
+        if (state_) detail::ring_batch_ended(*state_, end);
     }
 
     // The same steps as iterating, without delivering the records.
@@ -289,9 +291,9 @@ private:
         std::uint32_t len = first_len_;
         for (std::uint32_t n = 1;; ++n) {
             const std::uint64_t next = pos + ring_records::record_span(len);
-            if (n == max_records_) return settle(next, n);
+            if (n == max_records_) return fix_end(next, n);
             const auto f = ring_records::find_submitted(ring_, next, limit_, producer_pos_);
-            if (!f.found) return settle(f.pos, n);
+            if (!f.found) return fix_end(f.pos, n);
             pos = f.pos;
             len = f.len;
         }
@@ -333,13 +335,8 @@ private:
 /// re-checks the ring after every commit (with a full fence) before it waits, which makes a lost
 /// edge-triggered wake-up impossible when the stream's executor runs on one thread; with several
 /// threads running the io_context, set a poll interval as a bound.
-class ring_buffer {
+class ring_buffer : public detail::event_stream<detail::ring_state, ring_batch> {
 public:
-    /// The executor operations complete on unless the token's handler has its own.
-    using executor_type = boost::asio::any_io_executor;
-    /// Completion signature of async_receive: an error, or a non-empty batch.
-    using completion_signature = void(boost::system::error_code, ring_batch);
-
     /// Maps the ring of `ring_map` (which must be a BPF_MAP_TYPE_RINGBUF map) and registers its
     /// fd with `ex`'s reactor. The error names the map.
     static result<ring_buffer> create(const executor_type& ex, map ring_map, ring_buffer_options options = {});
@@ -350,20 +347,14 @@ public:
         requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
     ring_buffer(ExecutionContext& ctx, map ring_map, ring_buffer_options options = {})
         : ring_buffer(executor_type(ctx.get_executor()), std::move(ring_map), options) {}
-
-    /// Takes `o`'s ring; `o` keeps its executor and is left closed: its operations fail with
-    /// bad_descriptor (EBADF), its sizes and counters read 0.
-    ring_buffer(ring_buffer&& o) noexcept : ex_(o.ex_), state_(std::move(o.state_)) {}
-    /// Closes this stream (as close()), then takes `o`'s ring and executor.
-    ring_buffer& operator=(ring_buffer&& o) noexcept;
-    ring_buffer(const ring_buffer&) = delete;
-    ring_buffer& operator=(const ring_buffer&) = delete;
+    /// Takes `o`'s ring; `o` keeps its executor and is left closed (its sizes and counters read 0).
+    ring_buffer(ring_buffer&& o) noexcept = default;
+    /// Closes this stream, then takes `o`'s ring and executor.
+    ring_buffer& operator=(ring_buffer&& o) noexcept = default;
     /// Closes: a pending receive completes with operation_aborted. Batches still alive keep the
     /// mapping until they are released.
-    ~ring_buffer();
+    ~ring_buffer() = default;
 
-    /// The executor given at construction; valid after a move too.
-    executor_type get_executor() const noexcept;
     /// The ring's data size in bytes (the map's max_entries).
     std::uint64_t capacity() const noexcept;
     /// Bytes written by the producer and not yet released by the consumer: the fill level.
@@ -372,46 +363,8 @@ public:
     /// type out of step with the BPF one. With BPFCO_DEBUG=1 the first is logged with both sizes.
     std::uint64_t type_mismatches() const noexcept;
 
-    /// Receives the records available now, waiting for a wake-up when there are none.
-    template <BOOST_ASIO_COMPLETION_TOKEN_FOR(completion_signature) Token =
-                  boost::asio::default_completion_token_t<executor_type>>
-    auto async_receive(Token&& token = boost::asio::default_completion_token_t<executor_type>()) {
-        return boost::asio::async_initiate<Token, completion_signature>(initiate_receive(ex_, state_), token);
-    }
-
-    /// Reads what is in the ring now without waiting; the batch may be empty. Fails with
-    /// bad_message on a corrupt length, with EBADF when closed or moved from. Do not mix with a
-    /// pending async_receive.
-    result<ring_batch> try_receive();
-    /// Checks the ring now and, when records are there, completes a pending receive with them:
-    /// the explicit read for records whose wake-up the producer suppressed.
-    void flush();
-    /// Closes the stream; a pending receive completes with operation_aborted. Idempotent.
-    void close() noexcept;
-    /// False after close() or a move.
-    bool is_open() const noexcept;
-
 private:
-    class initiate_receive {
-    public:
-        initiate_receive(executor_type ex, std::shared_ptr<detail::ring_state> s) noexcept
-            : ex_(std::move(ex)), state_(std::move(s)) {}
-        template <class Handler>
-        void operator()(Handler&& handler) const {
-            start(ex_, state_.get(), boost::asio::any_completion_handler<completion_signature>(
-                                    std::forward<Handler>(handler)));
-        }
-
-    private:
-        executor_type ex_;
-        std::shared_ptr<detail::ring_state> state_;
-    };
-    static void start(const executor_type& ex, detail::ring_state* state, boost::asio::any_completion_handler<completion_signature> handler);
-
-    ring_buffer(executor_type ex, std::shared_ptr<detail::ring_state> s) noexcept : ex_(std::move(ex)), state_(std::move(s)) {}
-    // Outside the state, so that a moved-from object keeps it, as Asio's I/O objects do.
-    executor_type ex_;
-    std::shared_ptr<detail::ring_state> state_;
+    using event_stream::event_stream;
 };
 
 /// The sum over CPUs of a producer-side drop counter: a BPF_MAP_TYPE_PERCPU_ARRAY with u32 keys
