@@ -67,7 +67,7 @@ double raw_batch_rate(const view& m) {
     return n / s;
 }
 
-// Milliseconds per map_watch poll: an interval far shorter than a read makes every async_next
+// Milliseconds per map_watch poll: an interval far shorter than a read makes every async_receive
 // poll at once, so the time per completion is the cost of a poll (read, sort, deltas).
 double poll_ms(const view& m, bpfco::read_method how, int polls) {
     boost::asio::io_context io;
@@ -79,9 +79,9 @@ double poll_ms(const view& m, bpfco::read_method how, int polls) {
         [&](boost::system::error_code ec, auto snap) {
             if (ec || snap.entries.size() != entries) throw std::runtime_error("map_watch poll failed");
             if (done++ == 0) t0 = clock_type::now();  // the first completion includes the baseline
-            if (done <= polls) watch.async_next(next);
+            if (done <= polls) watch.async_receive(next);
         };
-    watch.async_next(next);
+    watch.async_receive(next);
     io.run();
     return seconds_since(t0) * 1000 / polls;
 }

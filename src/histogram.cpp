@@ -1,8 +1,7 @@
 #include <bpfco/histogram.hpp>
-#include <bpfco/per_cpu.hpp>
+#include <bpfco/cpus.hpp>
 
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include <algorithm>
 #include <array>

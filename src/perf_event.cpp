@@ -7,9 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
-#include <fstream>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -26,37 +24,6 @@ std::string_view to_string(perf_counter c) noexcept {
     case perf_counter::instructions: return "instructions";
     }
     return "unknown";
-}
-
-result<std::vector<int>> parse_cpu_list(std::string_view list) {
-    std::vector<int> cpus;
-    auto bad = [&] { return failure(EINVAL, fmt::format("bad CPU list '{}'", list)); };
-    while (!list.empty() && (list.back() == '\n' || list.back() == ' ')) list.remove_suffix(1);
-    if (list.empty()) return bad();
-    while (!list.empty()) {
-        const auto comma = list.find(',');
-        const auto item = list.substr(0, comma);
-        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-        int first = 0, last = 0;
-        auto r = std::from_chars(item.data(), item.data() + item.size(), first);
-        if (r.ec != std::errc{}) return bad();
-        last = first;
-        if (r.ptr != item.data() + item.size()) {
-            if (*r.ptr != '-') return bad();
-            auto r2 = std::from_chars(r.ptr + 1, item.data() + item.size(), last);
-            if (r2.ec != std::errc{} || r2.ptr != item.data() + item.size() || last < first) return bad();
-        }
-        for (int c = first; c <= last; ++c) cpus.push_back(c);
-    }
-    return cpus;
-}
-
-result<std::vector<int>> online_cpus() {
-    std::ifstream in("/sys/devices/system/cpu/online");
-    std::string line;
-    if (!std::getline(in, line))
-        return failure(errno ? errno : EIO, "cannot read /sys/devices/system/cpu/online");
-    return parse_cpu_list(line);
 }
 
 namespace {

@@ -1,4 +1,4 @@
-// The analysis layer's pure logic: histogram math and printing, CPU lists, demangling, folded
+// The analysis layer's pure logic: histogram math and printing, demangling, folded
 // lines, and user-space symbolization of this very process (no BPF, no privilege).
 #include "support.hpp"
 
@@ -113,16 +113,6 @@ TEST_CASE("percentiles interpolate inside the bucket holding the rank") {
     CHECK(histogram::log2({}).percentile(50) == 0);
     auto lin = histogram::linear({0, 4}, 0, 10);  // last bucket open-ended: one step wide
     CHECK(lin.percentile(50) == doctest::Approx(15));
-}
-
-TEST_CASE("CPU lists") {
-    CHECK(parse_cpu_list("0").value() == std::vector<int>{0});
-    CHECK(parse_cpu_list("0-3,5\n").value() == std::vector<int>{0, 1, 2, 3, 5});
-    CHECK(parse_cpu_list("2,4-5").value() == std::vector<int>{2, 4, 5});
-    CHECK(parse_cpu_list("").has_error());
-    CHECK(parse_cpu_list("3-1").has_error());
-    CHECK(parse_cpu_list("a").has_error());
-    CHECK(!online_cpus().value().empty());
 }
 
 TEST_CASE("demangling and frame names") {

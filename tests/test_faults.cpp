@@ -173,8 +173,8 @@ TEST_CASE("io_context stopped and destroyed with receives pending: no leak, noth
                 auto m = hash_map<std::uint32_t, std::uint64_t>::make(
                              map::create(BPF_MAP_TYPE_HASH, "watched", 4, 8, 4).value()).value();
                 map_watch watch(co_await asio::this_coro::executor, std::move(m), 10s);
-                (void)co_await watch.async_next(asio::use_awaitable);  // the baseline, at once
-                (void)co_await watch.async_next(asio::use_awaitable);  // 10 s away
+                (void)co_await watch.async_receive(asio::use_awaitable);  // the baseline, at once
+                (void)co_await watch.async_receive(asio::use_awaitable);  // 10 s away
                 ++finished;
             }, asio::detached);
             ctx.run_for(50ms);

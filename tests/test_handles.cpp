@@ -138,7 +138,7 @@ TEST_CASE("moved-from map_watch") {
     CHECK(live.view().fd() < 0);
     live.cancel();
     live.close();
-    fails_with_bad_descriptor(io, [&](auto h) { live.async_next(std::move(h)); });
+    fails_with_bad_descriptor(io, [&](auto h) { live.async_receive(std::move(h)); });
 }
 
 TEST_CASE("moved-from iterator_stream") {

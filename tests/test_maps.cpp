@@ -302,7 +302,7 @@ TEST_CASE("map_watch reports the rate at which the kernel counts, on a drift-fre
     std::vector<map_snapshot<std::uint32_t, std::uint64_t>> snaps;
     asio::co_spawn(io, [&]() -> asio::awaitable<void> {
         for (int i = 0; i < 5; ++i) {
-            snaps.push_back(co_await watch.async_next(asio::use_awaitable));
+            snaps.push_back(co_await watch.async_receive(asio::use_awaitable));
             // Time spent by the caller must not push the schedule back.
             std::this_thread::sleep_for(50ms);
         }
@@ -351,10 +351,10 @@ TEST_CASE("map_watch: deltas, cancellation, close and every completion token") {
                 m.insert(1, 15).value();
                 m.insert(2, 4).value();
             }
-            if (snaps.size() < 2) watch.async_next(on);
+            if (snaps.size() < 2) watch.async_receive(on);
         };
         m.insert(1, 12).value();  // before the baseline read: no delta
-        watch.async_next(on);
+        watch.async_receive(on);
         io.run();
         REQUIRE(snaps.size() == 2);
         CHECK(snaps[0].value(1) == 12u);
@@ -367,7 +367,7 @@ TEST_CASE("map_watch: deltas, cancellation, close and every completion token") {
     }
     SUBCASE("cancel() completes the pending operation with operation_aborted") {
         boost::system::error_code got;
-        watch.async_next([&](boost::system::error_code ec, auto) { got = ec; });
+        watch.async_receive([&](boost::system::error_code ec, auto) { got = ec; });
         io.poll();  // the baseline read; the operation now waits for its deadline
         watch.cancel();
         io.run();
@@ -377,7 +377,7 @@ TEST_CASE("map_watch: deltas, cancellation, close and every completion token") {
         boost::system::error_code ec = asio::error::would_block;
         std::uint64_t value = 0;
         asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-            auto [e, snap] = co_await watch.async_next(asio::as_tuple(asio::use_awaitable));
+            auto [e, snap] = co_await watch.async_receive(asio::as_tuple(asio::use_awaitable));
             ec = e;
             value = snap.value(1);
         }, asio::detached);
@@ -388,7 +388,7 @@ TEST_CASE("map_watch: deltas, cancellation, close and every completion token") {
     SUBCASE("per-operation cancellation and awaitable ||") {
         asio::cancellation_signal signal;
         boost::system::error_code got;
-        watch.async_next(asio::bind_cancellation_slot(signal.slot(), [&](boost::system::error_code ec, auto) { got = ec; }));
+        watch.async_receive(asio::bind_cancellation_slot(signal.slot(), [&](boost::system::error_code ec, auto) { got = ec; }));
         io.poll();
         signal.emit(asio::cancellation_type::terminal);
         io.run();
@@ -399,7 +399,7 @@ TEST_CASE("map_watch: deltas, cancellation, close and every completion token") {
         std::size_t winner = 9;
         asio::co_spawn(io, [&]() -> asio::awaitable<void> {
             asio::steady_timer t(io, 1ms);
-            auto r = co_await (watch.async_next(asio::use_awaitable) || t.async_wait(asio::use_awaitable));
+            auto r = co_await (watch.async_receive(asio::use_awaitable) || t.async_wait(asio::use_awaitable));
             winner = r.index();
         }, asio::detached);
         io.run();
@@ -409,14 +409,14 @@ TEST_CASE("map_watch: deltas, cancellation, close and every completion token") {
         std::thread runner;
         auto guard = asio::make_work_guard(io);
         runner = std::thread([&] { io.run(); });
-        auto snap = watch.async_next(asio::use_future).get();
+        auto snap = watch.async_receive(asio::use_future).get();
         CHECK(snap.value(1) == 10u);
         guard.reset();
         runner.join();
 
         io.restart();
         bool called = false;
-        auto op = watch.async_next(asio::deferred);
+        auto op = watch.async_receive(asio::deferred);
         std::move(op)([&](boost::system::error_code ec, auto s) {
             called = !ec && s.entries.size() == 1;
         });
@@ -425,10 +425,10 @@ TEST_CASE("map_watch: deltas, cancellation, close and every completion token") {
     }
     SUBCASE("close() and destruction with an operation pending are safe") {
         boost::system::error_code first, after_close;
-        watch.async_next([&](boost::system::error_code ec, auto) { first = ec; });
+        watch.async_receive([&](boost::system::error_code ec, auto) { first = ec; });
         io.poll();
         watch.close();
-        watch.async_next([&](boost::system::error_code ec, auto) { after_close = ec; });
+        watch.async_receive([&](boost::system::error_code ec, auto) { after_close = ec; });
         io.run();
         CHECK(first == asio::error::operation_aborted);
         CHECK(after_close == asio::error::bad_descriptor);
@@ -437,7 +437,7 @@ TEST_CASE("map_watch: deltas, cancellation, close and every completion token") {
         boost::system::error_code destroyed;
         {
             map_watch gone(io, second_view(m), 1h);
-            gone.async_next([&](boost::system::error_code ec, auto) { destroyed = ec; });
+            gone.async_receive([&](boost::system::error_code ec, auto) { destroyed = ec; });
             io.poll();
         }
         io.run();

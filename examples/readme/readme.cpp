@@ -19,7 +19,7 @@ asio::awaitable<void> print_execs(bpfco::ring_buffer events) {
 
 asio::awaitable<void> print_rate(bpfco::map_watch<execs_view>& execs) {
     for (;;) {
-        auto snap = co_await execs.async_next(asio::use_awaitable);  // summed over CPUs
+        auto snap = co_await execs.async_receive(asio::use_awaitable);  // summed over CPUs
         fmt::print("{:.1f} execs/s\n", snap.rate(0));
     }
 }

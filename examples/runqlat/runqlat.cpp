@@ -67,7 +67,7 @@ std::vector<std::uint64_t> counts(const bpfco::map_snapshot<std::uint32_t, std::
 asio::awaitable<void> print_loop(const options& o, bpfco::map_watch<hist_view>& watch) {
     const char* unit = o.ms ? "msecs" : "usecs";
     for (unsigned elapsed = 0; !o.seconds || elapsed < o.seconds; elapsed += o.interval) {
-        auto snap = co_await watch.async_next(asio::use_awaitable);
+        auto snap = co_await watch.async_receive(asio::use_awaitable);
         auto h = bpfco::histogram::log2(counts(snap, true));
         fmt::print("{}: {} samples\n{}\n", unit, h.total(), h);
         std::fflush(stdout);

@@ -26,7 +26,7 @@ enum : std::uint32_t { stat_packets, stat_bytes };
 
 asio::awaitable<void> report(bpfco::map_watch<bpfco::per_cpu_array<std::uint64_t>>& stats, int seconds) {
     for (int i = 0; seconds == 0 || i < seconds; ++i) {
-        auto [ec, snap] = co_await stats.async_next(asio::as_tuple(asio::use_awaitable));
+        auto [ec, snap] = co_await stats.async_receive(asio::as_tuple(asio::use_awaitable));
         if (ec) co_return;
         fmt::print("{:.0f} packets/s {:.0f} bytes/s (total {} packets)\n", snap.rate(stat_packets),
                    snap.rate(stat_bytes), snap.value(stat_packets));

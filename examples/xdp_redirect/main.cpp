@@ -33,7 +33,7 @@ enum : std::uint32_t { stat_packets, stat_bytes, stat_passed };
 asio::awaitable<void> report(bpfco::map_watch<bpfco::per_cpu_array<std::uint64_t>>& stats, std::string to,
                              int seconds) {
     for (int i = 0; seconds == 0 || i < seconds; ++i) {
-        auto [ec, snap] = co_await stats.async_next(asio::as_tuple(asio::use_awaitable));
+        auto [ec, snap] = co_await stats.async_receive(asio::as_tuple(asio::use_awaitable));
         if (ec) co_return;
         fmt::print("{:.0f} packets/s {:.0f} bytes/s to {} (total {} packets, {} not redirected)\n",
                    snap.rate(stat_packets), snap.rate(stat_bytes), to, snap.value(stat_packets),

@@ -5,6 +5,7 @@
 #include <bpfco/bloom_filter.hpp>
 #include <bpfco/btf_layout.hpp>
 #include <bpfco/cpumap.hpp>
+#include <bpfco/cpus.hpp>
 #include <bpfco/devmap.hpp>
 #include <bpfco/error.hpp>
 #include <bpfco/features.hpp>

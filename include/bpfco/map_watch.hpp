@@ -2,11 +2,11 @@
 // key's value (per-CPU values summed), its change since the previous snapshot and that change
 // per second, so a map of counters reads as rates.
 //
-// An Asio I/O object shaped like asio::steady_timer: bound to an executor, one async_next at a
+// An Asio I/O object shaped like asio::steady_timer: bound to an executor, one async_receive at a
 // time, completion tokens of every kind (callbacks, use_awaitable, deferred, use_future,
 // as_tuple).
 //
-// Schedule: drift-free. The first async_next reads a baseline at once and completes one interval
+// Schedule: drift-free. The first async_receive reads a baseline at once and completes one interval
 // later; each later one completes at the previous deadline plus the interval, not "now plus the
 // interval", so the time spent reading and in the caller does not accumulate. A caller that falls
 // more than an interval behind skips the missed deadlines (it stays on the same grid) instead of
@@ -19,16 +19,16 @@
 // Completion Signature:
 //   void(boost::system::error_code ec, map_snapshot<K, V> snapshot)
 //   ec is operation_aborted after cancel(), close(), destruction or per-operation
-//   cancellation; bad_descriptor for an async_next started after close(); otherwise the errno
+//   cancellation; bad_descriptor for an async_receive started after close(); otherwise the errno
 //   of a failed map read (generic category). The snapshot is empty whenever ec is set.
 //
 // Per-Operation Cancellation:
 //   Terminal cancellation (asio::cancellation_type::terminal, what `||` and
-//   asio::cancel_after-style helpers emit) completes the pending async_next with
-//   operation_aborted. The watch stays usable: the next async_next keeps the schedule.
+//   asio::cancel_after-style helpers emit) completes the pending async_receive with
+//   operation_aborted. The watch stays usable: the next async_receive keeps the schedule.
 //
 // Thread Safety:
-//   Distinct objects: safe. Shared objects: unsafe (call async_next, cancel and close from one
+//   Distinct objects: safe. Shared objects: unsafe (call async_receive, cancel and close from one
 //   thread or strand, as with Asio's own I/O objects).
 #pragma once
 
@@ -100,15 +100,15 @@ class map_watch {
 public:
     using key_type = typename View::key_type;                 ///< the view's key
     using value_type = typename View::value_type;             ///< the view's (summed) value
-    using snapshot_type = map_snapshot<key_type, value_type>;  ///< what async_next delivers
-    using executor_type = boost::asio::any_io_executor;       ///< where async_next completes
+    using snapshot_type = map_snapshot<key_type, value_type>;  ///< what async_receive delivers
+    using executor_type = boost::asio::any_io_executor;       ///< where async_receive completes
     using clock = std::chrono::steady_clock;                  ///< the clock of the schedule
 
     static_assert(std::is_arithmetic_v<value_type>,
                   "map_watch computes deltas and rates: the map's values must be counters");
 
-    /// Polls `view` every `interval` (the first async_next reads a baseline at once), reading
-    /// it by `how`. Nothing is read before the first async_next; a read error is reported by it.
+    /// Polls `view` every `interval` (the first async_receive reads a baseline at once), reading
+    /// it by `how`. Nothing is read before the first async_receive; a read error is reported by it.
     map_watch(const executor_type& ex, View view, clock::duration interval,
               read_method how = read_method::automatic)
         : ex_(ex), state_(std::make_shared<state>(ex, std::move(view), interval, how)) {}
@@ -120,7 +120,7 @@ public:
               read_method how = read_method::automatic)
         : map_watch(ctx.get_executor(), std::move(view), interval, how) {}
 
-    /// Takes `o`'s view and schedule; `o` keeps its executor and is left closed: async_next
+    /// Takes `o`'s view and schedule; `o` keeps its executor and is left closed: async_receive
     /// fails with bad_descriptor, view() is an empty view, interval() is 0.
     map_watch(map_watch&& o) noexcept : ex_(o.ex_), state_(std::move(o.state_)) {}
     /// Closes this watch (as close()), then takes `o`'s view, schedule and executor.
@@ -132,7 +132,7 @@ public:
         }
         return *this;
     }
-    /// A pending async_next completes with operation_aborted; nothing touches the map afterwards.
+    /// A pending async_receive completes with operation_aborted; nothing touches the map afterwards.
     ~map_watch() { close(); }
 
     /// The executor given at construction; valid after a move too.
@@ -150,16 +150,16 @@ public:
     /// Completes with the next snapshot at the next deadline (see the header comment).
     template <BOOST_ASIO_COMPLETION_TOKEN_FOR(void(boost::system::error_code, snapshot_type))
                   CompletionToken BOOST_ASIO_DEFAULT_COMPLETION_TOKEN_TYPE(executor_type)>
-    auto async_next(CompletionToken&& token BOOST_ASIO_DEFAULT_COMPLETION_TOKEN(executor_type)) {
+    auto async_receive(CompletionToken&& token BOOST_ASIO_DEFAULT_COMPLETION_TOKEN(executor_type)) {
         return boost::asio::async_compose<CompletionToken, void(boost::system::error_code, snapshot_type)>(
-            next_op{ex_, state_}, token, ex_);
+            receive_op{ex_, state_}, token, ex_);
     }
 
-    /// Completes a pending async_next with operation_aborted; the schedule is kept.
+    /// Completes a pending async_receive with operation_aborted; the schedule is kept.
     void cancel() {
         if (state_) state_->timer.cancel();
     }
-    /// cancel(), and every later async_next fails with bad_descriptor.
+    /// cancel(), and every later async_receive fails with bad_descriptor.
     void close() {
         if (!state_) return;
         state_->open = false;
@@ -222,7 +222,7 @@ private:
         }
     };
 
-    struct next_op {
+    struct receive_op {
         executor_type ex;
         std::shared_ptr<state> s;
         bool closed_at_start = false;

@@ -2,6 +2,7 @@
 // ones) and copies them out back to back, each rounded up to 8 bytes.
 #pragma once
 
+#include <bpfco/cpus.hpp>
 #include <bpfco/detail/typed_map.hpp>
 
 #include <cstddef>
@@ -9,10 +10,6 @@
 #include <span>
 
 namespace bpfco {
-
-/// The number of possible CPUs (libbpf_num_possible_cpus), cached; an error naming
-/// /sys/devices/system/cpu/possible if unreadable. Thread-safe.
-result<std::size_t> possible_cpus();
 
 /// The sum of the per-CPU copies of a counter (V's operator+, from V{}).
 template <class V>

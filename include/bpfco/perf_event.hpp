@@ -2,6 +2,7 @@
 // counters read as values. One handle owns every fd and every attachment.
 #pragma once
 
+#include <bpfco/cpus.hpp>
 #include <bpfco/error.hpp>
 #include <bpfco/link.hpp>
 #include <bpfco/program.hpp>
@@ -42,11 +43,6 @@ struct perf_event_options {
     /// (the reason is kept in note()); false makes that an error.
     bool fallback_to_cpu_clock = true;
 };
-
-/// The CPUs in a kernel CPU list ("0-3,5"), as /sys/devices/system/cpu/online writes it.
-result<std::vector<int>> parse_cpu_list(std::string_view list);
-/// The online CPUs, from /sys/devices/system/cpu/online; fails naming the file.
-result<std::vector<int>> online_cpus();
 
 /// One perf event opened on every online CPU: a sampler that fires a BPF program, or a counter
 /// read as values. Owns every fd and every attachment (closed and detached when destroyed);
