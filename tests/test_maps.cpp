@@ -216,20 +216,20 @@ TEST_CASE("batch dump of a 100,000-entry hash map equals the per-key dump") {
                              [](auto& a, auto& b) { return a.first == b.first; }) == batch.end());
     CHECK(m.keys().value().size() == n);
 
+    std::vector<std::byte> k(4 * 8), v(8 * 8);
     map_cursor cursor(m.untyped(), sizeof(std::uint64_t));
-    std::vector<std::byte> k, v;
-    CHECK(cursor.next(k, v).value() > 0);
+    CHECK(cursor.next(k, v).value() > 0);  // at most 8: the room given
     CHECK(cursor.method() == read_method::batch);
+    CHECK_FALSE(cursor.done());
 
     // A map type without batch lookups: automatic falls back to get-next-key.
     auto devmap = map::create(BPF_MAP_TYPE_DEVMAP, "devmap", 4, 4, 4).value();
     const std::uint32_t slot = 2, loopback = 1;
     devmap.update_bytes(&slot, &loopback, update_flags::any).value();
     map_cursor fallback(devmap, sizeof(std::uint32_t));
-    k.clear();
-    v.clear();
     CHECK(fallback.next(k, v).value() == 1);
     CHECK(fallback.method() == read_method::per_key);
+    CHECK(fallback.done());
     CHECK(std::memcmp(k.data(), &slot, 4) == 0);
     CHECK(std::memcmp(v.data(), &loopback, 4) == 0);
 
@@ -240,6 +240,70 @@ TEST_CASE("batch dump of a 100,000-entry hash map equals the per-key dump") {
     auto a = arr.read_all(read_method::batch).value();
     REQUIRE(a.size() == 3);
     CHECK(a[2] == std::pair<std::uint32_t, std::uint64_t>{2, 42});
+}
+
+TEST_CASE("read_all into map_entries: in place, on both paths, empty, full, reused") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    constexpr std::uint32_t n = 10'000;
+    auto m = counters(n);
+    for (auto how : {read_method::batch, read_method::per_key}) {
+        CAPTURE(static_cast<int>(how));
+        map_entries<std::uint32_t, std::uint64_t> entries;
+        m.read_all(entries, how).value();
+        CHECK(entries.empty());
+        CHECK(entries.begin() == entries.end());
+
+        // Filled to max_entries, so the walk ends exactly at the storage's size; values are
+        // derived from keys so a key/value mismatch in the arrays shows.
+        for (std::uint32_t k = 0; k < n; ++k) m.insert(k * 2654435761u, std::uint64_t{k * 2654435761u} * 3).value();
+        m.read_all(entries, how).value();
+        REQUIRE(entries.size() == n);
+        REQUIRE(entries.keys().size() == n);
+        REQUIRE(entries.values().size() == n);
+        const std::uint32_t* storage = entries.keys().data();
+        std::size_t seen = 0;
+        for (auto [k, v] : entries) {
+            CHECK(v == std::uint64_t{k} * 3);
+            ++seen;
+        }
+        CHECK(seen == n);
+        std::vector<std::uint32_t> keys(entries.keys().begin(), entries.keys().end());
+        std::sort(keys.begin(), keys.end());
+        CHECK(std::adjacent_find(keys.begin(), keys.end()) == keys.end());
+        CHECK(entries[n - 1].second == std::uint64_t{entries[n - 1].first} * 3);
+
+        // A second read reuses the storage; an emptied map reads as empty.
+        m.read_all(entries, how).value();
+        CHECK(entries.size() == n);
+        CHECK(entries.keys().data() == storage);
+        for (std::uint32_t k = 0; k < n; ++k) CHECK(m.erase(k * 2654435761u).value());
+        m.read_all(entries, how).value();
+        CHECK(entries.empty());
+    }
+
+    // An array is always full: every index, in order, on both paths.
+    auto arr = array<std::uint64_t>::make(map::create(BPF_MAP_TYPE_ARRAY, "arr", 4, 8, 5000).value()).value();
+    for (std::uint32_t i = 0; i < 5000; ++i) arr.insert(i, i + 1).value();
+    for (auto how : {read_method::batch, read_method::per_key}) {
+        map_entries<std::uint32_t, std::uint64_t> entries;
+        arr.read_all(entries, how).value();
+        REQUIRE(entries.size() == 5000);
+        for (std::uint32_t i = 0; i < 5000; ++i) {
+            CHECK(entries.keys()[i] == i);
+            CHECK(entries.values()[i] == i + 1);
+        }
+    }
+
+    // A map without batch lookups takes the per-key path under automatic.
+    auto devmap = map::create(BPF_MAP_TYPE_DEVMAP, "devmap", 4, 4, 4).value();
+    const std::uint32_t slot = 3, loopback = 1;
+    devmap.update_bytes(&slot, &loopback, update_flags::any).value();
+    map_entries<std::uint32_t, std::uint32_t> dev;
+    dev.read(devmap, read_method::automatic).value();
+    REQUIRE(dev.size() == 1);
+    CHECK(dev[0].first == slot);
+    CHECK(dev[0].second == loopback);
 }
 
 TEST_CASE("tail-call chain reaches the second program; clearing the slot changes the verdict") {

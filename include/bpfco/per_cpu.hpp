@@ -60,18 +60,18 @@ public:
     /// Every key with its per-CPU values; `how` picks the batch or the per-key path.
     result<std::vector<std::pair<K, std::vector<V>>>> read_all(read_method how = read_method::automatic) const {
         std::vector<std::pair<K, std::vector<V>>> out;
-        BPFCO_TRY(for_each_raw(how, [&](const std::byte* k, const std::byte* v) {
-            out.emplace_back(load<K>(k), decode(v));
+        BPFCO_TRY(for_each_raw(how, [&](const K* k, const std::byte* v) {
+            out.emplace_back(*k, decode(v));
         }));
         return out;
     }
     /// Every key with its per-CPU values added up (what map_watch reports).
     result<std::vector<std::pair<K, V>>> read_all_summed(read_method how = read_method::automatic) const {
         std::vector<std::pair<K, V>> out;
-        BPFCO_TRY(for_each_raw(how, [&](const std::byte* k, const std::byte* v) {
+        BPFCO_TRY(for_each_raw(how, [&](const K* k, const std::byte* v) {
             V total{};
             for (std::size_t c = 0; c < cpus_; ++c) total += load<V>(v + c * per_cpu_stride<V>);
-            out.emplace_back(load<K>(k), total);
+            out.emplace_back(*k, total);
         }));
         return out;
     }
@@ -120,13 +120,9 @@ private:
     }
     template <class F>
     result<void> for_each_raw(read_method how, F&& f) const {
-        map_cursor cursor(map_, bytes(), how);
-        std::vector<std::byte> kb, vb;
-        for (;;) {
-            BPFCO_TRY(std::size_t n, cursor.next(kb, vb));
-            if (n == 0) break;
-        }
-        for (std::size_t i = 0; i * sizeof(K) < kb.size(); ++i) f(kb.data() + i * sizeof(K), vb.data() + i * bytes());
+        entry_storage<K, std::byte> raw;
+        BPFCO_TRY(raw.read(map_, bytes(), how));
+        for (std::size_t i = 0; i < raw.size; ++i) f(&raw.keys[i], raw.values.get() + i * bytes());
         return boost::outcome_v2::success();
     }
 
