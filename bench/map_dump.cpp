@@ -33,39 +33,43 @@ double seconds_since(clock_type::time_point t0) {
     return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
-// Entries per second of one full dump.
-double dump_rate(const view& m, bpfco::read_method how) {
+// Seconds of one full dump by bpfco into `out` (sized once, on the first dump, outside the
+// timed windows that follow).
+double dump_seconds(const view& m, bpfco::map_entries<std::uint32_t, std::uint64_t>& out, bpfco::read_method how) {
     const auto t0 = clock_type::now();
-    const auto all = m.read_all(how).value();
+    m.read_all(out, how).value();
     const double s = seconds_since(t0);
-    if (all.size() != entries) throw std::runtime_error(fmt::format("dump returned {} entries", all.size()));
-    return all.size() / s;
+    if (out.size() != entries) throw std::runtime_error(fmt::format("dump returned {} entries", out.size()));
+    return s;
 }
 
-// Entries per second of one full dump by bpf_map_lookup_batch alone, chunks of 4096 (as the
-// cursor's) into arrays sized once outside the timed window: the floor of any batch dump.
-double raw_batch_rate(const view& m) {
-    std::vector<std::uint32_t> keys(entries);
-    std::vector<std::uint64_t> values(entries);
-    const int fd = m.untyped().fd();
-    const auto t0 = clock_type::now();
-    std::uint32_t n = 0, token = 0;
-    bool started = false;
-    for (;;) {
-        std::uint32_t count = std::min<std::uint32_t>(4096, entries - n);
-        if (count == 0) break;
-        LIBBPF_OPTS(bpf_map_batch_opts, opts);
-        const int rc = bpf_map_lookup_batch(fd, started ? &token : nullptr, &token, keys.data() + n,
-                                            values.data() + n, &count, &opts);
-        if (rc != 0 && errno != ENOENT) throw std::runtime_error(fmt::format("bpf_map_lookup_batch: errno {}", errno));
-        started = true;
-        n += count;
-        if (rc != 0) break;
+// The floor of any batch dump: bpf_map_lookup_batch alone, chunks of 4096 (as the cursor's),
+// into arrays sized once outside the timed window, as many calls as the cursor makes.
+struct raw_batch {
+    std::vector<std::uint32_t> keys = std::vector<std::uint32_t>(entries + 1);
+    std::vector<std::uint64_t> values = std::vector<std::uint64_t>(entries + 1);
+
+    double dump_seconds(const view& m) {
+        const int fd = m.untyped().fd();
+        const auto t0 = clock_type::now();
+        std::uint32_t n = 0, token = 0;
+        bool started = false;
+        for (;;) {
+            std::uint32_t count = std::min<std::uint32_t>(4096, keys.size() - n);
+            LIBBPF_OPTS(bpf_map_batch_opts, opts);
+            const int rc = bpf_map_lookup_batch(fd, started ? &token : nullptr, &token, keys.data() + n,
+                                                values.data() + n, &count, &opts);
+            if (rc != 0 && errno != ENOENT)
+                throw std::runtime_error(fmt::format("bpf_map_lookup_batch: errno {}", errno));
+            started = true;
+            n += count;
+            if (rc != 0) break;
+        }
+        const double s = seconds_since(t0);
+        if (n != entries) throw std::runtime_error(fmt::format("raw batch dump returned {} entries", n));
+        return s;
     }
-    const double s = seconds_since(t0);
-    if (n != entries) throw std::runtime_error(fmt::format("raw batch dump returned {} entries", n));
-    return n / s;
-}
+};
 
 // Milliseconds per map_watch poll: an interval far shorter than a read makes every async_next
 // poll at once, so the time per completion is the cost of a poll (read, sort, deltas).
@@ -97,22 +101,25 @@ int main() {
     fmt::print("# {} entries, {} repeats, median; batch_ops: {}\n", entries, repeats,
                bpfco::features::batch_ops() ? "yes" : "no");
 
-    // The batch sides are repeated until each has dumped for at least 100 ms (one dump is a few
-    // ms); the per-key side is slow enough for one dump per repeat.
+    // Both batch sides read into storage they sized once before their first window, and
+    // alternate window by window so that load on the machine falls on both; each window repeats
+    // dumps until it has dumped for at least 100 ms (one dump is a few ms). The per-key side is
+    // slow enough for one dump per repeat.
+    bpfco::map_entries<std::uint32_t, std::uint64_t> out;
+    raw_batch raw_side;
+    dump_seconds(m, out, bpfco::read_method::batch);
+    raw_side.dump_seconds(m);
+    auto window = [](auto&& dump) {
+        double secs = 0;
+        int dumps = 0;
+        for (; secs < 0.1; ++dumps) secs += dump();
+        return double(dumps) * entries / secs;
+    };
     std::vector<double> batch, raw, per_key;
     for (int r = 0; r < repeats; ++r) {
-        for (auto [out, how] : {std::pair{&batch, 0}, std::pair{&raw, 1}}) {
-            double secs = 0, total = 0;
-            int dumps = 0;
-            while (secs < 0.1) {
-                const double rate = how == 0 ? dump_rate(m, bpfco::read_method::batch) : raw_batch_rate(m);
-                secs += entries / rate;
-                total += entries;
-                ++dumps;
-            }
-            out->push_back(total / secs);
-        }
-        per_key.push_back(dump_rate(m, bpfco::read_method::per_key));
+        batch.push_back(window([&] { return dump_seconds(m, out, bpfco::read_method::batch); }));
+        raw.push_back(window([&] { return raw_side.dump_seconds(m); }));
+        per_key.push_back(entries / dump_seconds(m, out, bpfco::read_method::per_key));
     }
     const double b = median(batch), rb = median(raw), p = median(per_key);
     fmt::print("RESULT map_dump_batch {:.0f} entries/s\n", b);
