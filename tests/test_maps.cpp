@@ -304,6 +304,11 @@ TEST_CASE("read_all into map_entries: in place, on both paths, empty, full, reus
     REQUIRE(dev.size() == 1);
     CHECK(dev[0].first == slot);
     CHECK(dev[0].second == loopback);
+    // Asked for batch where there is none: an error naming the map, and nothing left behind.
+    auto forced = dev.read(devmap, read_method::batch);
+    REQUIRE(forced.has_error());
+    CHECK(forced.error().message.find("devmap") != std::string::npos);
+    CHECK(dev.empty());
 }
 
 TEST_CASE("tail-call chain reaches the second program; clearing the slot changes the verdict") {

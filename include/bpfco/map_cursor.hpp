@@ -71,7 +71,7 @@ struct entry_storage {
     std::size_t capacity = 0;
     std::size_t size = 0;
 
-    /// Replaces the contents with every entry of `m`.
+    /// Replaces the contents with every entry of `m`; empty after a failure.
     result<void> read(const map& m, std::size_t per_entry, read_method how) {
         map_cursor cursor(m, per_entry * sizeof(VE), how);
         size = 0;
@@ -81,13 +81,16 @@ struct entry_storage {
         if (capacity == 0) grow(std::min<std::size_t>(m.info().max_entries, 1u << 20) + 1, per_entry);
         for (;;) {
             if (size == capacity) grow(capacity * 2, per_entry);
-            BPFCO_TRY(std::size_t got,
-                      cursor.next(std::as_writable_bytes(std::span(keys.get() + size, capacity - size)),
-                                  std::as_writable_bytes(std::span(values.get() + size * per_entry,
-                                                                   (capacity - size) * per_entry))));
-            size += got;
+            auto got = cursor.next(std::as_writable_bytes(std::span(keys.get() + size, capacity - size)),
+                                   std::as_writable_bytes(std::span(values.get() + size * per_entry,
+                                                                    (capacity - size) * per_entry)));
+            if (!got) {
+                size = 0;  // a failed read leaves no partial walk behind
+                return failure(std::move(got).error());
+            }
+            size += got.value();
             if (cursor.done()) return boost::outcome_v2::success();
-            if (got == 0) grow(std::max(capacity * 2, size + cursor.chunk()), per_entry);
+            if (got.value() == 0) grow(std::max(capacity * 2, size + cursor.chunk()), per_entry);
         }
     }
 

@@ -58,7 +58,8 @@ public:
     iterator end() const noexcept { return {s_.keys.get() + s_.size, s_.values.get() + s_.size}; }
 
     /// Replaces the contents with every entry of `m` (whose key and value sizes the caller
-    /// checked are sizeof(K) and sizeof(V)); the typed views' read_all(entries) calls this.
+    /// checked are sizeof(K) and sizeof(V)); empty after a failure. The typed views'
+    /// read_all(entries) calls this.
     result<void> read(const map& m, read_method how) { return s_.read(m, 1, how); }
 
 private:
