@@ -39,8 +39,7 @@ result<std::size_t> map_cursor::next(std::span<std::byte> keys, std::span<std::b
         how_ = read_method::per_key;
         return next_per_key(keys, values, room);
     }
-    if (how_ == read_method::automatic) how_ = read_method::batch;
-    started_ = true;
+    if (how_ == read_method::automatic && started_) how_ = read_method::batch;
     return r;
 }
 

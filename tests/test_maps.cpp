@@ -222,6 +222,24 @@ TEST_CASE("batch dump of a 100,000-entry hash map equals the per-key dump") {
     CHECK(cursor.method() == read_method::batch);
     CHECK_FALSE(cursor.done());
 
+    // A hash bucket holding more entries than the room given: 0 entries, not done, and with
+    // room for chunk() entries the walk goes on. Two keys share one of two buckets half the time.
+    bool bucket_too_big = false;
+    for (int attempt = 0; attempt < 40 && !bucket_too_big; ++attempt) {
+        auto two = counters(2);
+        two.insert(0, 0).value();
+        two.insert(static_cast<std::uint32_t>(attempt) + 1, 1).value();
+        map_cursor c(two.untyped(), sizeof(std::uint64_t), read_method::batch);
+        const std::size_t got = c.next(std::span(k).first(4), std::span(v).first(8)).value();
+        if (got == 0) {
+            bucket_too_big = true;
+            CHECK_FALSE(c.done());
+            REQUIRE(c.chunk() == 2);
+            CHECK(c.next(std::span(k).first(8), std::span(v).first(16)).value() == 2);
+        }
+    }
+    CHECK(bucket_too_big);
+
     // A map type without batch lookups: automatic falls back to get-next-key.
     auto devmap = map::create(BPF_MAP_TYPE_DEVMAP, "devmap", 4, 4, 4).value();
     const std::uint32_t slot = 2, loopback = 1;
@@ -280,6 +298,20 @@ TEST_CASE("read_all into map_entries: in place, on both paths, empty, full, reus
         for (std::uint32_t k = 0; k < n; ++k) CHECK(m.erase(k * 2654435761u).value());
         m.read_all(entries, how).value();
         CHECK(entries.empty());
+    }
+
+    // Storage sized for a small map grows (doubling) when reused for a larger one.
+    {
+        auto small = counters(4);
+        small.insert(1, 3).value();
+        auto large = counters(n);
+        for (std::uint32_t k = 0; k < n; ++k) large.insert(k, std::uint64_t{k} * 3).value();
+        map_entries<std::uint32_t, std::uint64_t> entries;
+        small.read_all(entries).value();
+        REQUIRE(entries.size() == 1);
+        large.read_all(entries).value();
+        REQUIRE(entries.size() == n);
+        CHECK(std::all_of(entries.begin(), entries.end(), [](auto e) { return e.second == std::uint64_t{e.first} * 3; }));
     }
 
     // An array is always full: every index, in order, on both paths.

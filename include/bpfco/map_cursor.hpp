@@ -41,7 +41,7 @@ public:
     bool done() const noexcept { return done_; }
     /// The most entries one call reads (grows when a hash bucket holds more).
     std::size_t chunk() const noexcept { return chunk_; }
-    /// The method in use: automatic resolves to batch or per_key on the first chunk.
+    /// The method in use: automatic resolves to batch or per_key on the first chunk read.
     read_method method() const noexcept { return how_; }
 
 private:
