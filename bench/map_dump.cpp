@@ -1,5 +1,6 @@
-// Dumps a 100,000-entry hash map by batch lookup and by get-next-key + lookup in the same run,
-// then measures what one map_watch poll of that map costs on each path. Needs root.
+// Dumps a 100,000-entry hash map in place by batch lookup, by raw bpf_map_lookup_batch and by
+// get-next-key + lookup in the same run, then measures what one map_watch poll of that map costs
+// on each path. Needs root.
 #include <bpfco/bpfco.hpp>
 
 #include <boost/asio/io_context.hpp>

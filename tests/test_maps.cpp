@@ -327,20 +327,23 @@ TEST_CASE("read_all into map_entries: in place, on both paths, empty, full, reus
         }
     }
 
-    // A map without batch lookups takes the per-key path under automatic.
-    auto devmap = map::create(BPF_MAP_TYPE_DEVMAP, "devmap", 4, 4, 4).value();
-    const std::uint32_t slot = 3, loopback = 1;
-    devmap.update_bytes(&slot, &loopback, update_flags::any).value();
-    map_entries<std::uint32_t, std::uint32_t> dev;
-    dev.read(devmap, read_method::automatic).value();
-    REQUIRE(dev.size() == 1);
-    CHECK(dev[0].first == slot);
-    CHECK(dev[0].second == loopback);
-    // Asked for batch where there is none: an error naming the map, and nothing left behind.
-    auto forced = dev.read(devmap, read_method::batch);
-    REQUIRE(forced.has_error());
-    CHECK(forced.error().message.find("devmap") != std::string::npos);
-    CHECK(dev.empty());
+    // A map user space may not read (BPF_F_WRONLY): an error naming the map, on both paths, and
+    // nothing left behind of the previous read.
+    auto readable = counters(4);
+    readable.insert(1, 2).value();
+    auto write_only = hash_map<std::uint32_t, std::uint64_t>::make(
+                          map::create(BPF_MAP_TYPE_HASH, "bpfco_dump_wo", 4, 8, 4, BPF_F_WRONLY).value())
+                          .value();
+    write_only.insert(1, 2).value();
+    for (auto how : {read_method::batch, read_method::per_key}) {
+        map_entries<std::uint32_t, std::uint64_t> entries;
+        readable.read_all(entries, how).value();
+        REQUIRE(entries.size() == 1);
+        auto denied = write_only.read_all(entries, how);
+        REQUIRE(denied.has_error());
+        CHECK(denied.error().message.find("bpfco_dump_wo") != std::string::npos);
+        CHECK(entries.empty());
+    }
 }
 
 TEST_CASE("tail-call chain reaches the second program; clearing the slot changes the verdict") {

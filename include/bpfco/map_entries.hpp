@@ -4,11 +4,16 @@
 #include <bpfco/map_cursor.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <iterator>
 #include <span>
 #include <utility>
 
 namespace bpfco {
+namespace detail {
+template <class K, class V, std::uint32_t... Types>
+class key_value_map;
+}  // namespace detail
 
 /// What a typed view's read_all(entries) fills: keys()[i] maps to values()[i]. The kernel
 /// writes K[] and V[] directly (the view checked their sizes against the map's), so nothing is
@@ -57,12 +62,13 @@ public:
     iterator begin() const noexcept { return {s_.keys.get(), s_.values.get()}; }
     iterator end() const noexcept { return {s_.keys.get() + s_.size, s_.values.get() + s_.size}; }
 
-    /// Replaces the contents with every entry of `m` (whose key and value sizes the caller
-    /// checked are sizeof(K) and sizeof(V)); empty after a failure. The typed views'
-    /// read_all(entries) calls this.
+private:
+    // The typed views read into it: they have checked the map's key and value sizes.
+    template <class, class, std::uint32_t...>
+    friend class detail::key_value_map;
+    // Replaces the contents with every entry of `m`; empty after a failure.
     result<void> read(const map& m, read_method how) { return s_.read(m, 1, how); }
 
-private:
     detail::entry_storage<K, V> s_;
 };
 

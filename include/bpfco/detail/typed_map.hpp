@@ -87,8 +87,8 @@ public:
             prev = &cur;
         }
     }
-    /// Every entry into `out`, in place (its storage is reused from the previous read); `how`
-    /// picks the batch or the per-key path (see map_cursor).
+    /// Every entry into `out`, in place (its storage is reused from the previous read; empty
+    /// after a failure); `how` picks the batch or the per-key path (see map_cursor).
     result<void> read_all(map_entries<K, V>& out, read_method how = read_method::automatic) const {
         return out.read(map_, how);
     }
