@@ -25,26 +25,32 @@ public:
     /// An element: references into the arrays, valid until the next read into this object.
     using reference = std::pair<const K&, const V&>;
 
+    /// A forward iterator over the entries, in the order the kernel handed them out.
     class iterator {
     public:
-        using value_type = std::pair<const K&, const V&>;
-        using reference = value_type;
-        using iterator_category = std::input_iterator_tag;  // reference is not a real reference
-        using difference_type = std::ptrdiff_t;
-        using iterator_concept = std::forward_iterator_tag;
+        using value_type = std::pair<const K&, const V&>;     ///< an entry, as references
+        using reference = value_type;                          ///< made on access
+        using iterator_category = std::input_iterator_tag;    ///< legacy tag: reference is a proxy
+        using iterator_concept = std::forward_iterator_tag;   ///< for C++20 ranges: many passes
+        using difference_type = std::ptrdiff_t;                ///< as std iterators
 
+        /// An iterator into no entries.
         iterator() = default;
+        /// The current entry.
         reference operator*() const { return {*k_, *v_}; }
+        /// Steps to the next entry.
         iterator& operator++() {
             ++k_;
             ++v_;
             return *this;
         }
+        /// Steps to the next entry, returning the current position.
         iterator operator++(int) {
             auto old = *this;
             ++*this;
             return old;
         }
+        /// Same position.
         bool operator==(const iterator& o) const { return k_ == o.k_; }
 
     private:
@@ -54,12 +60,19 @@ public:
         const V* v_ = nullptr;
     };
 
+    /// How many entries the last read found.
     std::size_t size() const noexcept { return s_.size; }
+    /// True when the last read found none (or failed, or there was none yet).
     bool empty() const noexcept { return s_.size == 0; }
+    /// The keys, contiguous: exactly the K[] the kernel wrote.
     std::span<const K> keys() const noexcept { return {s_.keys.get(), s_.size}; }
+    /// The values, contiguous: values()[i] belongs to keys()[i].
     std::span<const V> values() const noexcept { return {s_.values.get(), s_.size}; }
+    /// Entry `i` (below size()).
     reference operator[](std::size_t i) const { return {s_.keys[i], s_.values[i]}; }
+    /// The first entry.
     iterator begin() const noexcept { return {s_.keys.get(), s_.values.get()}; }
+    /// Past the last entry.
     iterator end() const noexcept { return {s_.keys.get() + s_.size, s_.values.get() + s_.size}; }
 
 private:
