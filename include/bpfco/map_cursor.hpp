@@ -76,9 +76,14 @@ struct entry_storage {
         map_cursor cursor(m, per_entry * sizeof(VE), how);
         size = 0;
         // Room for one entry more than the map holds: a full map's walk then ends on the call
-        // that reads its last entries instead of on one more with no room. Capped because a
-        // sparse map may declare far more entries than it holds; past the cap the storage doubles.
-        if (capacity == 0) grow(std::min<std::size_t>(m.info().max_entries, 1u << 20) + 1, per_entry);
+        // that reads its last entries instead of on one more with no room. Capped at 64 MiB
+        // because a sparse (or per-CPU) map may declare far more than it holds; past the cap the
+        // storage doubles as the walk needs.
+        if (capacity == 0) {
+            const std::size_t entry_bytes = sizeof(K) + per_entry * sizeof(VE);
+            const std::size_t cap = std::max<std::size_t>(1, (std::size_t{64} << 20) / entry_bytes);
+            grow(std::min<std::size_t>(std::size_t{m.info().max_entries} + 1, cap), per_entry);
+        }
         for (;;) {
             if (size == capacity) grow(capacity * 2, per_entry);
             auto got = cursor.next(std::as_writable_bytes(std::span(keys.get() + size, capacity - size)),
