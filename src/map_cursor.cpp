@@ -22,80 +22,73 @@ map_cursor::map_cursor(const map& m, std::size_t value_bytes, read_method how)
       // buffers grow without the rate improving.
       chunk_(std::clamp<std::uint32_t>(m.info().max_entries, 1, 4096)),
       // A hash map's token is a bucket index, an array's a key: room for either.
-      token_(std::max<std::size_t>(m.info().key_size, sizeof(std::uint64_t))) {
+      token_(std::max<std::size_t>(m.info().key_size, sizeof(std::uint64_t))),
+      next_token_(token_.size()) {
     if (how_ == read_method::automatic && !features::batch_ops()) how_ = read_method::per_key;
 }
 
-result<std::size_t> map_cursor::next(std::vector<std::byte>& keys, std::vector<std::byte>& values) {
+result<std::size_t> map_cursor::next(std::span<std::byte> keys, std::span<std::byte> values) {
     if (done_) return std::size_t{0};
-    if (how_ == read_method::per_key) return next_per_key(keys, values);
-    auto r = next_batch(keys, values);
+    const auto room = static_cast<std::uint32_t>(
+        std::min<std::size_t>({chunk_, keys.size() / map_->info().key_size, values.size() / value_bytes_}));
+    if (room == 0) return std::size_t{0};
+    if (how_ == read_method::per_key) return next_per_key(keys, values, room);
+    auto r = next_batch(keys, values, room);
     if (r.has_error() && how_ == read_method::automatic && !started_ &&
         batch_unsupported(r.error().code.value())) {
         how_ = read_method::per_key;
-        return next_per_key(keys, values);
+        return next_per_key(keys, values, room);
     }
-    if (how_ == read_method::automatic) how_ = read_method::batch;
-    started_ = true;
+    if (how_ == read_method::automatic && started_) how_ = read_method::batch;
     return r;
 }
 
-result<std::size_t> map_cursor::next_batch(std::vector<std::byte>& keys, std::vector<std::byte>& values) {
-    const std::size_t key_size = map_->info().key_size;
+result<std::size_t> map_cursor::next_batch(std::span<std::byte> keys, std::span<std::byte> values,
+                                           std::uint32_t room) {
     LIBBPF_OPTS(bpf_map_batch_opts, opts);
-    next_token_.resize(token_.size());  // allocates on the first chunk only
     for (;;) {
-        const std::size_t k0 = keys.size(), v0 = values.size();
-        keys.resize(k0 + key_size * chunk_);
-        values.resize(v0 + value_bytes_ * chunk_);
-        std::uint32_t count = chunk_;
-        auto& out = next_token_;
-        int rc = bpf_map_lookup_batch(map_->fd(), started_ ? token_.data() : nullptr, out.data(),
-                                      keys.data() + k0, values.data() + v0, &count, &opts);
+        std::uint32_t count = room;
+        int rc = bpf_map_lookup_batch(map_->fd(), started_ ? token_.data() : nullptr, next_token_.data(),
+                                      keys.data(), values.data(), &count, &opts);
         int e = rc == 0 ? 0 : errno;
         // ENOENT ends the walk; the entries of that last call are still valid.
         if (rc == 0 || e == ENOENT) {
-            keys.resize(k0 + key_size * count);
-            values.resize(v0 + value_bytes_ * count);
-            token_.swap(out);
+            token_.swap(next_token_);
             started_ = true;
             if (e == ENOENT) done_ = true;
             if (count > 0 || done_) return std::size_t{count};
             continue;
         }
-        keys.resize(k0);
-        values.resize(v0);
-        // A hash bucket holding more entries than the chunk cannot be split: retry larger.
+        // A hash bucket holding more entries than the room cannot be split: a larger chunk, and
+        // the caller's room for it first where that is what fell short.
+        if (e == ENOSPC && room < chunk_) return std::size_t{0};
         if (e == ENOSPC && chunk_ < map_->info().max_entries) {
             chunk_ = std::min(chunk_ * 2, map_->info().max_entries);
+            if (keys.size() / map_->info().key_size < chunk_ || values.size() / value_bytes_ < chunk_)
+                return std::size_t{0};
+            room = chunk_;
             continue;
         }
         return failure(map_->make_error(e, "batch lookup"));
     }
 }
 
-result<std::size_t> map_cursor::next_per_key(std::vector<std::byte>& keys, std::vector<std::byte>& values) {
+result<std::size_t> map_cursor::next_per_key(std::span<std::byte> keys, std::span<std::byte> values,
+                                             std::uint32_t room) {
     const std::size_t key_size = map_->info().key_size;
     std::size_t n = 0;
-    std::vector<std::byte> next(key_size);
-    while (n < chunk_) {
-        BPFCO_TRY(bool more, map_->next_key_bytes(started_ ? last_key_.data() : nullptr, next.data()));
+    while (n < room) {
+        std::byte* key = keys.data() + n * key_size;
+        BPFCO_TRY(bool more, map_->next_key_bytes(started_ ? last_key_.data() : nullptr, key));
         started_ = true;
         if (!more) {
             done_ = true;
             break;
         }
-        last_key_ = next;
-        const std::size_t v0 = values.size();
-        values.resize(v0 + value_bytes_);
+        last_key_.assign(key, key + key_size);
         // The typed view checked value_size, but per-CPU maps copy value_bytes_ here.
-        BPFCO_TRY(bool found, map_->lookup_bytes(next.data(), values.data() + v0));
-        if (!found) {  // deleted between the two syscalls: not part of the dump
-            values.resize(v0);
-            continue;
-        }
-        keys.insert(keys.end(), next.begin(), next.end());
-        ++n;
+        BPFCO_TRY(bool found, map_->lookup_bytes(key, values.data() + n * value_bytes_));
+        if (found) ++n;  // else deleted between the two syscalls: not part of the dump
     }
     return n;
 }

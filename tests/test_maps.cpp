@@ -216,20 +216,38 @@ TEST_CASE("batch dump of a 100,000-entry hash map equals the per-key dump") {
                              [](auto& a, auto& b) { return a.first == b.first; }) == batch.end());
     CHECK(m.keys().value().size() == n);
 
+    std::vector<std::byte> k(4 * 8), v(8 * 8);
     map_cursor cursor(m.untyped(), sizeof(std::uint64_t));
-    std::vector<std::byte> k, v;
-    CHECK(cursor.next(k, v).value() > 0);
+    CHECK(cursor.next(k, v).value() > 0);  // at most 8: the room given
     CHECK(cursor.method() == read_method::batch);
+    CHECK_FALSE(cursor.done());
+
+    // A hash bucket holding more entries than the room given: 0 entries, not done, and with
+    // room for chunk() entries the walk goes on. Two keys share one of two buckets half the time.
+    bool bucket_too_big = false;
+    for (int attempt = 0; attempt < 40 && !bucket_too_big; ++attempt) {
+        auto two = counters(2);
+        two.insert(0, 0).value();
+        two.insert(static_cast<std::uint32_t>(attempt) + 1, 1).value();
+        map_cursor c(two.untyped(), sizeof(std::uint64_t), read_method::batch);
+        const std::size_t got = c.next(std::span(k).first(4), std::span(v).first(8)).value();
+        if (got == 0) {
+            bucket_too_big = true;
+            CHECK_FALSE(c.done());
+            REQUIRE(c.chunk() == 2);
+            CHECK(c.next(std::span(k).first(8), std::span(v).first(16)).value() == 2);
+        }
+    }
+    CHECK(bucket_too_big);
 
     // A map type without batch lookups: automatic falls back to get-next-key.
     auto devmap = map::create(BPF_MAP_TYPE_DEVMAP, "devmap", 4, 4, 4).value();
     const std::uint32_t slot = 2, loopback = 1;
     devmap.update_bytes(&slot, &loopback, update_flags::any).value();
     map_cursor fallback(devmap, sizeof(std::uint32_t));
-    k.clear();
-    v.clear();
     CHECK(fallback.next(k, v).value() == 1);
     CHECK(fallback.method() == read_method::per_key);
+    CHECK(fallback.done());
     CHECK(std::memcmp(k.data(), &slot, 4) == 0);
     CHECK(std::memcmp(v.data(), &loopback, 4) == 0);
 
@@ -240,6 +258,92 @@ TEST_CASE("batch dump of a 100,000-entry hash map equals the per-key dump") {
     auto a = arr.read_all(read_method::batch).value();
     REQUIRE(a.size() == 3);
     CHECK(a[2] == std::pair<std::uint32_t, std::uint64_t>{2, 42});
+}
+
+TEST_CASE("read_all into map_entries: in place, on both paths, empty, full, reused") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    constexpr std::uint32_t n = 10'000;
+    auto m = counters(n);
+    for (auto how : {read_method::batch, read_method::per_key}) {
+        CAPTURE(static_cast<int>(how));
+        map_entries<std::uint32_t, std::uint64_t> entries;
+        m.read_all(entries, how).value();
+        CHECK(entries.empty());
+        CHECK(entries.begin() == entries.end());
+
+        // Filled to max_entries, so the walk ends exactly at the storage's size; values are
+        // derived from keys so a key/value mismatch in the arrays shows.
+        for (std::uint32_t k = 0; k < n; ++k) m.insert(k * 2654435761u, std::uint64_t{k * 2654435761u} * 3).value();
+        m.read_all(entries, how).value();
+        REQUIRE(entries.size() == n);
+        REQUIRE(entries.keys().size() == n);
+        REQUIRE(entries.values().size() == n);
+        const std::uint32_t* storage = entries.keys().data();
+        std::size_t seen = 0;
+        for (auto [k, v] : entries) {
+            CHECK(v == std::uint64_t{k} * 3);
+            ++seen;
+        }
+        CHECK(seen == n);
+        std::vector<std::uint32_t> keys(entries.keys().begin(), entries.keys().end());
+        std::sort(keys.begin(), keys.end());
+        CHECK(std::adjacent_find(keys.begin(), keys.end()) == keys.end());
+        CHECK(entries[n - 1].second == std::uint64_t{entries[n - 1].first} * 3);
+
+        // A second read reuses the storage; an emptied map reads as empty.
+        m.read_all(entries, how).value();
+        CHECK(entries.size() == n);
+        CHECK(entries.keys().data() == storage);
+        for (std::uint32_t k = 0; k < n; ++k) CHECK(m.erase(k * 2654435761u).value());
+        m.read_all(entries, how).value();
+        CHECK(entries.empty());
+    }
+
+    // Storage sized for a small map grows (doubling) when reused for a larger one.
+    {
+        auto small = counters(4);
+        small.insert(1, 3).value();
+        auto large = counters(n);
+        for (std::uint32_t k = 0; k < n; ++k) large.insert(k, std::uint64_t{k} * 3).value();
+        map_entries<std::uint32_t, std::uint64_t> entries;
+        small.read_all(entries).value();
+        REQUIRE(entries.size() == 1);
+        large.read_all(entries).value();
+        REQUIRE(entries.size() == n);
+        CHECK(std::all_of(entries.begin(), entries.end(), [](auto e) { return e.second == std::uint64_t{e.first} * 3; }));
+    }
+
+    // An array is always full: every index, in order, on both paths.
+    auto arr = array<std::uint64_t>::make(map::create(BPF_MAP_TYPE_ARRAY, "arr", 4, 8, 5000).value()).value();
+    for (std::uint32_t i = 0; i < 5000; ++i) arr.insert(i, i + 1).value();
+    for (auto how : {read_method::batch, read_method::per_key}) {
+        map_entries<std::uint32_t, std::uint64_t> entries;
+        arr.read_all(entries, how).value();
+        REQUIRE(entries.size() == 5000);
+        for (std::uint32_t i = 0; i < 5000; ++i) {
+            CHECK(entries.keys()[i] == i);
+            CHECK(entries.values()[i] == i + 1);
+        }
+    }
+
+    // A map user space may not read (BPF_F_WRONLY): an error naming the map, on both paths, and
+    // nothing left behind of the previous read.
+    auto readable = counters(4);
+    readable.insert(1, 2).value();
+    auto write_only = hash_map<std::uint32_t, std::uint64_t>::make(
+                          map::create(BPF_MAP_TYPE_HASH, "bpfco_dump_wo", 4, 8, 4, BPF_F_WRONLY).value())
+                          .value();
+    write_only.insert(1, 2).value();
+    for (auto how : {read_method::batch, read_method::per_key}) {
+        map_entries<std::uint32_t, std::uint64_t> entries;
+        readable.read_all(entries, how).value();
+        REQUIRE(entries.size() == 1);
+        auto denied = write_only.read_all(entries, how);
+        REQUIRE(denied.has_error());
+        CHECK(denied.error().message.find("bpfco_dump_wo") != std::string::npos);
+        CHECK(entries.empty());
+    }
 }
 
 TEST_CASE("tail-call chain reaches the second program; clearing the slot changes the verdict") {

@@ -20,6 +20,7 @@
 #include <bpfco/lru_hash_map.hpp>
 #include <bpfco/map.hpp>
 #include <bpfco/map_cursor.hpp>
+#include <bpfco/map_entries.hpp>
 #include <bpfco/map_of_maps.hpp>
 #include <bpfco/map_watch.hpp>
 #include <bpfco/object.hpp>

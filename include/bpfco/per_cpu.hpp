@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <numeric>
 #include <span>
+#include <type_traits>
 
 namespace bpfco {
 
@@ -56,21 +57,15 @@ public:
     }
     /// Every key with its per-CPU values; `how` picks the batch or the per-key path.
     result<std::vector<std::pair<K, std::vector<V>>>> read_all(read_method how = read_method::automatic) const {
-        std::vector<std::pair<K, std::vector<V>>> out;
-        BPFCO_TRY(for_each_raw(how, [&](const std::byte* k, const std::byte* v) {
-            out.emplace_back(load<K>(k), decode(v));
-        }));
-        return out;
+        return collect(how, [&](const K& k, const std::byte* v) { return std::pair{k, decode(v)}; });
     }
     /// Every key with its per-CPU values added up (what map_watch reports).
     result<std::vector<std::pair<K, V>>> read_all_summed(read_method how = read_method::automatic) const {
-        std::vector<std::pair<K, V>> out;
-        BPFCO_TRY(for_each_raw(how, [&](const std::byte* k, const std::byte* v) {
+        return collect(how, [&](const K& k, const std::byte* v) {
             V total{};
             for (std::size_t c = 0; c < cpus_; ++c) total += load<V>(v + c * per_cpu_stride<V>);
-            out.emplace_back(load<K>(k), total);
-        }));
-        return out;
+            return std::pair{k, total};
+        });
     }
     /// Batch write (see map::update_batch_bytes for what a failure part way reports): keys[i] ->
     /// per_cpu_values[i * cpus() + c] for every possible CPU c, in order; returns how many keys
@@ -115,16 +110,16 @@ private:
         return "insert needs one value per possible CPU (" + std::to_string(cpus_) + "), got " +
                std::to_string(n);
     }
+    // Every entry read in place as raw per-CPU bytes, then made into one element each.
     template <class F>
-    result<void> for_each_raw(read_method how, F&& f) const {
-        map_cursor cursor(map_, bytes(), how);
-        std::vector<std::byte> kb, vb;
-        for (;;) {
-            BPFCO_TRY(std::size_t n, cursor.next(kb, vb));
-            if (n == 0) break;
-        }
-        for (std::size_t i = 0; i * sizeof(K) < kb.size(); ++i) f(kb.data() + i * sizeof(K), vb.data() + i * bytes());
-        return boost::outcome_v2::success();
+    auto collect(read_method how, F&& make) const
+        -> result<std::vector<std::invoke_result_t<F&, const K&, const std::byte*>>> {
+        entry_storage<K, std::byte> raw;
+        BPFCO_TRY(raw.read(map_, bytes(), how));
+        std::vector<std::invoke_result_t<F&, const K&, const std::byte*>> out;
+        out.reserve(raw.size);
+        for (std::size_t i = 0; i < raw.size; ++i) out.push_back(make(raw.keys[i], raw.values.get() + i * bytes()));
+        return out;
     }
 
     std::size_t cpus_ = 0;

@@ -6,6 +6,7 @@
 #include <bpfco/error.hpp>
 #include <bpfco/map.hpp>
 #include <bpfco/map_cursor.hpp>
+#include <bpfco/map_entries.hpp>
 
 #include <array>
 #include <cstdint>
@@ -86,18 +87,18 @@ public:
             prev = &cur;
         }
     }
-    /// Every key/value pair; `how` picks the batch or the per-key path (see map_cursor).
+    /// Every entry into `out`, in place (its storage is reused from the previous read; empty
+    /// after a failure); `how` picks the batch or the per-key path (see map_cursor).
+    result<void> read_all(map_entries<K, V>& out, read_method how = read_method::automatic) const {
+        return out.read(map_, how);
+    }
+    /// Every key/value pair as a vector of pairs: read_all(entries) plus one copy.
     result<std::vector<std::pair<K, V>>> read_all(read_method how = read_method::automatic) const {
-        map_cursor cursor(map_, sizeof(V), how);
-        std::vector<std::byte> kb, vb;
-        for (;;) {
-            BPFCO_TRY(std::size_t n, cursor.next(kb, vb));
-            if (n == 0) break;
-        }
+        map_entries<K, V> entries;
+        BPFCO_TRY(read_all(entries, how));
         std::vector<std::pair<K, V>> out;
-        out.reserve(kb.size() / sizeof(K));
-        for (std::size_t i = 0; i * sizeof(K) < kb.size(); ++i)
-            out.emplace_back(load<K>(kb.data() + i * sizeof(K)), load<V>(vb.data() + i * sizeof(V)));
+        out.reserve(entries.size());
+        for (auto [k, v] : entries) out.emplace_back(k, v);
         return out;
     }
 
