@@ -164,7 +164,8 @@ public:
             using namespace ring_records;
             if (n_ != cap_ && next_ != stop_) [[likely]] {
                 // As ring_batch's step: the line 2 KiB ahead, below the head only.
-                if (stop_ - next_ > prefetch_distance) __builtin_prefetch(ring_ + ((base_ + next_ + prefetch_distance) & mask_));
+                if (stop_ - next_ > prefetch_distance)
+                    __builtin_prefetch(ring_ + ((base_ + next_ + prefetch_distance) & mask_));
                 const std::uint32_t off = (base_ + next_) & mask_;
                 if (off <= mask_ - (perf_header_size - 1)) [[likely]] {
                     const std::byte* rec = ring_ + off;

@@ -174,11 +174,10 @@ public:
             return f;
         }
 
-        // A drain waits on the first load of each header: without a prefetch, 78 % of the
-        // samples of every reader (libbpf's, a plain C loop, this one) land on that load. The
-        // kernel's ring is not walked ahead by the hardware across page boundaries, so the step
-        // asks for the line 2 KiB ahead (below the producer position only, so as not to pull
-        // lines the producer is about to write); 2 KiB did best of 1, 2 and 4 KiB here
+        // Without a prefetch a drain waits on the first load of each header: 78-91 % of the
+        // samples of every reader (libbpf's, a plain C loop, this one) landed on that load. So
+        // the step asks for the line 2 KiB ahead, below the producer position only, so as not to
+        // pull lines the producer is about to write; 2 KiB did best of 1, 2 and 4 KiB
         // (docs/performance.md).
         static constexpr std::ptrdiff_t prefetch_distance = 2048;
         // Every member is a pointer or 32 bits wide, so that the stores a loop body makes to
