@@ -266,7 +266,6 @@ private:
     boost::asio::cancellation_slot slot_;
 };
 
-
 // ---- the public face (include/bpfco/detail/event_stream.hpp), instantiated by each stream ----
 // State names itself for errors with `static constexpr std::string_view what`.
 

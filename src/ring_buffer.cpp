@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <string_view>
 #include <cerrno>
+#include <string_view>
 #include <vector>
 
 namespace asio = boost::asio;

@@ -173,19 +173,16 @@ public:
                     std::uint16_t size;
                     std::memcpy(&type, rec, sizeof type);
                     std::memcpy(&size, rec + perf_header_size_offset, sizeof size);
-                    if (type == perf_record_sample && size >= perf_sample_data_offset && size <= stop_ - next_ &&
-                        size <= mask_ - off + 1) [[likely]] {
-                        std::uint32_t raw;
-                        std::memcpy(&raw, rec + perf_header_size, sizeof raw);
-                        if (raw <= size - perf_sample_data_offset) [[likely]] {
-                            p_ = rec + perf_sample_data_offset;
-                            len_ = raw;
-                            lost_ = false;
-                            pos_ = next_;
-                            next_ += size;
-                            ++n_;
-                            return *this;
-                        }
+                    std::span<const std::byte> data;
+                    if (type == perf_record_sample && size <= stop_ - next_ && size <= mask_ - off + 1 &&
+                        perf_sample_raw(rec, size, data)) [[likely]] {
+                        p_ = data.data();
+                        len_ = static_cast<std::uint32_t>(data.size());
+                        lost_ = false;
+                        pos_ = next_;
+                        next_ += size;
+                        ++n_;
+                        return *this;
                     }
                 }
             }

@@ -119,7 +119,7 @@ public:
         /// Steps to the next submitted record; past the last one, to the end.
         [[gnu::always_inline]] iterator& operator++() noexcept {
             const std::byte* next = p_ + ring_records::record_span(len_);
-            if (next + prefetch_distance < prod_p_) __builtin_prefetch(next + prefetch_distance);
+            if (prod_p_ - next > prefetch_distance) __builtin_prefetch(next + prefetch_distance);
             if (n_ != max_ && next < b_->limit_p_) [[likely]] {
                 // atomic_ref needs a mutable object; the area is mapped read-only, only loaded.
                 auto* word = reinterpret_cast<std::uint32_t*>(const_cast<std::byte*>(next));

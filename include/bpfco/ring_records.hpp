@@ -167,6 +167,18 @@ struct perf_decoded {
     std::uint64_t lost = 0;            ///< lost: the count the kernel reported
 };
 
+/// The raw data of a PERF_RECORD_SAMPLE lying whole at `rec` (`size` bytes, header included) into
+/// `out`; false, leaving `out` alone, when the record is too short for the raw size field or that
+/// size runs past the record.
+inline bool perf_sample_raw(const std::byte* rec, std::uint32_t size, std::span<const std::byte>& out) noexcept {
+    if (size < perf_sample_data_offset) return false;
+    std::uint32_t raw;
+    std::memcpy(&raw, rec + perf_header_size, sizeof raw);
+    if (raw > size - perf_sample_data_offset) return false;
+    out = {rec + perf_sample_data_offset, raw};
+    return true;
+}
+
 /// Decodes the record at `tail` in a perf ring of `ring.size()` bytes (a power of two, mapped
 /// once) holding data up to `head`. A record that wraps the end is copied into `scratch`, and
 /// its data then points there. Sizes are checked against head and against the ring before any
@@ -206,15 +218,9 @@ inline perf_decoded perf_decode(std::span<const std::byte> ring, std::uint64_t t
     }
     d.next = tail + hdr.size;
     switch (hdr.type) {
-    case perf_record_sample: {
-        std::uint32_t raw = 0;
-        if (rec.size() < sizeof hdr + sizeof raw) return d;
-        std::memcpy(&raw, rec.data() + sizeof hdr, sizeof raw);
-        if (raw > rec.size() - sizeof hdr - sizeof raw) return d;
-        d.kind = perf_kind::sample;
-        d.data = rec.subspan(sizeof hdr + sizeof raw, raw);
+    case perf_record_sample:
+        if (perf_sample_raw(rec.data(), hdr.size, d.data)) d.kind = perf_kind::sample;
         return d;
-    }
     case perf_record_lost: {
         // struct { header; u64 id; u64 lost; }
         if (rec.size() < sizeof hdr + 16) return d;
