@@ -1,6 +1,6 @@
 #include <bpfco/cpus.hpp>
 
-#include "libbpf_log.hpp"
+#include "internal/libbpf_log.hpp"
 
 #include <cerrno>
 #include <charconv>

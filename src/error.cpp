@@ -1,6 +1,6 @@
 #include <bpfco/error.hpp>
 
-#include "libbpf_log.hpp"
+#include "internal/libbpf_log.hpp"
 
 #include <bpf/libbpf.h>
 

@@ -7,7 +7,7 @@
 
 #include "maps_test.bpf.skel.h"
 
-#include <bpfco/map_watch.hpp>
+#include <bpfco/streams/map_watch.hpp>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 

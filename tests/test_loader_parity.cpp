@@ -3,8 +3,8 @@
 // constructed or moved-from) answering every call with an error instead of crashing.
 #include "support.hpp"
 
-#include "../src/elf_check.hpp"
-#include "../src/hints.hpp"
+#include "../src/loader/elf_check.hpp"
+#include "../src/internal/hints.hpp"
 
 #include "loader_no_maps.bpf.skel.h"
 #include "loader_test.bpf.skel.h"

@@ -1,7 +1,7 @@
 // The record walker on plain bytes: no kernel, no mmap.
-#include <bpfco/perf_buffer.hpp>
-#include <bpfco/ring_buffer.hpp>
-#include <bpfco/ring_records.hpp>
+#include <bpfco/streams/perf_buffer.hpp>
+#include <bpfco/streams/ring_buffer.hpp>
+#include <bpfco/streams/ring_records.hpp>
 
 #include <doctest/doctest.h>
 

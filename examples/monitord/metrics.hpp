@@ -3,7 +3,7 @@
 
 #include "monitord_events.h"
 
-#include <bpfco/histogram.hpp>
+#include <bpfco/analysis/histogram.hpp>
 
 #include <array>
 #include <cstdint>

@@ -1,6 +1,6 @@
 #include "options.hpp"
 
-#include <bpfco/lpm_trie.hpp>
+#include <bpfco/maps/lpm_trie.hpp>
 
 #include <arpa/inet.h>
 

@@ -1,10 +1,10 @@
-// Arbitrary bytes as a BPF object: the validation before libbpf (src/elf_check.cpp) on its own,
+// Arbitrary bytes as a BPF object: the validation before libbpf (src/loader/elf_check.cpp) on its own,
 // then opening, which runs it again and hands what it accepts to libbpf; each must fail with an
 // error or succeed, never crash. Loading is not attempted: that would hand fuzzer output to the
 // kernel's verifier, which is the kernel's own fuzzers' job, and needs root.
-#include <bpfco/object.hpp>
+#include <bpfco/loader/object.hpp>
 
-#include "../../src/elf_check.hpp"
+#include "../../src/loader/elf_check.hpp"
 
 #include <cstddef>
 #include <cstdint>

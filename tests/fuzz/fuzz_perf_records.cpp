@@ -3,8 +3,8 @@
 // record that wraps the end into a scratch buffer; samples then through perf_record::as<T>.
 // The input is a header choosing the ring's size, tail and head, then the ring's bytes. Nothing
 // may be read outside the ring or the scratch buffer (ASan checks), and every step must advance.
-#include <bpfco/perf_buffer.hpp>
-#include <bpfco/ring_records.hpp>
+#include <bpfco/streams/perf_buffer.hpp>
+#include <bpfco/streams/ring_records.hpp>
 #include <bpfco/stream_events.h>
 
 #include <cstddef>

@@ -3,7 +3,7 @@
 // ring's size, the consumer position and how far the producer got, then the bytes of the ring's
 // data area, which is laid out twice back to back as the kernel maps it. Nothing may be read
 // outside the doubled area (ASan checks), and what the walk counts must be what the batch yields.
-#include <bpfco/ring_buffer.hpp>
+#include <bpfco/streams/ring_buffer.hpp>
 #include <bpfco/stream_events.h>
 
 #include <cstddef>

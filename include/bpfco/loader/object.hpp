@@ -1,0 +1,179 @@
+// A BPF object file: open (file or memory), adjust, load, then find programs and maps by name.
+// libbpf does the ELF parsing, CO-RE relocation and loading.
+#pragma once
+
+#include <bpfco/loader/btf_layout.hpp>
+#include <bpfco/error.hpp>
+#include <bpfco/loader/global.hpp>
+#include <bpfco/maps/map.hpp>
+#include <bpfco/loader/program.hpp>
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct bpf_object;
+struct bpf_map;
+
+namespace bpfco {
+
+// Globals, checked layouts, typed streams (global.hpp, btf_layout.hpp, typed_stream.hpp).
+class ring_buffer;
+struct ring_buffer_options;
+class perf_buffer;
+struct perf_buffer_options;
+namespace detail {
+result<global_place> find_global(bpf_object* obj, const std::string& obj_name, bool loaded, std::string_view var,
+                                 std::size_t size, const cpp_layout* layout);
+result<void> check_struct(bpf_object* obj, const std::string& obj_name, std::string_view struct_name,
+                          const cpp_layout& layout, std::string_view where);
+}  // namespace detail
+
+/// The outcome of object::choose_alternatives() for one group.
+struct alternative_choice {
+    std::string kept;                  ///< the program left on
+    std::string reason;                ///< why this kernel can load and attach it
+    std::vector<std::string> skipped;  ///< the group's earlier programs, each "name: why not"
+};
+
+/// Names are libbpf's: a file object is named after its file, cut at the first '.'
+/// ("runqlat.bpf.o" is "runqlat"); a memory or skeleton object takes the name given (a bpftool
+/// skeleton's own open uses "<file>_bpf"), truncated to the kernel's 15 characters. Internal maps
+/// are found by their section (".rodata", ".data.custom") or by their kernel name
+/// ("runqlat.rodata").
+///
+/// A default-constructed or moved-from object is empty: name() is "", programs() and map_names()
+/// are empty, and every call that returns a result returns an error saying so.
+///
+/// Lifetime: closing (destroying) an object while what was made from it lives is safe, and
+/// tested under ASan (tests/test_faults.cpp): every `link` keeps its program attached (the kernel
+/// link or perf event holds a reference to the program) until the link is destroyed; every `map`,
+/// typed view and stream (ring_buffer, perf_buffer, map_watch) holds its own duplicated map fd and
+/// keeps working. Only `program` handles are views into the object: do not use them after it.
+///
+/// Thread safety: const members are safe from several threads once loaded; the set_* calls,
+/// choose_alternatives() and load() change the object and need it to themselves.
+class object {
+public:
+    /// An empty object (see above).
+    object() = default;
+    /// Takes `o`'s libbpf object, leaving `o` empty.
+    object(object&& o) noexcept;
+    /// Closes this object's libbpf object, then takes `o`'s, leaving `o` empty.
+    object& operator=(object&& o) noexcept;
+    object(const object&) = delete;
+    object& operator=(const object&) = delete;
+    ~object();
+
+    /// Opens without loading, so programs can be switched off (set_autoload) first.
+    static result<object> open_file(const std::string& path);
+    /// `name` is libbpf's object name (messages, kernel names of internal maps).
+    static result<object> open_memory(std::string_view name, std::span<const std::byte> elf);
+    /// Loads every program with autoload on into the kernel. A verifier rejection names the
+    /// program and carries the tail of the verifier log.
+    result<void> load();
+
+    /// Opens and loads in one step.
+    static result<object> load_file(const std::string& path);
+    /// open_memory() and load() in one step.
+    static result<object> load_memory(std::string_view name, std::span<const std::byte> elf);
+
+    /// The object embedded by a bpftool skeleton (bpfco's meson helper makes one per .bpf.c):
+    /// `bpfco::object::open_skeleton("counter", counter_bpf__elf_bytes)`. The skeleton's own
+    /// `counter_bpf__open()` names the object "counter_bpf": pass that name for the same kernel
+    /// names of its internal maps.
+    template <class ElfBytes>
+    static result<object> open_skeleton(std::string_view name, ElfBytes elf_bytes) {
+        std::size_t size = 0;
+        const void* data = elf_bytes(&size);
+        return open_memory(name, {static_cast<const std::byte*>(data), size});
+    }
+    /// open_skeleton() and load() in one step.
+    template <class ElfBytes>
+    static result<object> load_skeleton(std::string_view name, ElfBytes elf_bytes) {
+        BPFCO_TRY(auto obj, open_skeleton(name, elf_bytes));
+        BPFCO_TRY(obj.load());
+        return obj;
+    }
+
+    /// libbpf's object name (see above); "" when empty.
+    const std::string& name() const noexcept { return name_; }
+    /// Whether load() has succeeded.
+    bool loaded() const noexcept { return loaded_; }
+
+    /// A program by name; an unknown name lists the names that exist.
+    result<bpfco::program> program(std::string_view name) const;
+    /// Every program, in libbpf's order (empty for an empty object).
+    std::vector<bpfco::program> programs() const;
+    /// A map by name (after load: a handle with its own fd); an unknown name lists the names.
+    result<bpfco::map> map(std::string_view name) const;
+    /// A typed view: `obj.map<bpfco::hash_map<K, V>>("name")`; sizes are checked.
+    template <class View>
+    result<View> map(std::string_view name) const {
+        BPFCO_TRY(auto m, map(name));
+        return View::make(std::move(m));
+    }
+    /// The names of every map, internal ones included (empty for an empty object).
+    std::vector<std::string> map_names() const;
+
+    /// Before load: reuse a map pinned at `path` (or pin it there after load).
+    result<void> set_pin_path(std::string_view map_name, const std::string& path);
+    /// Before load: the number of entries of a map (ring sizes, table sizes).
+    result<void> set_max_entries(std::string_view map_name, std::uint32_t entries);
+
+    /// Before load: for each group of alternative programs (one probe written as fentry, kprobe
+    /// and tracepoint, best first), keeps the first that this kernel can load and attach (from
+    /// its features, the attach target's presence in the kernel's BTF, kallsyms or tracefs) and
+    /// switches the group's others off. Programs in no group are left as they are. Fails naming
+    /// the group and each program's reason when none of a group can run here.
+    result<std::vector<alternative_choice>> choose_alternatives(
+        const std::vector<std::vector<std::string>>& groups);
+
+    /// libbpf's object, for what bpfco does not wrap; still owned by this object.
+    bpf_object* native_handle() const noexcept { return obj_; }
+
+    // ---- Globals, checked layouts and typed streams (implemented in src/loader/global.cpp and
+    // include/bpfco/streams/typed_stream.hpp) ----
+
+    /// A global variable (.rodata, .data, .bss, .data.*, .rodata.*) by name. Sizes must match;
+    /// a struct is also checked member by member against the variable's BTF type. An unknown
+    /// name lists the variables. See global.hpp for what may be written when.
+    template <class T>
+    result<bpfco::global<T>> global(std::string_view name) const {
+        BPFCO_TRY(auto p, detail::find_global(obj_, name_, loaded_, name, sizeof(T), detail::layout_if_mirror<T>()));
+        return bpfco::global<T>(std::move(p));
+    }
+    /// Checks the C++ mirror T against the object's BPF struct of the same name (or `bpf_struct`):
+    /// size, member count, each member's offset and size. The error names the struct, the first
+    /// member that differs and both layouts.
+    template <mirror_struct T>
+    result<void> check_layout(std::string_view bpf_struct = detail::type_name<T>()) const {
+        return detail::check_struct(obj_, name_, bpf_struct, *detail::layout_if_mirror<T>(), {});
+    }
+    /// A ring buffer (perf buffer) over map `map_name` whose records are T, checked with
+    /// check_layout<T>(bpf_struct) first, so a drifted struct fails here and not record by record.
+    /// Needs <bpfco/streams/typed_stream.hpp> (bpfco.hpp includes it).
+    template <mirror_struct T, class Executor, class Options = ring_buffer_options>
+    result<bpfco::ring_buffer> ring_buffer(const Executor& ex, std::string_view map_name, Options options = {},
+                                           std::string_view bpf_struct = detail::type_name<T>()) const;
+    /// ring_buffer() for a perf event array: the same check, then a perf_buffer over it.
+    template <mirror_struct T, class Executor, class Options = perf_buffer_options>
+    result<bpfco::perf_buffer> perf_buffer(const Executor& ex, std::string_view map_name, Options options = {},
+                                           std::string_view bpf_struct = detail::type_name<T>()) const;
+
+private:
+    object(bpf_object* o, std::string name) : obj_(o), name_(std::move(name)) {}
+    /// `what` names the input in errors ("object file 'x'", "object 'x' (N bytes in memory)").
+    static result<object> open(std::string_view name, std::span<const std::byte> elf, const std::string& what);
+    /// The error every call returns on an empty object.
+    result<void> check(std::string_view what) const;
+    result<bpf_map*> find_map(std::string_view name) const;
+    bpf_object* obj_ = nullptr;
+    std::string name_;
+    bool loaded_ = false;
+    std::vector<std::byte> elf_;  // open_memory's bytes: libbpf reads them in place
+};
+
+}  // namespace bpfco

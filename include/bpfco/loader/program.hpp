@@ -1,0 +1,179 @@
+// A program inside a loaded object: a view, valid while its object lives. Every attach returns a
+// link that owns the attachment. Programs come from object::program() and object::programs(); a
+// default-constructed program is empty: its name and section are "", fd() is -1, type() is 0,
+// set_autoload() does nothing, and every attach returns an error saying so.
+#pragma once
+
+#include <bpfco/error.hpp>
+#include <bpfco/attach/link.hpp>
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+struct bpf_program;
+
+namespace bpfco {
+
+/// XDP attach modes (the kernel's XDP_FLAGS_*); `automatic` lets the kernel choose.
+enum class xdp_mode : std::uint32_t { automatic = 0, generic = 1u << 1, native = 1u << 2, offload = 1u << 3 };
+
+/// Which way through an interface a TC program sees packets.
+enum class tc_direction { ingress, egress };
+
+/// Options of program::attach_kprobe().
+struct kprobe_options {
+    std::uint64_t offset = 0;  ///< bytes into the function, where the probe fires
+    bool retprobe = false;     ///< fire on return (a kretprobe) instead of on entry
+};
+
+/// Options of program::attach_uprobe().
+struct uprobe_options {
+    pid_t pid = -1;  ///< -1: every process that maps the binary
+    bool retprobe = false;  ///< fire on return (a uretprobe) instead of on entry
+    std::uint64_t offset = 0;  ///< added to the symbol's address
+};
+
+// ---- Tracing breadth options (src/attach/tracing.cpp) ----
+/// Options of program::attach_usdt().
+struct usdt_options {
+    pid_t pid = -1;              ///< -1: every process that maps the binary
+    std::uint64_t cookie = 0;    ///< what the program reads with bpf_usdt_cookie()
+};
+
+/// Options of program::attach_kprobe_multi() and attach_uprobe_multi().
+struct multi_probe_options {
+    pid_t pid = -1;  ///< uprobe_multi only; -1: every process that maps the binary
+    bool retprobe = false;  ///< fire on return instead of on entry
+};
+// ---- end tracing breadth options ----
+
+class map;
+
+/// One program of a loaded object, and every way to attach it. Each attach returns a link that
+/// owns the attachment, or an error naming the program, the target (function, interface, cgroup,
+/// binary) and the reason. A view into its object: do not use it after the object is destroyed.
+///
+/// Thread safety: const members are safe from several threads (each is a libbpf call on a loaded
+/// program); set_autoload() is not, and belongs before the object's load().
+class program {
+public:
+    /// An empty program (see the file comment): every attach fails saying so.
+    program() = default;
+
+    /// The program's function name in the BPF C source.
+    std::string_view name() const noexcept;
+    /// Its ELF section (SEC("...")), which says how attach() attaches it.
+    std::string_view section() const noexcept;
+    /// The program's fd once its object is loaded; negative before (libbpf's -ENOENT), -1 when empty.
+    int fd() const noexcept;
+    std::uint32_t type() const noexcept;  ///< enum bpf_prog_type
+    /// libbpf's program, for what bpfco does not wrap; owned by the object.
+    bpf_program* native_handle() const noexcept { return prog_; }
+    /// False for an empty program.
+    explicit operator bool() const noexcept { return prog_ != nullptr; }
+
+    /// Before load: whether this program is loaded with its object (libbpf autoload).
+    void set_autoload(bool on) noexcept;
+
+    /// Attaches the way its section name says (SEC("tracepoint/...") etc.).
+    result<link> attach() const;
+    /// A tracepoint (tracefs events/category/name); an unknown one fails with ENOENT naming it.
+    result<link> attach_tracepoint(std::string_view category, std::string_view name) const;
+    /// A raw tracepoint by name ("sys_enter").
+    result<link> attach_raw_tracepoint(std::string_view name) const;
+    /// A kprobe on a kernel function; fails naming it, with EOPNOTSUPP where this kernel has no
+    /// kprobes.
+    result<link> attach_kprobe(std::string_view function, kprobe_options opts = {}) const;
+    /// attach_kprobe() with `retprobe` set.
+    result<link> attach_kretprobe(std::string_view function) const;
+    /// Resolves `symbol` through the binary's ELF symbol tables (libbpf does the lookup).
+    result<link> attach_uprobe(const std::string& binary, std::string_view symbol,
+                               uprobe_options opts = {}) const;
+    /// XDP on an interface by name, through a kernel link (detached when the link's fd closes);
+    /// fails naming the interface when it does not exist or refuses the mode.
+    result<link> attach_xdp(std::string_view interface, xdp_mode mode = xdp_mode::automatic) const;
+    /// XDP on an interface by index (the name in errors is looked up from it).
+    result<link> attach_xdp(int ifindex, xdp_mode mode = xdp_mode::automatic) const;
+    /// A netlink TC filter (clsact): works on older kernels, but it is not fd-owned: only the
+    /// link's destructor (or detach()) deletes it, so a process killed with SIGKILL leaves it
+    /// attached. Prefer attach_tcx() where the kernel has it.
+    result<link> attach_tc(std::string_view interface, tc_direction direction,
+                           std::uint32_t priority = 1) const;
+    /// TC through a kernel link (tcx, Linux 6.6+): owned by the link's fd like XDP, so it is
+    /// detached when the process exits however it exits (even SIGKILL), and detaching needs no
+    /// capability. Older kernels fail with EINVAL or EOPNOTSUPP: use attach_tc() there.
+    result<link> attach_tcx(std::string_view interface, tc_direction direction) const;
+    /// Takes ownership of perf_fd: the link closes it.
+    result<link> attach_perf_event(int perf_fd) const;
+    /// fentry/fexit/fmod_ret: the target was fixed by the section name at load time.
+    result<link> attach_trace() const;
+    /// attach_type: enum bpf_attach_type (BPF_CGROUP_INET_INGRESS, ...).
+    result<link> attach_cgroup(const std::string& cgroup_path, std::uint32_t attach_type) const;
+
+    // ---- Tracing breadth (src/attach/tracing.cpp): USDT, multi-probes, LSM, iterators ----
+    /// A USDT probe `provider:name` in `binary` (an executable or shared library), through
+    /// libbpf's USDT support; the BPF side reads its arguments with BPF_USDT() from
+    /// <bpf/usdt.bpf.h>.
+    result<link> attach_usdt(const std::string& binary, std::string_view provider, std::string_view name,
+                             usdt_options opts = {}) const;
+    /// One kprobe_multi link over every kernel function matching a glob pattern ("__x64_sys_get*").
+    /// A pattern that matches nothing fails with ENOENT naming it.
+    result<link> attach_kprobe_multi(std::string_view pattern, multi_probe_options opts = {}) const;
+    /// One kprobe_multi link over the listed functions.
+    result<link> attach_kprobe_multi(std::span<const std::string> functions, multi_probe_options opts = {}) const;
+    /// One uprobe_multi link over the symbols of `binary` matching a glob pattern. Needs libbpf
+    /// >= 1.3 at build time (else it fails with EOPNOTSUPP saying so) and Linux 6.6+.
+    result<link> attach_uprobe_multi(const std::string& binary, std::string_view pattern,
+                                     multi_probe_options opts = {}) const;
+    /// One uprobe_multi link over the listed symbols of `binary`.
+    result<link> attach_uprobe_multi(const std::string& binary, std::span<const std::string> symbols,
+                                     multi_probe_options opts = {}) const;
+    /// An LSM program (SEC("lsm/hook")) through its link. The kernel runs BPF LSM hooks only when
+    /// booted with "bpf" in its LSM list (e.g. `lsm=lockdown,capability,landlock,yama,apparmor,bpf`).
+    result<link> attach_lsm() const;
+    /// An iterator program (SEC("iter/task"), ...): read its output through bpfco::iterator_stream.
+    result<link> attach_iter() const;
+    /// An iterator over one map's elements (SEC("iter/bpf_map_elem")).
+    result<link> attach_iter(const map& target) const;
+    // ---- end tracing breadth ----
+
+    /// An error about this program, in error.hpp's format: "program 'name': what: errno text
+    /// (hint)"; without a hint, EPERM gets the privilege hint.
+    error make_error(int errnum, std::string_view what, std::string_view hint = {}) const;
+
+private:
+    friend class object;
+    explicit program(bpf_program* p) noexcept : prog_(p) {}
+    /// The error every attach returns on an empty program.
+    result<void> check(std::string_view what) const;
+    bpf_program* prog_ = nullptr;
+};
+
+/// The ifindex of a network interface, or an error naming it.
+result<int> interface_index(std::string_view interface);
+
+}  // namespace bpfco
+
+// ---- Socket programs (branch net, issue 15): src/attach/socket.cpp ----------------------------
+namespace bpfco {
+
+class map;
+
+/// Attaches a socket filter (SEC("socket")) to `socket` (SO_ATTACH_BPF): it returns how many bytes
+/// of each packet to keep, 0 drops the packet. The link holds its own handle on the socket, so the socket lives until both the
+/// caller's fd and the link are gone; destroying the link detaches (SO_DETACH_BPF).
+result<link> attach_socket_filter(const program& prog, int socket);
+
+/// Attaches an sk_msg or sk_skb program (SEC("sk_msg"), SEC("sk_skb/stream_verdict"), ...; the
+/// section gives the attach type) to a sockmap or sockhash (`view.untyped()`). A kernel link where
+/// the kernel has one (Linux 6.10+); before that bpf_prog_attach, whose link holds handles on the
+/// map and the program and detaches with bpf_prog_detach2. A socket gets the map's programs when
+/// it is inserted and keeps them until it leaves the map: attach before inserting, and a detach
+/// applies to sockets inserted afterwards.
+result<link> attach_sockmap(const program& prog, const map& sockmap);
+
+}  // namespace bpfco

@@ -1,0 +1,135 @@
+#include <bpfco/loader/features.hpp>
+
+#include "internal/libbpf_log.hpp"
+#include "internal/mounts.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/filter.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <fstream>
+#include <string>
+
+#include <fmt/format.h>
+
+namespace bpfco::features {
+
+namespace {
+bool prog_type(bpf_prog_type t) {
+    detail::libbpf_capture quiet;
+    return libbpf_probe_bpf_prog_type(t, nullptr) == 1;
+}
+}  // namespace
+
+bool btf() {
+    static const bool v = ::access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+    return v;
+}
+
+bool kprobes() {
+    // The kprobe PMU is how libbpf attaches; tracefs kprobe_events is its legacy fallback.
+    static const bool v = [] {
+        if (::access("/sys/bus/event_source/devices/kprobe/type", R_OK) == 0) return true;
+        detail::ensure_tracefs();
+        return ::access("/sys/kernel/tracing/kprobe_events", F_OK) == 0;
+    }();
+    return v;
+}
+
+bool fentry() {
+    // The verifier accepts fentry programs on kernels that cannot attach them (no trampoline),
+    // so the probe loads and attaches a two-instruction program for real.
+    static const bool v = [] {
+        detail::libbpf_capture quiet;
+        int btf_id = libbpf_find_vmlinux_btf_id("do_sys_openat2", BPF_TRACE_FENTRY);
+        if (btf_id < 0) return false;
+        const bpf_insn insns[] = {
+            {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+            {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+        };
+        LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY,
+                    .attach_btf_id = static_cast<std::uint32_t>(btf_id));
+        int prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "bpfco_fentry", "GPL", insns, 2, &opts);
+        if (prog < 0) return false;
+        int l = bpf_link_create(prog, 0, BPF_TRACE_FENTRY, nullptr);
+        bool ok = l >= 0;
+        if (ok) ::close(l);
+        ::close(prog);
+        return ok;
+    }();
+    return v;
+}
+
+bool ring_buffer() {
+    static const bool v = [] {
+        detail::libbpf_capture quiet;
+        return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) == 1;
+    }();
+    return v;
+}
+
+bool batch_ops() {
+    static const bool v = [] {
+        int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "bpfco_batch", 4, 4, 1, nullptr);
+        if (fd < 0) return false;
+        std::uint32_t keys[1], values[1], count = 1, out = 0;
+        LIBBPF_OPTS(bpf_map_batch_opts, opts);
+        int r = bpf_map_lookup_batch(fd, nullptr, &out, keys, values, &count, &opts);
+        bool ok = r == 0 || errno == ENOENT;  // ENOENT: empty map, batch op understood
+        ::close(fd);
+        return ok;
+    }();
+    return v;
+}
+
+bool xdp() {
+    static const bool v = prog_type(BPF_PROG_TYPE_XDP);
+    return v;
+}
+bool tc() {
+    static const bool v = prog_type(BPF_PROG_TYPE_SCHED_CLS);
+    return v;
+}
+bool tracepoint(std::string_view category, std::string_view name) {
+    detail::ensure_tracefs();
+    return ::access(fmt::format("/sys/kernel/tracing/events/{}/{}", category, name).c_str(), F_OK) == 0;
+}
+
+bool kernel_function(std::string_view function) {
+    detail::libbpf_capture quiet;
+    return libbpf_find_vmlinux_btf_id(std::string(function).c_str(), BPF_TRACE_FENTRY) > 0;
+}
+
+std::string active_lsms() {
+    detail::ensure_mounted("securityfs", "/sys/kernel/security");
+    std::ifstream f("/sys/kernel/security/lsm");
+    std::string list;
+    std::getline(f, list);
+    return list;
+}
+
+bool lsm() {
+    static const bool v = [] {
+        const std::string list = "," + active_lsms() + ",";
+        return fentry() && list.find(",bpf,") != std::string::npos;
+    }();
+    return v;
+}
+
+bool perf_event() {
+    static const bool v = prog_type(BPF_PROG_TYPE_PERF_EVENT);
+    return v;
+}
+
+std::string summary() {
+    auto yn = [](bool b) { return b ? "yes" : "no"; };
+    return fmt::format("btf: {}\nkprobes: {}\nfentry: {}\nring_buffer: {}\nbatch_ops: {}\nxdp: {}\ntc: {}\n"
+                       "perf_event: {}\nlsm: {}\n",
+                       yn(btf()), yn(kprobes()), yn(fentry()), yn(ring_buffer()), yn(batch_ops()),
+                       yn(xdp()), yn(tc()), yn(perf_event()), yn(lsm()));
+}
+
+}  // namespace bpfco::features

@@ -1,0 +1,352 @@
+#include <bpfco/loader/features.hpp>
+#include <bpfco/loader/object.hpp>
+
+#include "loader/elf_check.hpp"
+#include "internal/hints.hpp"
+#include "internal/libbpf_log.hpp"
+#include "internal/mounts.hpp"
+
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace bpfco {
+
+namespace {
+std::string join(const std::vector<std::string>& names) {
+    std::string out;
+    for (auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out.empty() ? "none" : out;
+}
+
+// libbpf names the program it failed on only in its log: "prog 'name': ...".
+std::string failed_program(const std::string& log) {
+    auto end = log.find("-- BEGIN PROG LOAD LOG --");
+    auto p = log.rfind("prog '", end);
+    if (p == std::string::npos) return {};
+    p += 6;
+    auto q = log.find('\'', p);
+    return q == std::string::npos ? std::string() : log.substr(p, q - p);
+}
+}  // namespace
+
+object::object(object&& o) noexcept
+    : obj_(std::exchange(o.obj_, nullptr)), name_(std::move(o.name_)),
+      loaded_(std::exchange(o.loaded_, false)), elf_(std::move(o.elf_)) {}
+
+object& object::operator=(object&& o) noexcept {
+    if (this != &o) {
+        if (obj_) bpf_object__close(obj_);
+        obj_ = std::exchange(o.obj_, nullptr);
+        name_ = std::move(o.name_);
+        loaded_ = std::exchange(o.loaded_, false);
+        elf_ = std::move(o.elf_);
+    }
+    return *this;
+}
+
+object::~object() {
+    if (obj_) bpf_object__close(obj_);
+}
+
+result<object> object::open_file(const std::string& path) {
+    // Read into memory and take open_memory's path, so that a file gets the same validation
+    // before libbpf sees it as bytes do.
+    unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        const int e = errno;
+        return failure(e, fmt::format("object file '{}': cannot open: {}", path, detail::errno_text(e)));
+    }
+    std::vector<std::byte> bytes;
+    std::byte buf[65536];
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const int e = errno;
+            return failure(e, fmt::format("object file '{}': cannot read: {}", path, detail::errno_text(e)));
+        }
+        if (n == 0) break;
+        bytes.insert(bytes.end(), buf, buf + n);
+    }
+    // libbpf's naming of a file object: its base name cut at the first '.' ("runqlat.bpf.o" is
+    // "runqlat"), which prefixes the kernel names of its internal maps ("runqlat.rodata").
+    std::string name = path.substr(path.find_last_of('/') + 1);
+    name.resize(std::min(name.find('.'), name.size()));
+    return open(name, bytes, fmt::format("object file '{}'", path));
+}
+
+result<object> object::open_memory(std::string_view name, std::span<const std::byte> elf) {
+    return open(name, elf, fmt::format("object '{}' ({} bytes in memory)", name, elf.size()));
+}
+
+result<object> object::open(std::string_view name, std::span<const std::byte> elf, const std::string& what) {
+    if (auto problem = detail::elf_problem(elf, name); !problem.empty())
+        return failure(EINVAL, fmt::format("{}: not a valid BPF ELF object: {}", what, problem));
+    // libbpf keeps pointing into the buffer it was given, so the object keeps its own copy.
+    std::vector<std::byte> copy(elf.begin(), elf.end());
+    std::string n(name);
+    LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = n.c_str());
+    detail::libbpf_capture cap;
+    bpf_object* o = bpf_object__open_mem(copy.data(), copy.size(), &opts);
+    if (!o) {
+        int e = errno ? errno : EINVAL;
+        auto tail = cap.tail(3);
+        return failure(detail::portable_errno(e), fmt::format("{}: not a valid BPF ELF object: {}{}{}", what,
+                                                              detail::errno_text(e), tail.empty() ? "" : "\n", tail));
+    }
+    object obj(o, bpf_object__name(o));
+    obj.elf_ = std::move(copy);
+    return obj;
+}
+
+namespace {
+// The function a tracing or LSM program targets: libbpf names it in its log when it is missing
+// ("failed to find kernel BTF type ID of 'name'"), else the section names it ("fentry/name").
+std::string attach_target(bpf_program* p, const std::string& log) {
+    constexpr std::string_view marker = "find kernel BTF type ID of '";
+    if (auto at = log.rfind(marker); at != std::string::npos) {
+        at += marker.size();
+        if (auto end = log.find('\'', at); end != std::string::npos) return log.substr(at, end - at);
+    }
+    std::string_view sec = bpf_program__section_name(p);
+    auto slash = sec.find('/');
+    return slash == std::string_view::npos ? std::string() : std::string(sec.substr(slash + 1));
+}
+
+// Why the kernel refused program `p` with errno `e`, from facts: the missing attach target, the
+// missing kernel feature, else the privilege hint (which checks capabilities first).
+std::string load_hint(bpf_program* p, int e, const std::string& log) {
+    const auto type = p ? bpf_program__type(p) : BPF_PROG_TYPE_UNSPEC;
+    const bool targeted = type == BPF_PROG_TYPE_TRACING || type == BPF_PROG_TYPE_LSM || type == BPF_PROG_TYPE_EXT;
+    if (targeted && e == ESRCH) {
+        const auto target = attach_target(p, log);
+        return fmt::format(" (the target function '{}' is not in this kernel's BTF: this kernel does not have it "
+                           "or inlined it; switch the program off with set_autoload(false) before load)",
+                           target);
+    }
+    if (p)
+        if (auto missing = detail::missing_feature_hint(p); !missing.empty()) return " (" + missing + ")";
+    return privilege_hint(e);
+}
+}  // namespace
+
+result<void> object::load() {
+    BPFCO_TRY(check("load"));
+    detail::libbpf_capture cap;
+    int r = bpf_object__load(obj_);
+    if (r == 0) {
+        loaded_ = true;
+        return boost::outcome_v2::success();
+    }
+    int e = r < 0 ? -r : (errno ? errno : EINVAL);
+    auto prog = failed_program(cap.text());
+    bool verifier = cap.text().find("-- BEGIN PROG LOAD LOG --") != std::string::npos;
+    std::string what = prog.empty() ? fmt::format("object '{}': load failed", name_)
+                                    : fmt::format("object '{}': program '{}': {}", name_, prog,
+                                                  verifier ? "rejected by the verifier" : "load failed");
+    auto tail = cap.tail(verifier ? 12 : 4);
+    bpf_program* p = prog.empty() ? nullptr : bpf_object__find_program_by_name(obj_, prog.c_str());
+    return failure(detail::portable_errno(e),
+                   fmt::format("{}: {}{}{}{}", what, detail::errno_text(e), load_hint(p, e, cap.text()),
+                               tail.empty() ? "" : "\n", tail));
+}
+
+result<object> object::load_file(const std::string& path) {
+    BPFCO_TRY(auto obj, open_file(path));
+    BPFCO_TRY(obj.load());
+    return obj;
+}
+
+result<object> object::load_memory(std::string_view name, std::span<const std::byte> elf) {
+    BPFCO_TRY(auto obj, open_memory(name, elf));
+    BPFCO_TRY(obj.load());
+    return obj;
+}
+
+result<void> object::check(std::string_view what) const {
+    if (obj_) return boost::outcome_v2::success();
+    return failure(EBADF, fmt::format("object: {}: {}: the object is empty (default-constructed or moved-from)",
+                                      what, detail::errno_text(EBADF)));
+}
+
+result<bpfco::program> object::program(std::string_view name) const {
+    BPFCO_TRY(check(fmt::format("program '{}'", name)));
+    std::string n(name);
+    if (auto* p = bpf_object__find_program_by_name(obj_, n.c_str())) return bpfco::program(p);
+    std::vector<std::string> names;
+    for (auto& p : programs()) names.emplace_back(p.name());
+    return failure(ENOENT, fmt::format("object '{}': program '{}': {} (programs: {})", name_, name,
+                                       detail::errno_text(ENOENT), join(names)));
+}
+
+std::vector<bpfco::program> object::programs() const {
+    std::vector<bpfco::program> out;
+    bpf_program* p = nullptr;
+    while (obj_ && (p = bpf_object__next_program(obj_, p))) out.push_back(bpfco::program(p));
+    return out;
+}
+
+std::vector<std::string> object::map_names() const {
+    std::vector<std::string> out;
+    bpf_map* m = nullptr;
+    while (obj_ && (m = bpf_object__next_map(obj_, m))) out.emplace_back(bpf_map__name(m));
+    return out;
+}
+
+result<bpf_map*> object::find_map(std::string_view name) const {
+    BPFCO_TRY(check(fmt::format("map '{}'", name)));
+    std::string n(name);
+    bpf_map* m = bpf_object__find_map_by_name(obj_, n.c_str());
+    // "<object>.rodata" for an object whose kernel map name libbpf cut short ("syscall_count.rodata"
+    // is "syscall_.rodata" in the kernel): the section name after the object's.
+    if (auto dot = n.find('.'); !m && dot != std::string::npos && dot > 0 && n.starts_with(name_))
+        m = bpf_object__find_map_by_name(obj_, n.substr(dot).c_str());
+    if (!m)
+        return failure(ENOENT, fmt::format("object '{}': map '{}': {} (maps: {})", name_, name,
+                                           detail::errno_text(ENOENT), join(map_names())));
+    return m;
+}
+
+result<bpfco::map> object::map(std::string_view name) const {
+    BPFCO_TRY(auto m, find_map(name));
+    if (!loaded_)
+        return failure(EAGAIN, fmt::format("object '{}': map '{}': {} (the object is not loaded yet)", name_, name,
+                                           detail::errno_text(EAGAIN)));
+    int fd = ::fcntl(bpf_map__fd(m), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+        const int e = errno;
+        return failure(e, fmt::format("object '{}': map '{}': dup: {}", name_, name, detail::errno_text(e)));
+    }
+    return bpfco::map::from_fd(unique_fd(fd));
+}
+
+result<void> object::set_pin_path(std::string_view map_name, const std::string& path) {
+    BPFCO_TRY(auto m, find_map(map_name));
+    if (loaded_)
+        return failure(EBUSY, fmt::format("object '{}': map '{}': set pin path: {} (already loaded; set this "
+                                          "before load())",
+                                          name_, map_name, detail::errno_text(EBUSY)));
+    detail::ensure_bpffs();
+    if (int r = bpf_map__set_pin_path(m, path.c_str()); r != 0)
+        return failure(-r, fmt::format("object '{}': map '{}': pin path '{}': {}", name_, map_name, path,
+                                       detail::errno_text(-r)));
+    return boost::outcome_v2::success();
+}
+
+result<void> object::set_max_entries(std::string_view map_name, std::uint32_t entries) {
+    BPFCO_TRY(auto m, find_map(map_name));
+    if (loaded_)
+        return failure(EBUSY, fmt::format("object '{}': map '{}': set max entries: {} (already loaded; set "
+                                          "this before load())",
+                                          name_, map_name, detail::errno_text(EBUSY)));
+    if (int r = bpf_map__set_max_entries(m, entries); r != 0)
+        return failure(-r, fmt::format("object '{}': map '{}': max entries {}: {}", name_, map_name, entries,
+                                       detail::errno_text(-r)));
+    return boost::outcome_v2::success();
+}
+
+namespace {
+bool in_kallsyms(std::string_view function) {
+    std::ifstream syms("/proc/kallsyms");
+    for (std::string line; std::getline(syms, line);) {
+        // "address type name [module]"
+        auto name = line.find(' ', line.find(' ') + 1);
+        if (name == std::string::npos) continue;
+        std::string_view n = std::string_view(line).substr(name + 1);
+        if (n.substr(0, n.find_first_of(" \t")) == function) return true;
+    }
+    return false;
+}
+
+// Whether this kernel can load and attach `p` and why (or why not), from the features probed and
+// the target named by its section.
+std::pair<bool, std::string> can_run(bpf_program* p) {
+    if (auto missing = detail::missing_feature_hint(p); !missing.empty()) return {false, missing};
+    const std::string_view sec = bpf_program__section_name(p);
+    const auto slash = sec.find('/');
+    const std::string target = slash == std::string_view::npos ? std::string() : std::string(sec.substr(slash + 1));
+    switch (bpf_program__type(p)) {
+    case BPF_PROG_TYPE_TRACING:
+    case BPF_PROG_TYPE_LSM: {
+        const std::string fn = bpf_program__type(p) == BPF_PROG_TYPE_LSM ? "bpf_lsm_" + target : target;
+        if (target.empty()) return {true, "its target is set at load"};
+        if (!features::kernel_function(fn))
+            return {false, fmt::format("the target function '{}' is not in this kernel's BTF", fn)};
+        return {true, fmt::format("this kernel has trampolines and '{}' is in its BTF", fn)};
+    }
+    case BPF_PROG_TYPE_KPROBE:
+        if (sec.starts_with("kprobe/") || sec.starts_with("kretprobe/")) {
+            const std::string fn = target.substr(0, target.find('+'));
+            if (!in_kallsyms(fn)) return {false, fmt::format("the function '{}' is not in /proc/kallsyms", fn)};
+            return {true, fmt::format("this kernel has kprobes and '{}' is in /proc/kallsyms", fn)};
+        }
+        break;
+    case BPF_PROG_TYPE_TRACEPOINT:
+        if (auto cat = target.find('/'); cat != std::string::npos) {
+            if (!features::tracepoint(target.substr(0, cat), target.substr(cat + 1)))
+                return {false, fmt::format("this kernel has no tracepoint '{}'", target)};
+            return {true, fmt::format("the tracepoint '{}' exists", target)};
+        }
+        break;
+    default:
+        break;
+    }
+    detail::libbpf_capture quiet;
+    if (libbpf_probe_bpf_prog_type(bpf_program__type(p), nullptr) != 1)
+        return {false, "this kernel cannot load programs of its type"};
+    return {true, "this kernel loads programs of its type"};
+}
+}  // namespace
+
+result<std::vector<alternative_choice>> object::choose_alternatives(
+    const std::vector<std::vector<std::string>>& groups) {
+    BPFCO_TRY(check("choose alternatives"));
+    if (loaded_)
+        return failure(EBUSY, fmt::format("object '{}': choose alternatives: {} (already loaded; choose "
+                                          "before load())",
+                                          name_, detail::errno_text(EBUSY)));
+    // Every name first, so that a typo changes nothing.
+    for (const auto& group : groups)
+        for (const auto& name : group) {
+            BPFCO_TRY(program(name));
+        }
+    std::vector<alternative_choice> out;
+    for (const auto& group : groups) {
+        alternative_choice choice;
+        for (const auto& name : group) {
+            auto p = program(name).value();
+            if (!choice.kept.empty()) {
+                p.set_autoload(false);
+                continue;
+            }
+            auto [ok, why] = can_run(p.native_handle());
+            if (ok) {
+                p.set_autoload(true);
+                choice.kept = name;
+                choice.reason = std::move(why);
+            } else {
+                p.set_autoload(false);
+                choice.skipped.push_back(name + ": " + why);
+            }
+        }
+        if (choice.kept.empty())
+            return failure(EOPNOTSUPP, fmt::format("object '{}': alternatives {}: {} (none can run here: {})", name_,
+                                                   join(group), detail::errno_text(EOPNOTSUPP),
+                                                   fmt::join(choice.skipped, "; ")));
+        detail::debug_log(fmt::format("object '{}': kept program '{}': {}", name_, choice.kept, choice.reason));
+        out.push_back(std::move(choice));
+    }
+    return out;
+}
+
+}  // namespace bpfco

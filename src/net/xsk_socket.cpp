@@ -1,0 +1,233 @@
+#include <bpfco/net/xsk_socket.hpp>
+#include <bpfco/net/xskmap.hpp>
+
+#include "internal/hints.hpp"
+#include "streams/async_stream.hpp"
+
+#include <boost/asio/append.hpp>
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <xdp/xsk.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace bpfco {
+namespace detail {
+
+class xsk_state final : public async_stream<xsk_state, xsk_batch> {
+public:
+    xsk_state(const asio::any_io_executor& ex, std::string interface, const xsk_options& o)
+        : async_stream(ex, o.poll_interval), interface_(std::move(interface)), options_(o), send_timer_(ex) {}
+
+    ~xsk_state() {
+        if (xsk_) xsk_socket__delete(xsk_);
+        if (umem_) xsk_umem__delete(umem_);
+        if (area_) ::munmap(area_, area_size_);
+    }
+
+    result<void> open() {
+        const auto& o = options_;
+        if (o.ring_size == 0 || (o.ring_size & (o.ring_size - 1)) != 0)
+            return failure(EINVAL, fmt::format("{}: ring size {} is not a power of two", what(), o.ring_size));
+        if (o.frame_size != 2048 && o.frame_size != 4096)
+            return failure(EINVAL, fmt::format("{}: frame size {} is neither 2048 nor 4096", what(), o.frame_size));
+        const std::uint32_t frames = 2 * o.ring_size;
+        area_size_ = std::size_t{frames} * o.frame_size;
+        void* area = ::mmap(nullptr, area_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (area == MAP_FAILED) return failure(errno, fmt::format("{}: umem of {} bytes: {}", what(), area_size_,
+                                                                  std::strerror(errno)));
+        area_ = static_cast<std::byte*>(area);
+
+        xsk_umem_config uc{};
+        uc.fill_size = uc.comp_size = o.ring_size;
+        uc.frame_size = o.frame_size;
+        uc.frame_headroom = 0;
+        if (int e = -xsk_umem__create(&umem_, area_, area_size_, &fill_, &comp_, &uc); e != 0) {
+            umem_ = nullptr;
+            return failure(e, fmt::format("{}: umem: {}{}", what(), std::strerror(e), privilege_hint(e)));
+        }
+        xsk_socket_config sc{};
+        sc.rx_size = sc.tx_size = o.ring_size;
+        // The user's XDP program steers frames here: libxdp must not load its own.
+        sc.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
+        sc.bind_flags = static_cast<std::uint16_t>(static_cast<std::uint16_t>(o.mode) | XDP_USE_NEED_WAKEUP);
+        if (int e = -xsk_socket__create(&xsk_, interface_.c_str(), o.queue, umem_, &rx_, &tx_, &sc); e != 0) {
+            xsk_ = nullptr;
+            std::string_view why = e == ENODEV   ? " (no such interface in this network namespace)"
+                                   : e == EINVAL ? " (no such queue, or a ring size the kernel refuses)"
+                                   : e == EOPNOTSUPP && o.mode == xsk_bind_mode::zero_copy
+                                       ? " (the driver has no zero-copy AF_XDP: use copy mode)"
+                                       : "";
+            return failure(e, fmt::format("{}: {}{}{}", what(), std::strerror(e), why, privilege_hint(e)));
+        }
+
+        // Frames [0, ring_size) receive: all of them wait in the fill ring. The rest send.
+        std::uint32_t idx = 0;
+        if (xsk_ring_prod__reserve(&fill_, o.ring_size, &idx) != o.ring_size)
+            return failure(ENOBUFS, fmt::format("{}: fill ring refused {} frames", what(), o.ring_size));
+        for (std::uint32_t i = 0; i < o.ring_size; ++i)
+            *xsk_ring_prod__fill_addr(&fill_, idx + i) = std::uint64_t{i} * o.frame_size;
+        xsk_ring_prod__submit(&fill_, o.ring_size);
+        free_tx_.reserve(o.ring_size);
+        for (std::uint32_t i = o.ring_size; i < frames; ++i) free_tx_.push_back(std::uint64_t{i} * o.frame_size);
+
+        // The reactor gets its own fd so that closing the stream never closes the socket under a
+        // batch that still points into its rings.
+        int dup = ::fcntl(fd(), F_DUPFD_CLOEXEC, 0);
+        if (dup < 0) return failure(errno, fmt::format("{}: dup: {}", what(), std::strerror(errno)));
+        return assign_wake_fd(dup, what());
+    }
+
+    int fd() const noexcept { return xsk_socket__fd(xsk_); }
+    std::uint32_t queue() const noexcept { return options_.queue; }
+    asio::steady_timer& send_timer() noexcept { return send_timer_; }
+
+    std::string what() const { return fmt::format("AF_XDP socket on '{}' queue {}", interface_, options_.queue); }
+
+    result<xsk_batch> take() {
+        const std::uint32_t max = options_.max_frames == 0 || options_.max_frames > options_.ring_size
+                                      ? options_.ring_size
+                                      : static_cast<std::uint32_t>(options_.max_frames);
+        std::uint32_t first = 0;
+        const std::uint32_t n = xsk_ring_cons__peek(&rx_, max, &first);
+        if (n == 0) return xsk_batch();
+        return xsk_batch(shared_from_this(), xsk_ring_cons__rx_desc(&rx_, 0), rx_.mask, first, n, area_);
+    }
+    // A look at the rx ring's producer (what take() would find), with no syscall.
+    bool may_have_records() noexcept { return xsk_cons_nb_avail(&rx_, 1) != 0; }
+
+    void release(std::uint32_t first, std::uint32_t count) noexcept {
+        if (count == 0) return;
+        // Never short: the fill ring has an entry for every receive frame.
+        std::uint32_t idx = 0;
+        xsk_ring_prod__reserve(&fill_, count, &idx);
+        const std::uint64_t frame_mask = ~std::uint64_t{options_.frame_size - 1};
+        for (std::uint32_t i = 0; i < count; ++i)
+            *xsk_ring_prod__fill_addr(&fill_, idx + i) = xsk_ring_cons__rx_desc(&rx_, first + i)->addr & frame_mask;
+        xsk_ring_prod__submit(&fill_, count);
+        xsk_ring_cons__release(&rx_, count);
+        // Drivers that sleep on an empty fill ring need a kick to look at it again.
+        if (is_open() && xsk_ring_prod__needs_wakeup(&fill_)) ::recvfrom(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+    }
+
+    error_code try_send(std::span<const std::byte> frame) noexcept {
+        if (!is_open()) return asio::error::bad_descriptor;
+        if (frame.empty()) return asio::error::invalid_argument;  // the kernel would only count it invalid
+        if (frame.size() > options_.frame_size) return asio::error::message_size;
+        reclaim();
+        std::uint32_t idx = 0;
+        if (free_tx_.empty() || xsk_ring_prod__reserve(&tx_, 1, &idx) != 1) {
+            kick();  // completions come only after the kernel has been told to send
+            return asio::error::would_block;
+        }
+        const std::uint64_t addr = free_tx_.back();
+        free_tx_.pop_back();
+        std::memcpy(area_ + addr, frame.data(), frame.size());
+        auto* d = xsk_ring_prod__tx_desc(&tx_, idx);
+        d->addr = addr;
+        d->len = static_cast<std::uint32_t>(frame.size());
+        d->options = 0;
+        xsk_ring_prod__submit(&tx_, 1);
+        return kick();
+    }
+
+    result<xsk_statistics> statistics() const {
+        xdp_statistics s{};
+        socklen_t len = sizeof s;
+        if (::getsockopt(fd(), SOL_XDP, XDP_STATISTICS, &s, &len) != 0)
+            return failure(errno, fmt::format("{}: statistics: {}", what(), std::strerror(errno)));
+        return xsk_statistics{s.rx_dropped, s.rx_invalid_descs, s.tx_invalid_descs, s.rx_ring_full,
+                              s.rx_fill_ring_empty_descs, s.tx_ring_empty_descs};
+    }
+
+    void close_all() noexcept {
+        close();
+        send_timer_.cancel();
+    }
+
+private:
+    void reclaim() noexcept {
+        std::uint32_t idx = 0;
+        const std::uint32_t n = xsk_ring_cons__peek(&comp_, options_.ring_size, &idx);
+        for (std::uint32_t i = 0; i < n; ++i) free_tx_.push_back(*xsk_ring_cons__comp_addr(&comp_, idx + i));
+        xsk_ring_cons__release(&comp_, n);
+    }
+
+    error_code kick() noexcept {
+        if (!xsk_ring_prod__needs_wakeup(&tx_)) return {};
+        if (::sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0) return {};
+        // The kernel keeps what it could not send yet and takes it at the next kick.
+        if (errno == EAGAIN || errno == EBUSY || errno == ENOBUFS || errno == ENETDOWN) return {};
+        return error_code(errno, boost::system::generic_category());
+    }
+
+    std::string interface_;
+    xsk_options options_;
+    asio::steady_timer send_timer_;
+    std::byte* area_ = nullptr;
+    std::size_t area_size_ = 0;
+    xsk_umem* umem_ = nullptr;
+    ::xsk_socket* xsk_ = nullptr;  // libxdp's, not ours
+    xsk_ring_prod fill_{}, tx_{};
+    xsk_ring_cons comp_{}, rx_{};
+    std::vector<std::uint64_t> free_tx_;
+};
+
+void release(xsk_state& state, std::uint32_t first, std::uint32_t count) noexcept { state.release(first, count); }
+error_code try_send(xsk_state& state, std::span<const std::byte> frame) noexcept { return state.try_send(frame); }
+asio::steady_timer& send_timer(xsk_state& state) noexcept { return state.send_timer(); }
+
+}  // namespace detail
+
+result<xsk_socket> xsk_socket::create(const executor_type& ex, std::string_view interface, xsk_options options) {
+    auto s = std::make_shared<detail::xsk_state>(ex, std::string(interface), options);
+    BPFCO_TRY(s->open());
+    return xsk_socket(ex, std::move(s));
+}
+
+xsk_socket& xsk_socket::operator=(xsk_socket&& o) noexcept {
+    if (this != &o) {
+        close();
+        ex_ = o.ex_;
+        state_ = std::move(o.state_);
+    }
+    return *this;
+}
+
+xsk_socket::~xsk_socket() { close(); }
+
+xsk_socket::executor_type xsk_socket::get_executor() const noexcept { return ex_; }
+int xsk_socket::fd() const noexcept { return state_ ? state_->fd() : -1; }
+std::uint32_t xsk_socket::queue() const noexcept { return state_ ? state_->queue() : 0; }
+bool xsk_socket::is_open() const noexcept { return state_ && state_->is_open(); }
+
+result<xsk_statistics> xsk_socket::statistics() const {
+    if (!state_) return failure(EBADF, "AF_XDP socket: moved from");
+    return state_->statistics();
+}
+
+void xsk_socket::start(const executor_type& ex, detail::xsk_state* state,
+                      asio::any_completion_handler<receive_signature> handler) {
+    // Moved from: as with a moved-from Asio socket, the operation fails through the executor.
+    if (!state) return asio::post(ex, asio::append(std::move(handler), asio::error::bad_descriptor, xsk_batch()));
+    state->start(std::move(handler));
+}
+
+result<void> xskmap::set(std::uint32_t queue, const xsk_socket& socket) const { return set(queue, socket.fd()); }
+
+void xsk_socket::close() noexcept {
+    if (state_) state_->close_all();
+}
+
+}  // namespace bpfco

@@ -1,0 +1,99 @@
+#include <bpfco/streams/log_stream.hpp>
+
+// The layout BPF C writes; by path, so every build of the library finds it whatever its include path.
+#include "../bpf/include/bpfco/log_record.h"
+
+#include <cstring>
+
+#include <fmt/args.h>
+#include <fmt/format.h>
+
+namespace bpfco {
+
+std::string_view to_string(log_level l) noexcept {
+    switch (l) {
+        case log_level::error: return "ERROR";
+        case log_level::warn: return "WARN";
+        case log_level::info: return "INFO";
+        case log_level::debug: return "DEBUG";
+        case log_level::trace: return "TRACE";
+    }
+    return "LEVEL?";
+}
+
+log_formats log_formats::parse(std::span<const std::byte> section) {
+    log_formats f;
+    std::string_view all(reinterpret_cast<const char*>(section.data()), section.size());
+    while (!all.empty()) {
+        auto end = all.find('\0');
+        auto entry = all.substr(0, end);
+        all = end == std::string_view::npos ? std::string_view() : all.substr(end + 1);
+        auto sep = entry.find('\x1f');
+        if (sep == std::string_view::npos || sep == 0) continue;  // alignment padding
+        std::uint32_t id = 0;
+        bool digits = true;
+        for (char c : entry.substr(0, sep)) {
+            digits = digits && c >= '0' && c <= '9';
+            id = id * 10 + static_cast<std::uint32_t>(c - '0');
+        }
+        if (digits) f.formats_.emplace(id, std::string(entry.substr(sep + 1)));
+    }
+    return f;
+}
+
+result<log_formats> log_formats::from_object(const object& obj) {
+    BPFCO_TRY(auto m, obj.map(".rodata.bpfco_log"));
+    std::vector<std::byte> bytes(m.info().value_size);
+    std::uint32_t zero = 0;
+    BPFCO_TRY(m.lookup_bytes(&zero, bytes.data()));
+    return parse(bytes);
+}
+
+log_record log_formats::format(std::span<const std::byte> raw) const {
+    log_record out;
+    bpfco_log_record r{};
+    if (raw.size() != sizeof r) {
+        out.level = log_level::error;
+        out.text = fmt::format("[bpfco_log: a record of {} bytes, not {}: BPF and user space disagree]", raw.size(),
+                               sizeof r);
+        return out;
+    }
+    std::memcpy(&r, raw.data(), sizeof r);
+    out.timestamp_ns = r.timestamp_ns;
+    out.level = static_cast<log_level>(r.level);
+    auto it = formats_.find(r.format_id);
+    if (it == formats_.end()) {
+        out.text = fmt::format("[bpfco_log: unknown format id {}]", r.format_id);
+        return out;
+    }
+    fmt::dynamic_format_arg_store<fmt::format_context> args;
+    for (unsigned i = 0; i < r.nargs && i < BPFCO_LOG_MAX_ARGS; ++i) {
+        std::uint64_t v = 0;
+        std::memcpy(&v, r.args[i], sizeof v);
+        switch (r.types[i]) {
+            case BPFCO_LOG_ARG_I64: args.push_back(static_cast<std::int64_t>(v)); break;
+            case BPFCO_LOG_ARG_STR: {
+                const char* s = reinterpret_cast<const char*>(r.args[i]);
+                args.push_back(std::string(s, ::strnlen(s, BPFCO_LOG_STR_SIZE)));
+                break;
+            }
+            default: args.push_back(v); break;
+        }
+    }
+    try {
+        out.text = fmt::vformat(it->second, args);
+    } catch (const fmt::format_error& e) {
+        out.text = fmt::format("[bpfco_log: cannot format \"{}\" with {} arguments: {}]", it->second, r.nargs, e.what());
+    }
+    return out;
+}
+
+result<log_stream> log_stream::create(const executor_type& ex, const object& obj, ring_buffer_options options) {
+    BPFCO_TRY(auto formats, log_formats::from_object(obj));
+    BPFCO_TRY(auto ring_map, obj.map("bpfco_log_ring"));
+    BPFCO_TRY(auto drops, obj.map("bpfco_log_drops"));
+    BPFCO_TRY(auto ring, ring_buffer::create(ex, std::move(ring_map), options));
+    return log_stream(ex, std::make_shared<state>(state{std::move(ring), std::move(drops), std::move(formats)}));
+}
+
+}  // namespace bpfco
