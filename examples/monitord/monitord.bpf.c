@@ -331,33 +331,60 @@ int BPF_PROG(monitord_fexit_connect6, struct sock *sk, struct sockaddr *uaddr, i
     return 0;
 }
 
-/* CLOSE -> SYN_SENT happens in the connecting task, so pid and comm are right; the kernel picks
- * the source port only after this transition, so this mechanism reports sport 0. */
+/* The tracepoint path sees a connect twice. CLOSE -> SYN_SENT runs in the connecting task (pid
+ * and comm are right there) but before the kernel picks the source port; leaving SYN_SENT
+ * (established, refused, timed out) has the port but may run in softirq. So the first stashes who
+ * connects, keyed by the socket, and the second reports it with the real port. */
+struct connect_owner {
+    __u32 pid;
+    char comm[MONITORD_COMM_LEN];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u64);
+    __type(value, struct connect_owner);
+} connect_owners SEC(".maps");
+
 SEC("tracepoint/sock/inet_sock_set_state")
 int monitord_tp_connect(struct trace_event_raw_inet_sock_set_state *ctx)
 {
-    if (ctx->protocol != IPPROTO_TCP || ctx->oldstate != TCP_CLOSE || ctx->newstate != TCP_SYN_SENT)
+    if (ctx->protocol != IPPROTO_TCP)
+        return 0;
+    __u64 sk = (__u64)ctx->skaddr;
+    if (ctx->oldstate == TCP_CLOSE && ctx->newstate == TCP_SYN_SENT) {
+        struct connect_owner owner = {.pid = bpfco_current_pid()};
+        bpf_get_current_comm(owner.comm, sizeof(owner.comm));
+        bpf_map_update_elem(&connect_owners, &sk, &owner, BPF_ANY);
+        return 0;
+    }
+    if (ctx->oldstate != TCP_SYN_SENT)
+        return 0;
+    struct connect_owner *owner = bpf_map_lookup_elem(&connect_owners, &sk);
+    if (!owner)
         return 0;
     struct monitord_connect *e = bpfco_ringbuf_reserve(&events, sizeof(*e), &event_drops);
-    if (!e)
-        return 0;
-    __builtin_memset(e, 0, sizeof(*e));
-    e->kind = MONITORD_CONNECT;
-    e->pid = bpfco_current_pid();
-    e->mechanism = 0;
-    e->family = ctx->family;
-    e->sport = ctx->sport;
-    e->dport = ctx->dport;
-    /* The verifier refuses loads through a ctx pointer the compiler offset: copy with a helper. */
-    if (ctx->family == AF_INET) {
-        bpf_probe_read_kernel(e->saddr, 4, ctx->saddr);
-        bpf_probe_read_kernel(e->daddr, 4, ctx->daddr);
-    } else {
-        bpf_probe_read_kernel(e->saddr, 16, ctx->saddr_v6);
-        bpf_probe_read_kernel(e->daddr, 16, ctx->daddr_v6);
+    if (e) {
+        __builtin_memset(e, 0, sizeof(*e));
+        e->kind = MONITORD_CONNECT;
+        e->pid = owner->pid;
+        e->mechanism = 0;
+        e->family = ctx->family;
+        e->sport = ctx->sport;
+        e->dport = ctx->dport;
+        /* The verifier refuses loads through a ctx pointer the compiler offset: copy with a helper. */
+        if (ctx->family == AF_INET) {
+            bpf_probe_read_kernel(e->saddr, 4, ctx->saddr);
+            bpf_probe_read_kernel(e->daddr, 4, ctx->daddr);
+        } else {
+            bpf_probe_read_kernel(e->saddr, 16, ctx->saddr_v6);
+            bpf_probe_read_kernel(e->daddr, 16, ctx->daddr_v6);
+        }
+        __builtin_memcpy(e->comm, owner->comm, sizeof(e->comm));
+        bpf_ringbuf_submit(e, 0);
     }
-    bpf_get_current_comm(e->comm, sizeof(e->comm));
-    bpf_ringbuf_submit(e, 0);
+    bpf_map_delete_elem(&connect_owners, &sk);
     return 0;
 }
 

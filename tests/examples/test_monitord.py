@@ -202,8 +202,8 @@ class MonitordTest(unittest.TestCase):
                     lst.bind(("127.0.0.1", 0))
                     lst.listen(1)
                     lport = lst.getsockname()[1]
-                    with socket.create_connection(("127.0.0.1", lport)):
-                        pass
+                    with socket.create_connection(("127.0.0.1", lport)) as client:
+                        cport = client.getsockname()[1]
                 deadline = time.time() + 10
                 while time.time() < deadline:
                     ev = mon.events()
@@ -217,6 +217,9 @@ class MonitordTest(unittest.TestCase):
                 self.assertEqual(len(execs), n_exec)
                 self.assertEqual(len(conns), 1)
                 self.assertEqual(conns[0]["daddr"], "127.0.0.1")
+                # The port the kernel gave the client, on every connect mechanism (the tracepoint
+                # one reported 0 before it waited for the port).
+                self.assertEqual(conns[0]["sport"], cport)
                 print("connect event:", json.dumps(conns[0]))
                 self.assertTrue(any(e["event"] == "open" for e in ev))
 
