@@ -30,6 +30,11 @@ public:
     /// "usage: NAME [OPTIONS] ..." and a newline.
     std::string usage() const { return layout_->make_usage(this, get_name()); }
 
+    /// An option taking a number (see whole_number), shown in the help as TYPE.
+    template <class T>
+    CLI::Option* add_number(std::string name, T& value, std::string type, std::string help,
+                            unsigned long long min = 0);
+
     /// Parses argv, or exits: 0 after printing the help, 2 after a usage error.
     void parse_or_exit(int argc, char** argv) {
         try {
@@ -71,6 +76,14 @@ inline CLI::Validator command_name() {
             return {};
         },
         "");
+}
+
+template <class T>
+CLI::Option* command_line::add_number(std::string name, T& value, std::string type, std::string help,
+                                      unsigned long long min) {
+    return add_option(std::move(name), value, std::move(help))
+        ->type_name(std::move(type))
+        ->transform(whole_number(min));
 }
 
 }  // namespace examples

@@ -28,13 +28,9 @@ struct options {
 options parse(int argc, char** argv) {
     options o;
     examples::command_line cli("latency", "Syscall latency histograms, printed every interval.");
-    cli.add_option("-d", o.seconds, "stop after SECONDS (default: at Ctrl-C)")
-        ->type_name("SECONDS")
-        ->transform(examples::whole_number(1));
-    cli.add_option("-p", o.pid, "only this process id")->type_name("PID")->transform(examples::whole_number(1));
-    cli.add_option("-i", o.interval, "print every INTERVAL seconds (default 1)")
-        ->type_name("INTERVAL")
-        ->transform(examples::whole_number(1));
+    cli.add_number("-d", o.seconds, "SECONDS", "stop after SECONDS (default: at Ctrl-C)", 1);
+    cli.add_number("-p", o.pid, "PID", "only this process id", 1);
+    cli.add_number("-i", o.interval, "INTERVAL", "print every INTERVAL seconds (default 1)", 1);
     cli.parse_or_exit(argc, argv);
     return o;
 }

@@ -5,12 +5,12 @@
 
 #include "command_line.hpp"
 #include "json.hpp"
+#include "tracing.hpp"
 #include "opensnoop.h"
 #include "opensnoop.bpf.skel.h"
 
 #include <boost/asio.hpp>
 
-#include <csignal>
 #include <cstdio>
 #include <string_view>
 
@@ -32,15 +32,13 @@ struct options {
 options parse(int argc, char** argv) {
     options o;
     examples::command_line cli("opensnoop", "Traces open() calls: one line each.");
-    cli.add_option("-p", o.pid, "only this process id")->type_name("PID")->transform(examples::whole_number(1));
-    cli.add_option("-u", o.uid, "only this user id")->type_name("UID")->transform(examples::whole_number());
+    cli.add_number("-p", o.pid, "PID", "only this process id", 1);
+    cli.add_number("-u", o.uid, "UID", "only this user id");
     cli.add_flag("-x", o.failed, "only failed opens")->disable_flag_override();
     cli.add_option("-n", o.name, "only commands of this name (1 to 15 characters)")
         ->type_name("NAME")
         ->check(examples::command_name());
-    cli.add_option("-d", o.seconds, "stop after SECONDS (default: at Ctrl-C)")
-        ->type_name("SECONDS")
-        ->transform(examples::whole_number(1));
+    cli.add_number("-d", o.seconds, "SECONDS", "stop after SECONDS (default: at Ctrl-C)", 1);
     cli.add_flag("--json", o.json, "print JSON lines")->disable_flag_override();
     cli.parse_or_exit(argc, argv);
     return o;
@@ -76,9 +74,7 @@ int main(int argc, char** argv) {
         obj.global<std::uint32_t>("targ_pid").value().set(o.pid).value();
         obj.global<std::uint32_t>("targ_uid").value().set(o.uid).value();
         obj.global<bool>("targ_failed").value().set(o.failed).value();
-        std::array<char, 16> comm{};
-        o.name.copy(comm.data(), comm.size() - 1);
-        obj.global<std::array<char, 16>>("targ_comm").value().set(comm).value();
+        obj.global<std::array<char, 16>>("targ_comm").value().set(examples::comm_filter(o.name)).value();
         obj.load().value();
 
         asio::io_context io;
@@ -89,15 +85,8 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
         fmt::print(stderr, "opensnoop: tracing open() calls (Ctrl-C ends)\n");
 
-        asio::signal_set signals(io, SIGINT, SIGTERM);
-        signals.async_wait([&](auto, int) { io.stop(); });
-        asio::steady_timer deadline(io);
-        if (o.seconds) {
-            deadline.expires_after(std::chrono::seconds(o.seconds));
-            deadline.async_wait([&](auto ec) { if (!ec) io.stop(); });
-        }
         asio::co_spawn(io, receive(events, o.json), [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
-        io.run();
+        examples::run_until_stopped(io, o.seconds);
         if (auto lost = obj.global<std::uint64_t>("lost").value().load())
             fmt::print(stderr, "opensnoop: {} opens lost (ring buffer or pending table full)\n", lost);
     } catch (const bpfco::error_exception& e) {

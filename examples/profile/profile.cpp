@@ -39,22 +39,18 @@ struct options {
 
 options parse(int argc, char** argv) {
     options o;
-    examples::command_line cli("profile", "Samples stacks on every CPU; prints the top ones, folded stacks or a flame graph.");
-    cli.add_option("-F", o.frequency, "samples per second on each CPU (default 99)")
-        ->type_name("HZ")
-        ->transform(examples::whole_number(1));
-    cli.add_option("-d", o.seconds, "sample for SECONDS (default 5; Ctrl-C ends early)")
-        ->type_name("SECONDS")
-        ->transform(examples::whole_number(1));
-    cli.add_option("-p", o.pid, "only this process id")->type_name("PID")->transform(examples::whole_number(1));
+    examples::command_line cli("profile",
+                               "Samples stacks on every CPU; prints the top ones, folded stacks or a flame graph.");
+    cli.add_number("-F", o.frequency, "HZ", "samples per second on each CPU (default 99)", 1);
+    cli.add_number("-d", o.seconds, "SECONDS", "sample for SECONDS (default 5; Ctrl-C ends early)", 1);
+    cli.add_number("-p", o.pid, "PID", "only this process id", 1);
     auto* kernel_only = cli.add_flag_callback("--kernel-only", [&o] { o.user = false; }, "kernel stacks only");
     cli.add_flag_callback("--user-only", [&o] { o.kernel = false; }, "user stacks only")->excludes(kernel_only);
     cli.add_flag("--folded", o.folded, "print every stack folded, one line each")->disable_flag_override();
-    cli.add_option("--top", o.top, "print the N most sampled stacks (default 10)")
-        ->type_name("N")
-        ->transform(examples::whole_number(1));
-    cli.add_option("--svg", o.svg, "draw a flame graph into FILE")->type_name("FILE")->check(CLI::Validator(
-        [](const std::string& file) -> std::string { return file.empty() ? "expected a file name" : ""; }, ""));
+    cli.add_number("--top", o.top, "N", "print the N most sampled stacks (default 10)", 1);
+    cli.add_option("--svg", o.svg, "draw a flame graph into FILE")
+        ->type_name("FILE")
+        ->check(CLI::Validator([](const std::string& file) { return file.empty() ? "expected a file name" : ""; }, ""));
     cli.parse_or_exit(argc, argv);
     return o;
 }

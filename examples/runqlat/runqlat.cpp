@@ -30,14 +30,10 @@ struct options {
 options parse(int argc, char** argv) {
     options o;
     examples::command_line cli("runqlat", "Summarizes run-queue latency as a histogram per interval.");
-    cli.add_option("-p", o.pid, "only this process id")->type_name("PID")->transform(examples::whole_number(1));
+    cli.add_number("-p", o.pid, "PID", "only this process id", 1);
     cli.add_flag("-m", o.ms, "milliseconds instead of microseconds")->disable_flag_override();
-    cli.add_option("-i", o.interval, "print every SECONDS (default 1)")
-        ->type_name("SECONDS")
-        ->transform(examples::whole_number(1));
-    cli.add_option("-d", o.seconds, "stop after SECONDS (default: at Ctrl-C)")
-        ->type_name("SECONDS")
-        ->transform(examples::whole_number(1));
+    cli.add_number("-i", o.interval, "SECONDS", "print every SECONDS (default 1)", 1);
+    cli.add_number("-d", o.seconds, "SECONDS", "stop after SECONDS (default: at Ctrl-C)", 1);
     cli.parse_or_exit(argc, argv);
     return o;
 }
