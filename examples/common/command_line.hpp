@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -52,9 +53,9 @@ private:
     std::shared_ptr<CLI::Formatter> layout_ = std::make_shared<CLI::Formatter>();
 };
 
-/// For transform(): decimal digits only, at least min: what the examples call a number. CLI11's own conversion
-/// also takes signs, hex and octal ("010" would be 8), which no option here means; the leading
-/// zeros are dropped before it sees the text.
+/// For transform(): decimal digits only, at least min: what the examples call a number. CLI11's
+/// own conversion also takes signs, hex and octal ("010" would be 8), which no option here means;
+/// the leading zeros are dropped before it sees the text.
 inline CLI::Validator whole_number(unsigned long long min = 0) {
     return CLI::Validator(
         [min](std::string& text) -> std::string {
