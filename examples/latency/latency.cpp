@@ -3,11 +3,11 @@
 //   latency [-d SECONDS] [-p PID] [-i INTERVAL]
 #include <bpfco/bpfco.hpp>
 
+#include "command_line.hpp"
 #include "latency.bpf.skel.h"
 
 #include <boost/asio.hpp>
 
-#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -25,32 +25,13 @@ struct options {
     std::uint32_t pid = 0;
 };
 
-[[noreturn]] void usage(std::string_view problem) {
-    std::fprintf(stderr, "latency: %.*s\nusage: latency [-d SECONDS] [-p PID] [-i INTERVAL]\n",
-                 static_cast<int>(problem.size()), problem.data());
-    std::exit(2);
-}
-
-unsigned number(std::string_view flag, const char* text) {
-    unsigned v = 0;
-    const std::string_view s = text ? text : "";
-    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (s.empty() || r.ec != std::errc{} || r.ptr != s.data() + s.size() || v == 0)
-        usage(fmt::format("{} needs a positive number, not '{}'", flag, s));
-    return v;
-}
-
 options parse(int argc, char** argv) {
     options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        const char* next = i + 1 < argc ? argv[i + 1] : nullptr;
-        if (a == "-d") o.seconds = number(a, next), ++i;
-        else if (a == "-i") o.interval = number(a, next), ++i;
-        else if (a == "-p") o.pid = number(a, next), ++i;
-        else if (a == "-h" || a == "--help") usage("syscall latency histograms");
-        else usage(fmt::format("unknown argument '{}'", a));
-    }
+    examples::command_line cli("latency", "Syscall latency histograms, printed every interval.");
+    cli.add_number("-d", o.seconds, "SECONDS", "stop after SECONDS (default: at Ctrl-C)", 1);
+    cli.add_number("-p", o.pid, "PID", "only this process id", 1);
+    cli.add_number("-i", o.interval, "INTERVAL", "print every INTERVAL seconds (default 1)", 1);
+    cli.parse_or_exit(argc, argv);
     return o;
 }
 

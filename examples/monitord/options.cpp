@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include "command_line.hpp"
+
 #include <bpfco/maps/lpm_trie.hpp>
 
 #include <arpa/inet.h>
@@ -13,8 +15,6 @@
 namespace monitord {
 
 namespace {
-bpfco::error bad(std::string message) { return bpfco::make_error(EINVAL, std::move(message)); }
-
 template <class Int>
 std::optional<Int> parse_int(std::string_view s) {
     Int v{};
@@ -29,6 +29,115 @@ std::optional<std::chrono::milliseconds> parse_seconds(std::string_view s) {
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || p != s.data() + s.size() || !(v >= 0.001 && v <= 3600)) return std::nullopt;
     return std::chrono::milliseconds(static_cast<std::int64_t>(v * 1000 + 0.5));
+}
+
+// Each option's check runs once parsing is done; its message is the whole usage error.
+[[noreturn]] void bad(std::string message) { throw CLI::ValidationError(std::move(message)); }
+
+void check_interface(options& o, const std::string& value) {
+    if (value.empty() || value.size() >= 16) bad(fmt::format("--interface '{}': not an interface name", value));
+    // A second XDP attach to the same interface fails with EBUSY: say so before attaching.
+    if (std::find(o.interfaces.begin(), o.interfaces.end(), value) != o.interfaces.end())
+        bad(fmt::format("--interface {}: given twice", value));
+    o.interfaces.push_back(value);
+}
+
+void check_listen(options& o, std::string_view value) {
+    auto colon = value.rfind(':');
+    if (colon == std::string_view::npos) bad(fmt::format("--listen '{}': expected ADDRESS:PORT", value));
+    std::string_view host = value.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    auto port = parse_int<std::uint16_t>(value.substr(colon + 1));
+    if (!port) bad(fmt::format("--listen '{}': the port must be 0 to 65535", value));
+    std::array<std::uint8_t, 16> probe{};
+    std::string h(host);
+    if (::inet_pton(AF_INET, h.c_str(), probe.data()) != 1 && ::inet_pton(AF_INET6, h.c_str(), probe.data()) != 1)
+        bad(fmt::format("--listen '{}': '{}' is not an IP address", value, host));
+    o.listen_address = h;
+    o.listen_port = *port;
+}
+
+void add_seconds(examples::command_line& cli, const std::string& name, std::chrono::milliseconds& field,
+                 const std::string& help) {
+    cli.add_option_function<std::string>(name, [name, &field](const std::string& v) {
+           auto t = parse_seconds(v);
+           if (!t) bad(fmt::format("{} '{}': expected seconds, 0.001 to 3600", name, v));
+           field = *t;
+       }, help)
+        ->type_name("S");
+}
+
+void add_count(examples::command_line& cli, const std::string& name, std::size_t& field, const std::string& help) {
+    cli.add_option_function<std::string>(name, [name, &field](const std::string& v) {
+           auto n = parse_int<std::uint32_t>(v);
+           if (!n || *n == 0 || *n > 1000000) bad(fmt::format("{} '{}': expected 1 to 1000000", name, v));
+           field = *n;
+       }, help)
+        ->type_name("N");
+}
+
+// The whole command line, each option bound to its check; o receives what they accept.
+void define(examples::command_line& cli, options& o) {
+    using text = const std::string&;
+    cli.add_option_function<std::vector<std::string>>("--interface", [&o](const std::vector<std::string>& values) {
+           for (const auto& v : values) check_interface(o, v);
+       }, "attach XDP/TC packet counters to IF (repeatable; default lo)")
+        ->type_name("IF")
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    cli.add_option_function<std::vector<std::string>>("--block", [&o](const std::vector<std::string>& values) {
+           for (const auto& v : values) {
+               auto c = parse_cidr(v);
+               if (!c) bad(fmt::format("--block {}", c.error().message));
+               o.blocked.push_back(c.value());
+           }
+       }, "drop packets from this IPv4/IPv6 range (repeatable)")
+        ->type_name("CIDR")
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    cli.add_option_function<std::string>("--listen", [&o](text v) { check_listen(o, v); },
+                                         "metrics endpoint (default 127.0.0.1:9435; [::1]:PORT for IPv6);\n"
+                                         "a non-loopback address is served with a warning: no authentication")
+        ->type_name("ADDR:PORT");
+    cli.add_flag("--json", o.json, "print events as JSON lines instead of log lines")->disable_flag_override();
+    cli.add_option_function<std::string>("--duration", [&o](text v) {
+           auto s = parse_int<std::uint32_t>(v);
+           if (!s || *s == 0) bad(fmt::format("--duration '{}': expected a whole number of seconds > 0", v));
+           o.duration = std::chrono::seconds(*s);
+       }, "stop after this long (default: until SIGINT/SIGTERM)")
+        ->type_name("SECONDS");
+    add_seconds(cli, "--header-timeout", o.header_timeout,
+                "close an HTTP connection whose request header is not in after S\n"
+                "seconds (default 5; decimals allowed)");
+    add_seconds(cli, "--idle-timeout", o.idle_timeout,
+                "close an idle keep-alive HTTP connection after S seconds (default 15)");
+    add_count(cli, "--max-connections", o.max_connections,
+              "at most N HTTP connections; more are answered 503 (default 64)");
+    add_count(cli, "--output-queue", o.output_queue,
+              "event lines waiting for stdout; when full, lines are dropped and\n"
+              "counted in monitord_output_dropped_total (default 4096)");
+    cli.add_option_function<std::string>("--user", [&o](text v) {
+           if (v.empty()) bad("--user: expected a user name");
+           o.user = v;
+       }, "run as this user once attached (default nobody)")
+        ->type_name("NAME");
+    cli.add_option_function<std::string>("--pin-dir", [&o](text v) {
+           if (v.empty() || v.front() != '/') bad(fmt::format("--pin-dir '{}': expected an absolute path", v));
+           o.pin_dir = v;
+           while (o.pin_dir.size() > 1 && o.pin_dir.back() == '/') o.pin_dir.pop_back();
+       }, "pin links and maps under DIR (on bpffs); a restart with the same DIR\n"
+          "swaps the programs behind the pinned XDP/TC links and keeps the\n"
+          "counters and blocklist; at exit they stay attached")
+        ->type_name("DIR");
+    cli.add_flag("--detach", o.detach, "with --pin-dir: remove everything pinned under DIR (detaching it)\n"
+                                        "and exit")
+        ->disable_flag_override();
+}
+
+examples::command_line monitord_command_line() {
+    return {"monitord",
+            "Watches network packets, process execs, file opens and TCP connects with eBPF;\n"
+            "logs events and serves Prometheus metrics."};
 }
 }  // namespace
 
@@ -59,105 +168,27 @@ std::string cidr::to_string() const {
 }
 
 std::string usage() {
-    return "usage: monitord [options]\n"
-           "Watches network packets, process execs, file opens and TCP connects with eBPF;\n"
-           "logs events and serves Prometheus metrics.\n\n"
-           "  --interface IF     attach XDP/TC packet counters to IF (repeatable; default lo)\n"
-           "  --block CIDR       drop packets from this IPv4/IPv6 range (repeatable)\n"
-           "  --listen ADDR:PORT metrics endpoint (default 127.0.0.1:9435; [::1]:PORT for IPv6);\n"
-           "                     a non-loopback address is served with a warning: no authentication\n"
-           "  --json             print events as JSON lines instead of log lines\n"
-           "  --duration SECONDS stop after this long (default: until SIGINT/SIGTERM)\n"
-           "  --header-timeout S close an HTTP connection whose request header is not in after S\n"
-           "                     seconds (default 5; decimals allowed)\n"
-           "  --idle-timeout S   close an idle keep-alive HTTP connection after S seconds (default 15)\n"
-           "  --max-connections N  at most N HTTP connections; more are answered 503 (default 64)\n"
-           "  --output-queue N   event lines waiting for stdout; when full, lines are dropped and\n"
-           "                     counted in monitord_output_dropped_total (default 4096)\n"
-           "  --user NAME        run as this user once attached (default nobody)\n"
-           "  --pin-dir DIR      pin links and maps under DIR (on bpffs); a restart with the same DIR\n"
-           "                     swaps the programs behind the pinned XDP/TC links and keeps the\n"
-           "                     counters and blocklist; at exit they stay attached\n"
-           "  --detach           with --pin-dir: remove everything pinned under DIR (detaching it)\n"
-           "                     and exit\n"
-           "  --help             this text\n";
+    options ignored;
+    auto cli = monitord_command_line();
+    define(cli, ignored);
+    return cli.help();
 }
 
 bpfco::result<options> parse_options(std::span<const std::string_view> args) {
     options o;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string_view a = args[i];
-        std::string_view value;
-        bool has_value = false;
-        // Both "--opt value" and "--opt=value".
-        if (auto eq = a.find('='); a.starts_with("--") && eq != std::string_view::npos) {
-            value = a.substr(eq + 1);
-            a = a.substr(0, eq);
-            has_value = true;
-        }
-        const bool takes_value = a == "--interface" || a == "--block" || a == "--listen" || a == "--duration" ||
-                                 a == "--header-timeout" || a == "--idle-timeout" || a == "--max-connections" ||
-                                 a == "--output-queue" || a == "--user" || a == "--pin-dir";
-        if (takes_value && !has_value) {
-            if (i + 1 == args.size()) return bad(fmt::format("{} needs a value", a));
-            value = args[++i];
-        }
-        if (!takes_value && has_value) return bad(fmt::format("{} takes no value", a));
-        if (a == "--help" || a == "-h") {
-            o.help = true;
-        } else if (a == "--detach") {
-            o.detach = true;
-        } else if (a == "--pin-dir") {
-            if (value.empty() || value.front() != '/') return bad(fmt::format("--pin-dir '{}': expected an absolute path", value));
-            o.pin_dir = value;
-            while (o.pin_dir.size() > 1 && o.pin_dir.back() == '/') o.pin_dir.pop_back();
-        } else if (a == "--json") {
-            o.json = true;
-        } else if (a == "--interface") {
-            if (value.empty() || value.size() >= 16)
-                return bad(fmt::format("--interface '{}': not an interface name", value));
-            // A second XDP attach to the same interface fails with EBUSY: say so before attaching.
-            if (std::find(o.interfaces.begin(), o.interfaces.end(), value) != o.interfaces.end())
-                return bad(fmt::format("--interface {}: given twice", value));
-            o.interfaces.emplace_back(value);
-        } else if (a == "--block") {
-            auto c = parse_cidr(value);
-            if (!c) return bad(fmt::format("--block {}", c.error().message));
-            o.blocked.push_back(c.value());
-        } else if (a == "--listen") {
-            auto colon = value.rfind(':');
-            if (colon == std::string_view::npos)
-                return bad(fmt::format("--listen '{}': expected ADDRESS:PORT", value));
-            std::string_view host = value.substr(0, colon);
-            if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-            auto port = parse_int<std::uint16_t>(value.substr(colon + 1));
-            if (!port) return bad(fmt::format("--listen '{}': the port must be 0 to 65535", value));
-            std::array<std::uint8_t, 16> probe{};
-            std::string h(host);
-            if (::inet_pton(AF_INET, h.c_str(), probe.data()) != 1 && ::inet_pton(AF_INET6, h.c_str(), probe.data()) != 1)
-                return bad(fmt::format("--listen '{}': '{}' is not an IP address", value, host));
-            o.listen_address = h;
-            o.listen_port = *port;
-        } else if (a == "--duration") {
-            auto s = parse_int<std::uint32_t>(value);
-            if (!s || *s == 0) return bad(fmt::format("--duration '{}': expected a whole number of seconds > 0", value));
-            o.duration = std::chrono::seconds(*s);
-        } else if (a == "--header-timeout" || a == "--idle-timeout") {
-            auto t = parse_seconds(value);
-            if (!t) return bad(fmt::format("{} '{}': expected seconds, 0.001 to 3600", a, value));
-            (a == "--header-timeout" ? o.header_timeout : o.idle_timeout) = *t;
-        } else if (a == "--max-connections" || a == "--output-queue") {
-            auto n = parse_int<std::uint32_t>(value);
-            if (!n || *n == 0 || *n > 1000000) return bad(fmt::format("{} '{}': expected 1 to 1000000", a, value));
-            (a == "--max-connections" ? o.max_connections : o.output_queue) = *n;
-        } else if (a == "--user") {
-            if (value.empty()) return bad("--user: expected a user name");
-            o.user = value;
-        } else {
-            return bad(fmt::format("unknown option '{}' (see --help)", args[i]));
-        }
+    auto cli = monitord_command_line();
+    define(cli, o);
+    // CLI11 takes the arguments last first.
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    try {
+        cli.parse(std::move(reversed));
+    } catch (const CLI::CallForHelp&) {
+        o.help = true;
+        return o;
+    } catch (const CLI::ParseError& e) {
+        return bpfco::make_error(EINVAL, e.what());
     }
-    if (o.detach && o.pin_dir.empty()) return bad("--detach needs --pin-dir DIR");
+    if (o.detach && o.pin_dir.empty()) return bpfco::make_error(EINVAL, "--detach needs --pin-dir DIR");
     if (o.interfaces.empty()) o.interfaces.emplace_back("lo");
     return o;
 }

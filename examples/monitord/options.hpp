@@ -1,5 +1,5 @@
-// monitord's command line: parsed and validated before anything is attached, so that bad input
-// exits with status 2 and a message naming what is wrong.
+// monitord's command line: parsed (by CLI11, in the examples' help layout) and validated before
+// anything is attached, so that bad input exits with status 2 and a message naming what is wrong.
 #pragma once
 
 #include <bpfco/error.hpp>
@@ -48,9 +48,11 @@ struct options {
     bool help = false;
 };
 
-/// args excludes the program name. Errors name the option and the bad value.
+/// args excludes the program name. Errors name the option and the bad value; --help or -h gives
+/// options with help set.
 bpfco::result<options> parse_options(std::span<const std::string_view> args);
 
+/// The --help text.
 std::string usage();
 
 /// "127.0.0.1:9435", "[::1]:9435": an address and port as they are written in a URL.

@@ -3,15 +3,15 @@
 // The filters are const volatile globals set before load.
 #include <bpfco/bpfco.hpp>
 
+#include "command_line.hpp"
+#include "json.hpp"
+#include "tracing.hpp"
 #include "opensnoop.h"
 #include "opensnoop.bpf.skel.h"
 
 #include <boost/asio.hpp>
 
-#include <charconv>
-#include <csignal>
 #include <cstdio>
-#include <cstring>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -29,60 +29,29 @@ struct options {
     bool json = false;
 };
 
-[[noreturn]] void usage(std::string_view problem) {
-    fmt::print(stderr, "opensnoop: {}\nusage: opensnoop [-p PID] [-u UID] [-x] [-n NAME] [-d SECONDS] [--json]\n", problem);
-    std::exit(2);
-}
-
-unsigned number(std::string_view flag, const char* text, bool zero_ok) {
-    unsigned v = 0;
-    const std::string_view s = text ? text : "";
-    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (s.empty() || r.ec != std::errc{} || r.ptr != s.data() + s.size() || (!zero_ok && v == 0))
-        usage(fmt::format("{} needs a {} number, not '{}'", flag, zero_ok ? "non-negative" : "positive", s));
-    return v;
-}
-
 options parse(int argc, char** argv) {
     options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        const char* next = i + 1 < argc ? argv[i + 1] : nullptr;
-        if (a == "-p") o.pid = number(a, next, false), ++i;
-        else if (a == "-u") o.uid = number(a, next, true), ++i;
-        else if (a == "-x") o.failed = true;
-        else if (a == "-d") o.seconds = number(a, next, false), ++i;
-        else if (a == "-n") {
-            if (!next || !*next || std::strlen(next) > 15) usage("-n needs a command name of 1 to 15 characters");
-            o.name = next, ++i;
-        } else if (a == "--json") o.json = true;
-        else if (a == "-h" || a == "--help") usage("trace open() calls");
-        else usage(fmt::format("unknown argument '{}'", a));
-    }
+    examples::command_line cli("opensnoop", "Traces open() calls: one line each.");
+    cli.add_number("-p", o.pid, "PID", "only this process id", 1);
+    cli.add_number("-u", o.uid, "UID", "only this user id");
+    cli.add_flag("-x", o.failed, "only failed opens")->disable_flag_override();
+    cli.add_option("-n", o.name, "only commands of this name (1 to 15 characters)")
+        ->type_name("NAME")
+        ->check(examples::command_name());
+    cli.add_number("-d", o.seconds, "SECONDS", "stop after SECONDS (default: at Ctrl-C)", 1);
+    cli.add_flag("--json", o.json, "print JSON lines")->disable_flag_override();
+    cli.parse_or_exit(argc, argv);
     return o;
 }
 
-// JSON strings: the kernel hands us arbitrary bytes.
-std::string quoted(std::string_view s) {
-    std::string out = "\"";
-    for (unsigned char c : s) {
-        if (c == '"' || c == '\\') out += {'\\', static_cast<char>(c)};
-        else if (c < 0x20 || c >= 0x7f) out += fmt::format("\\u{:04x}", c);
-        else out += static_cast<char>(c);
-    }
-    return out + "\"";
-}
-
-std::string_view field(const char* s, std::size_t n) { return {s, strnlen(s, n)}; }
-
 void print(const open_event& e, bool json) {
-    const auto comm = field(e.comm, sizeof e.comm);
-    const auto path = field(e.path, sizeof e.path);
+    const auto comm = examples::field(e.comm, sizeof e.comm);
+    const auto path = examples::field(e.path, sizeof e.path);
     // Like libbpf-tools: FD is the fd, or -1 with ERR the errno.
     const int fd = e.ret >= 0 ? e.ret : -1, err = e.ret >= 0 ? 0 : -e.ret;
     if (json)
         fmt::print("{{\"ts_ns\":{},\"pid\":{},\"uid\":{},\"comm\":{},\"fd\":{},\"err\":{},\"flags\":{},\"path\":{}}}\n",
-                   e.ts_ns, e.pid, e.uid, quoted(comm), fd, err, e.flags, quoted(path));
+                   e.ts_ns, e.pid, e.uid, examples::quoted(comm), fd, err, e.flags, examples::quoted(path));
     else
         fmt::print("{:<7} {:<16} {:>3} {:>3} {:08o} {}\n", e.pid, comm, fd, err, e.flags, path);
 }
@@ -105,9 +74,7 @@ int main(int argc, char** argv) {
         obj.global<std::uint32_t>("targ_pid").value().set(o.pid).value();
         obj.global<std::uint32_t>("targ_uid").value().set(o.uid).value();
         obj.global<bool>("targ_failed").value().set(o.failed).value();
-        std::array<char, 16> comm{};
-        o.name.copy(comm.data(), comm.size() - 1);
-        obj.global<std::array<char, 16>>("targ_comm").value().set(comm).value();
+        obj.global<std::array<char, 16>>("targ_comm").value().set(examples::comm_filter(o.name)).value();
         obj.load().value();
 
         asio::io_context io;
@@ -118,15 +85,8 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
         fmt::print(stderr, "opensnoop: tracing open() calls (Ctrl-C ends)\n");
 
-        asio::signal_set signals(io, SIGINT, SIGTERM);
-        signals.async_wait([&](auto, int) { io.stop(); });
-        asio::steady_timer deadline(io);
-        if (o.seconds) {
-            deadline.expires_after(std::chrono::seconds(o.seconds));
-            deadline.async_wait([&](auto ec) { if (!ec) io.stop(); });
-        }
         asio::co_spawn(io, receive(events, o.json), [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
-        io.run();
+        examples::run_until_stopped(io, o.seconds);
         if (auto lost = obj.global<std::uint64_t>("lost").value().load())
             fmt::print(stderr, "opensnoop: {} opens lost (ring buffer or pending table full)\n", lost);
     } catch (const bpfco::error_exception& e) {

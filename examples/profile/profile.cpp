@@ -8,13 +8,13 @@
 #include <linux/types.h>
 #include <bpfco/profile.h>
 
+#include "command_line.hpp"
 #include "profile.bpf.skel.h"
 
 #include <boost/asio.hpp>
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -37,44 +37,21 @@ struct options {
     std::string svg;  // flame graph file, or empty
 };
 
-[[noreturn]] void usage(std::string_view problem) {
-    std::fprintf(stderr,
-                 "profile: %.*s\n"
-                 "usage: profile [-F HZ] [-d SECONDS] [-p PID] [--kernel-only|--user-only] [--folded] [--top N] [--svg FILE]\n",
-                 static_cast<int>(problem.size()), problem.data());
-    std::exit(2);
-}
-
-template <class T>
-T number(std::string_view flag, const char* text, T min) {
-    T v{};
-    const std::string_view s = text ? text : "";
-    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (s.empty() || r.ec != std::errc{} || r.ptr != s.data() + s.size() || v < min)
-        usage(fmt::format("{} needs a number >= {}, not '{}'", flag, min, s));
-    return v;
-}
-
 options parse(int argc, char** argv) {
     options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        const char* next = i + 1 < argc ? argv[i + 1] : nullptr;
-        if (a == "-F") o.frequency = number<std::uint64_t>(a, next, 1), ++i;
-        else if (a == "-d") o.seconds = number<unsigned>(a, next, 1), ++i;
-        else if (a == "-p") o.pid = number<std::uint32_t>(a, next, 1), ++i;
-        else if (a == "--top") o.top = number<std::size_t>(a, next, 1), ++i;
-        else if (a == "--kernel-only") o.user = false;
-        else if (a == "--user-only") o.kernel = false;
-        else if (a == "--folded") o.folded = true;
-        else if (a == "--svg") {
-            if (!next || !*next) usage("--svg needs a file name");
-            o.svg = next, ++i;
-        }
-        else if (a == "-h" || a == "--help") usage("sample stacks on every CPU");
-        else usage(fmt::format("unknown argument '{}'", a));
-    }
-    if (!o.kernel && !o.user) usage("--kernel-only and --user-only exclude each other");
+    examples::command_line cli("profile",
+                               "Samples stacks on every CPU; prints the top ones, folded stacks or a flame graph.");
+    cli.add_number("-F", o.frequency, "HZ", "samples per second on each CPU (default 99)", 1);
+    cli.add_number("-d", o.seconds, "SECONDS", "sample for SECONDS (default 5; Ctrl-C ends early)", 1);
+    cli.add_number("-p", o.pid, "PID", "only this process id", 1);
+    auto* kernel_only = cli.add_flag_callback("--kernel-only", [&o] { o.user = false; }, "kernel stacks only");
+    cli.add_flag_callback("--user-only", [&o] { o.kernel = false; }, "user stacks only")->excludes(kernel_only);
+    cli.add_flag("--folded", o.folded, "print every stack folded, one line each")->disable_flag_override();
+    cli.add_number("--top", o.top, "N", "print the N most sampled stacks (default 10)", 1);
+    cli.add_option("--svg", o.svg, "draw a flame graph into FILE")
+        ->type_name("FILE")
+        ->check(CLI::Validator([](const std::string& file) { return file.empty() ? "expected a file name" : ""; }, ""));
+    cli.parse_or_exit(argc, argv);
     return o;
 }
 

@@ -3,6 +3,7 @@
 //   ps [--comm SUBSTRING]
 #include <bpfco/bpfco.hpp>
 
+#include "command_line.hpp"
 #include "ps.bpf.skel.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -57,12 +58,9 @@ asio::awaitable<int> list(bpfco::iterator_stream& tasks, const std::string& filt
 
 int main(int argc, char** argv) {
     std::string filter;
-    if (argc == 3 && std::string(argv[1]) == "--comm") {
-        filter = argv[2];
-    } else if (argc != 1) {
-        fmt::print(stderr, "usage: ps [--comm SUBSTRING]\n");
-        return 2;
-    }
+    examples::command_line cli("ps", "Lists the processes, as a BPF task iterator walks them.");
+    cli.add_option("--comm", filter, "only commands containing SUBSTRING")->type_name("SUBSTRING");
+    cli.parse_or_exit(argc, argv);
     try {
         auto obj = bpfco::object::load_skeleton("ps", ps_bpf__elf_bytes).value();
         auto link = obj.program("ps_tasks").value().attach_iter().value();

@@ -5,11 +5,11 @@
 // without a syscall.
 #include <bpfco/bpfco.hpp>
 
+#include "command_line.hpp"
 #include "runqlat.bpf.skel.h"
 
 #include <boost/asio.hpp>
 
-#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <string_view>
@@ -27,32 +27,14 @@ struct options {
     unsigned seconds = 0;  // 0: until Ctrl-C
 };
 
-[[noreturn]] void usage(std::string_view problem) {
-    fmt::print(stderr, "runqlat: {}\nusage: runqlat [-p PID] [-m] [-i SECONDS] [-d SECONDS]\n", problem);
-    std::exit(2);
-}
-
-unsigned number(std::string_view flag, const char* text) {
-    unsigned v = 0;
-    const std::string_view s = text ? text : "";
-    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (s.empty() || r.ec != std::errc{} || r.ptr != s.data() + s.size() || v == 0)
-        usage(fmt::format("{} needs a positive number, not '{}'", flag, s));
-    return v;
-}
-
 options parse(int argc, char** argv) {
     options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        const char* next = i + 1 < argc ? argv[i + 1] : nullptr;
-        if (a == "-p") o.pid = number(a, next), ++i;
-        else if (a == "-m") o.ms = true;
-        else if (a == "-i") o.interval = number(a, next), ++i;
-        else if (a == "-d") o.seconds = number(a, next), ++i;
-        else if (a == "-h" || a == "--help") usage("summarize run-queue latency");
-        else usage(fmt::format("unknown argument '{}'", a));
-    }
+    examples::command_line cli("runqlat", "Summarizes run-queue latency as a histogram per interval.");
+    cli.add_number("-p", o.pid, "PID", "only this process id", 1);
+    cli.add_flag("-m", o.ms, "milliseconds instead of microseconds")->disable_flag_override();
+    cli.add_number("-i", o.interval, "SECONDS", "print every SECONDS (default 1)", 1);
+    cli.add_number("-d", o.seconds, "SECONDS", "stop after SECONDS (default: at Ctrl-C)", 1);
+    cli.parse_or_exit(argc, argv);
     return o;
 }
 

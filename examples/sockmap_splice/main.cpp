@@ -2,6 +2,7 @@
 // on 127.0.0.1:LISTEN, connects to 127.0.0.1:TO, puts both sockets in a sockmap whose sk_skb
 // program forwards each side's data to the other, and prints the bytes moved each second.
 //   sockmap_splice --listen PORT --to PORT [-d SECONDS]
+#include "command_line.hpp"
 #include "sockmap_splice.bpf.skel.h"
 
 #include <bpfco/bpfco.hpp>
@@ -69,16 +70,13 @@ asio::awaitable<void> splice(bpfco::object& obj, std::uint16_t listen_port, std:
 }  // namespace
 
 int main(int argc, char** argv) {
-    int listen_port = 0, to_port = 0, seconds = 0;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        if (a == "--listen" && i + 1 < argc) listen_port = std::atoi(argv[++i]);
-        else if (a == "--to" && i + 1 < argc) to_port = std::atoi(argv[++i]);
-        else if (a == "-d" && i + 1 < argc) seconds = std::atoi(argv[++i]);
-        else fail("usage: sockmap_splice --listen PORT --to PORT [-d SECONDS]");
-    }
-    if (listen_port <= 0 || listen_port > 65535 || to_port <= 0 || to_port > 65535)
-        fail("usage: sockmap_splice --listen PORT --to PORT [-d SECONDS]");
+    std::uint16_t listen_port = 0, to_port = 0;
+    int seconds = 0;
+    examples::command_line cli("sockmap_splice", "Splices an accepted TCP connection to another in the kernel.");
+    cli.add_number("--listen", listen_port, "PORT", "accept one connection on 127.0.0.1:PORT", 1)->required();
+    cli.add_number("--to", to_port, "PORT", "splice it to 127.0.0.1:PORT", 1)->required();
+    cli.add_number("-d", seconds, "SECONDS", "stop after SECONDS (default: at Ctrl-C)");
+    cli.parse_or_exit(argc, argv);
 
     auto obj = bpfco::object::load_skeleton("sockmap_splice", sockmap_splice_bpf__elf_bytes);
     if (!obj) fail(obj.error().message);
@@ -89,8 +87,7 @@ int main(int argc, char** argv) {
     });
     int status = 0;
     asio::co_spawn(io,
-                   splice(obj.value(), static_cast<std::uint16_t>(listen_port), static_cast<std::uint16_t>(to_port),
-                          seconds, signals),
+                   splice(obj.value(), listen_port, to_port, seconds, signals),
                    [&](std::exception_ptr e) {
                        if (!e) return;
                        try {

@@ -5,6 +5,7 @@
 // List a binary's probes with `readelf -n BINARY`.
 #include <bpfco/bpfco.hpp>
 
+#include "command_line.hpp"
 #include "usdt_trace.bpf.skel.h"
 
 #include <boost/asio/co_spawn.hpp>
@@ -25,11 +26,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-int usage() {
-    fmt::print(stderr, "usage: usdt_trace BINARY PROVIDER:NAME [-p PID] [-d SECONDS]\n");
-    return 2;
-}
-
 asio::awaitable<void> print_hits(bpfco::log_stream& logs) {
     for (;;) {
         auto batch = co_await logs.async_receive(asio::use_awaitable);
@@ -41,25 +37,25 @@ asio::awaitable<void> print_hits(bpfco::log_stream& logs) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 3) return usage();
-    std::string binary = argv[1], probe = argv[2];
-    auto colon = probe.find(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == probe.size()) return usage();
+    std::string binary, probe;
     int pid = -1;
     double seconds = 0;
-    for (int i = 3; i < argc; ++i) {
-        std::string a = argv[i];
-        try {
-            if (a == "-p" && i + 1 < argc)
-                pid = std::stoi(argv[++i]);
-            else if (a == "-d" && i + 1 < argc)
-                seconds = std::stod(argv[++i]);
-            else
-                return usage();
-        } catch (const std::exception&) {
-            return usage();
-        }
-    }
+    examples::command_line cli("usdt_trace", "Traces a USDT probe of a binary and prints each hit with its arguments.");
+    cli.add_option("BINARY", binary, "the executable or library with the probe")->required();
+    cli.add_option("PROVIDER:NAME", probe, "the probe, as `readelf -n BINARY` lists it")
+        ->required()
+        ->check(CLI::Validator(
+            [](const std::string& p) -> std::string {
+                const auto colon = p.find(':');
+                if (colon == std::string::npos || colon == 0 || colon + 1 == p.size())
+                    return fmt::format("expected PROVIDER:NAME, not '{}'", p);
+                return {};
+            },
+            ""));
+    cli.add_number("-p", pid, "PID", "only in this process (default: every process)", 1);
+    cli.add_option("-d", seconds, "stop after SECONDS, decimals allowed (default: at Ctrl-C)")->type_name("SECONDS");
+    cli.parse_or_exit(argc, argv);
+    const auto colon = probe.find(':');
     try {
         auto obj = bpfco::object::load_skeleton("usdt_trace", usdt_trace_bpf__elf_bytes).value();
         auto link = obj.program("trace_probe").value()

@@ -1,6 +1,7 @@
 // xdp_counter: the classic loader loop as a C++ coroutine. Loads the object, attaches an XDP
 // packet counter, blocks one address, prints packets and bytes per second until Ctrl-C.
 //   xdp_counter [INTERFACE] [--block IPV4] [--duration SECONDS]
+#include "command_line.hpp"
 #include "xdp_counter.bpf.skel.h"
 
 #include <bpfco/bpfco.hpp>
@@ -44,13 +45,11 @@ asio::awaitable<void> report(bpfco::map_watch<bpfco::per_cpu_array<std::uint64_t
 int main(int argc, char** argv) {
     std::string interface = "lo", block;
     int seconds = 0;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        if (a == "--block" && i + 1 < argc) block = argv[++i];
-        else if (a == "--duration" && i + 1 < argc) seconds = std::atoi(argv[++i]);
-        else if (!a.starts_with("-")) interface = a;
-        else fail("usage: xdp_counter [INTERFACE] [--block IPV4] [--duration SECONDS]");
-    }
+    examples::command_line cli("xdp_counter", "Counts the packets arriving on an interface, dropping one address's.");
+    cli.add_option("INTERFACE", interface, "the interface to watch (default lo)");
+    cli.add_option("--block", block, "drop the packets from this address")->type_name("IPV4");
+    cli.add_number("--duration", seconds, "SECONDS", "stop after SECONDS (default: at Ctrl-C)");
+    cli.parse_or_exit(argc, argv);
 
     auto obj = bpfco::object::load_skeleton("xdp_counter", xdp_counter_bpf__elf_bytes);
     if (!obj) fail(obj.error().message);

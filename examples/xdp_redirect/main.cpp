@@ -3,6 +3,7 @@
 //   xdp_redirect --from IF --to IF [-d SECONDS] [--native]
 // Generic (skb) mode by default: it works on any interface, veth included. --native asks for the
 // driver's XDP (on veth, the receiving peer of the --to interface then needs an XDP program too).
+#include "command_line.hpp"
 #include "xdp_redirect.bpf.skel.h"
 
 #include <bpfco/bpfco.hpp>
@@ -48,15 +49,13 @@ int main(int argc, char** argv) {
     std::string from, to;
     int seconds = 0;
     auto mode = bpfco::xdp_mode::generic;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        if (a == "--from" && i + 1 < argc) from = argv[++i];
-        else if (a == "--to" && i + 1 < argc) to = argv[++i];
-        else if (a == "-d" && i + 1 < argc) seconds = std::atoi(argv[++i]);
-        else if (a == "--native") mode = bpfco::xdp_mode::native;
-        else fail("usage: xdp_redirect --from IF --to IF [-d SECONDS] [--native]");
-    }
-    if (from.empty() || to.empty()) fail("usage: xdp_redirect --from IF --to IF [-d SECONDS] [--native]");
+    examples::command_line cli("xdp_redirect", "Forwards the packets arriving on one interface out of another.");
+    cli.add_option("--from", from, "the interface packets arrive on")->type_name("IF")->required();
+    cli.add_option("--to", to, "the interface they leave by")->type_name("IF")->required();
+    cli.add_number("-d", seconds, "SECONDS", "stop after SECONDS (default: at Ctrl-C)");
+    cli.add_flag_callback("--native", [&mode] { mode = bpfco::xdp_mode::native; },
+                          "the driver's XDP instead of the generic (skb) mode");
+    cli.parse_or_exit(argc, argv);
 
     auto obj = bpfco::object::load_skeleton("xdp_redirect", xdp_redirect_bpf__elf_bytes);
     if (!obj) fail(obj.error().message);

@@ -2,6 +2,7 @@
 // back to its sender (addresses and ports swapped), printing packets/s each second from a timer
 // beside the receive loop. Other traffic goes to the kernel as usual.
 //   xsk_echo IF [--port PORT] [--queue Q] [-d SECONDS]
+#include "command_line.hpp"
 #include "xsk_echo.bpf.skel.h"
 
 #include <bpfco/bpfco.hpp>
@@ -79,21 +80,19 @@ asio::awaitable<void> report(bpfco::xsk_socket& xsk, const std::uint64_t& packet
 
 int main(int argc, char** argv) {
     std::string interface;
-    int seconds = 0, port = 9000;
+    int seconds = 0;
+    std::uint16_t port = 9000;
     bpfco::xsk_options options;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        if (a == "--port" && i + 1 < argc) port = std::atoi(argv[++i]);
-        else if (a == "--queue" && i + 1 < argc) options.queue = static_cast<std::uint32_t>(std::atoi(argv[++i]));
-        else if (a == "-d" && i + 1 < argc) seconds = std::atoi(argv[++i]);
-        else if (!a.starts_with("-") && interface.empty()) interface = a;
-        else fail("usage: xsk_echo IF [--port PORT] [--queue Q] [-d SECONDS]");
-    }
-    if (interface.empty() || port <= 0 || port > 65535) fail("usage: xsk_echo IF [--port PORT] [--queue Q] [-d SECONDS]");
+    examples::command_line cli("xsk_echo", "Echoes UDP packets back from user space through an AF_XDP socket.");
+    cli.add_option("IF", interface, "the interface to echo on")->required();
+    cli.add_number("--port", port, "PORT", "the UDP port to echo (default 9000)", 1);
+    cli.add_number("--queue", options.queue, "Q", "the interface's receive queue (default 0)");
+    cli.add_number("-d", seconds, "SECONDS", "stop after SECONDS (default: at Ctrl-C)");
+    cli.parse_or_exit(argc, argv);
 
     auto obj = bpfco::object::load_skeleton("xsk_echo", xsk_echo_bpf__elf_bytes);
     if (!obj) fail(obj.error().message);
-    obj.value().map<bpfco::array<std::uint32_t>>("echo_port").value().insert(0, static_cast<std::uint32_t>(port)).value();
+    obj.value().map<bpfco::array<std::uint32_t>>("echo_port").value().insert(0, std::uint32_t{port}).value();
 
     asio::io_context io;
     auto xsk = bpfco::xsk_socket::create(io.get_executor(), interface, options);
