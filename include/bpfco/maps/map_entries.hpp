@@ -11,7 +11,7 @@
 
 namespace bpfco {
 namespace detail {
-template <class K, class V, std::uint32_t... Types>
+template <class K, class V, map_type... Types>
 class key_value_map;
 }  // namespace detail
 
@@ -77,7 +77,7 @@ public:
 
 private:
     // The typed views read into it: they have checked the map's key and value sizes.
-    template <class, class, std::uint32_t...>
+    template <class, class, map_type...>
     friend class detail::key_value_map;
     // Replaces the contents with every entry of `m`; empty after a failure.
     result<void> read(const map& m, read_method how) { return s_.read(m, 1, how); }
