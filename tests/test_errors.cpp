@@ -60,7 +60,7 @@ TEST_CASE("a map view with the wrong sizes or type is refused") {
     BPFCO_REQUIRE_ROOT();
     auto obj = object::load_memory("attach_test", elf_of(attach_test_bpf__elf_bytes)).value();
     auto counters = obj.map("counters").value();  // array, u32 -> u64
-    const std::uint32_t array[] = {BPF_MAP_TYPE_ARRAY}, hash[] = {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH};
+    const map_type array[] = {map_type::array}, hash[] = {map_type::hash, map_type::lru_hash};
     CHECK(counters.check(array, 4, 8).has_value());
     auto size = counters.check(array, 4, 4);
     REQUIRE(size.has_error());
