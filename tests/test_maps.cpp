@@ -548,3 +548,41 @@ TEST_CASE("map_watch: deltas, cancellation, close and every completion token") {
         CHECK(destroyed == asio::error::operation_aborted);
     }
 }
+
+TEST_CASE("every typed view pins itself and re-opens with from_pinned") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    const std::string path = "/sys/fs/bpf/bpfco_maps_view_pin";
+    (void)unpin(path);  // a leftover of an interrupted run
+    auto counts = hash_map<std::uint32_t, std::uint64_t>::make(
+                      map::create(map_type::hash, "view_pin", 4, 8, 4).value())
+                      .value();
+    counts.insert(1, 42).value();
+    counts.pin(path).value();
+    auto again = hash_map<std::uint32_t, std::uint64_t>::from_pinned(path).value();
+    CHECK(again.lookup(1).value() == std::optional<std::uint64_t>{42});
+    auto wrong = array<std::uint64_t>::from_pinned(path);
+    REQUIRE_FALSE(wrong);
+    CHECK(wrong.error().message.find(path) != std::string::npos);
+    unpin(path).value();
+    // Each kind of view has the one from_pinned; a missing pin fails naming the path.
+    const std::string absent = "/sys/fs/bpf/bpfco_maps_view_absent";
+    auto missing = [&](auto r) {
+        REQUIRE_FALSE(r);
+        CHECK(r.error().message.find(absent) != std::string::npos);
+    };
+    missing(lru_hash_map<std::uint32_t, std::uint32_t>::from_pinned(absent));
+    missing(per_cpu_array<std::uint64_t>::from_pinned(absent));
+    missing(per_cpu_hash_map<std::uint32_t, std::uint64_t>::from_pinned(absent));
+    missing(lpm_trie<ipv4_prefix_key, std::uint32_t>::from_pinned(absent));
+    missing(queue<std::uint64_t>::from_pinned(absent));
+    missing(bloom_filter<std::uint64_t>::from_pinned(absent));
+    missing(stack_trace_map::from_pinned(absent));
+    missing(program_array::from_pinned(absent));
+    missing(array_of_maps::from_pinned(absent));
+    missing(hash_of_maps<std::uint32_t>::from_pinned(absent));
+    missing(devmap::from_pinned(absent));
+    missing(cpumap::from_pinned(absent));
+    missing(xskmap::from_pinned(absent));
+    missing(sockmap::from_pinned(absent));
+}

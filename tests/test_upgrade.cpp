@@ -341,7 +341,7 @@ TEST_CASE("batch writes: 100k entries by batch equal per-key writes; a failure p
     std::sort(b.begin(), b.end());
     CHECK(a.size() == n);
     CHECK(a == b);
-    // The per-key path of update_batch writes the same.
+    // The per-key path of insert_batch writes the same.
     CHECK(per_key.insert_batch(keys, values, update_flags::any, write_method::per_key).value() == n);
     CHECK(per_key.read_all().value().size() == n);
 

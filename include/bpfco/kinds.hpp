@@ -1,6 +1,8 @@
 // The kernel's kinds of program, attach point, link and map, as enum classes with the kernel's
 // numbers (so a value converts to and from the uapi enum with a static_cast), and an
 // fmt::formatter for each that prints the kernel's name ("hash", "xdp", "cgroup_inet_ingress").
+// Formatting never fails (a value this list does not name prints as its number) and is safe from
+// any thread.
 #pragma once
 
 #include <fmt/format.h>

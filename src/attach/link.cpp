@@ -2,9 +2,9 @@
 #include <bpfco/loader/program.hpp>
 
 #include "internal/bpf_fd_kind.hpp"
+#include "internal/hints.hpp"
 #include "internal/libbpf_log.hpp"
 #include "internal/link_access.hpp"
-#include "internal/hints.hpp"
 #include "internal/mounts.hpp"
 
 #include <bpf/bpf.h>

@@ -1,3 +1,4 @@
+#include <bpfco/loader/program.hpp>
 #include <bpfco/maps/program_array.hpp>
 
 #include <linux/bpf.h>

@@ -18,7 +18,8 @@ class key_value_map;
 /// What a typed view's read_all(entries) fills: keys()[i] maps to values()[i]. The kernel
 /// writes K[] and V[] directly (the view checked their sizes against the map's), so nothing is
 /// copied after the syscalls. Reuse one map_entries for repeated reads: its storage, sized
-/// from the map's max_entries on the first read, is kept (no allocation per read).
+/// from the map's max_entries on the first read, is kept (no allocation per read). Like a
+/// std::vector: several threads may read it between reads into it, a read into it needs it alone.
 template <class K, class V>
 class map_entries {
 public:

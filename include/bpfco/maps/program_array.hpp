@@ -2,10 +2,11 @@
 // empty slot makes the tail call fall through to the code after it.
 #pragma once
 
-#include <bpfco/loader/program.hpp>
 #include <bpfco/maps/detail/typed_map.hpp>
 
 namespace bpfco {
+
+class program;
 
 /// A tail-call jump table, index -> program: insert(index, program), erase(index), plus fd(),
 /// name(), max_entries(), untyped(), pin() and from_pinned(). Calls are syscalls whose failures name the map
