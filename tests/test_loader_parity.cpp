@@ -246,7 +246,7 @@ TEST_CASE("empty objects, programs, maps and links answer every call with an err
         CHECK(e.insert_bytes(&key, &value, update_flags::any).has_error());
         CHECK(e.erase_bytes(&key).has_error());
         CHECK(e.next_key_bytes(nullptr, &key).has_error());
-        const std::uint32_t types[] = {1};
+        const map_type types[] = {map_type::hash};
         CHECK(e.check(types, 8, 8).has_error());
         CHECK(!e.make_error(EINVAL, "x").message.empty());
     }
