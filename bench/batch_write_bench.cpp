@@ -39,7 +39,7 @@ int main() {
         std::puts("SKIPPED: batch_write_bench needs root (CAP_BPF)");
         return 0;
     }
-    auto m = view::make(bpfco::map::create(BPF_MAP_TYPE_HASH, "bench_batch_w", 4, 8, entries).value()).value();
+    auto m = view::make(bpfco::map::create(bpfco::map_type::hash, "bench_batch_w", 4, 8, entries).value()).value();
     std::vector<std::uint32_t> keys(entries);
     std::vector<std::uint64_t> values(entries);
     for (std::uint32_t k = 0; k < entries; ++k) {
@@ -52,10 +52,10 @@ int main() {
     std::vector<double> ub, up, db, dp;
     for (int r = 0; r < repeats; ++r) {
         // Each round inserts into an empty map and deletes down to empty, by both paths.
-        ub.push_back(rate([&] { return m.update_batch(keys, values, bpfco::update_flags::any, write_method::batch); }));
-        db.push_back(rate([&] { return m.delete_batch(keys, write_method::batch); }));
-        up.push_back(rate([&] { return m.update_batch(keys, values, bpfco::update_flags::any, write_method::per_key); }));
-        dp.push_back(rate([&] { return m.delete_batch(keys, write_method::per_key); }));
+        ub.push_back(rate([&] { return m.insert_batch(keys, values, bpfco::update_flags::any, write_method::batch); }));
+        db.push_back(rate([&] { return m.erase_batch(keys, write_method::batch); }));
+        up.push_back(rate([&] { return m.insert_batch(keys, values, bpfco::update_flags::any, write_method::per_key); }));
+        dp.push_back(rate([&] { return m.erase_batch(keys, write_method::per_key); }));
     }
     fmt::print("RESULT map_update_batch {:.0f} entries/s\n", median(ub));
     fmt::print("RESULT map_update_per_key {:.0f} entries/s\n", median(up));

@@ -112,8 +112,8 @@ public:
     void watch(std::uint32_t tid) const {
         const std::uint32_t zero = 0;
         const std::uint64_t none = 0;
-        obj_.map("syscalls").value().update_bytes(&zero, &none, bpfco::update_flags::any).value();
-        obj_.map("target").value().update_bytes(&zero, &tid, bpfco::update_flags::any).value();
+        obj_.map("syscalls").value().insert_bytes(&zero, &none, bpfco::update_flags::any).value();
+        obj_.map("target").value().insert_bytes(&zero, &tid, bpfco::update_flags::any).value();
     }
     std::uint64_t count() const {
         const std::uint32_t zero = 0;

@@ -97,7 +97,7 @@ int main() {
         std::puts("SKIPPED: map_dump needs root (CAP_BPF)");
         return 0;
     }
-    auto m = view::make(bpfco::map::create(BPF_MAP_TYPE_HASH, "bench_dump", 4, 8, entries).value()).value();
+    auto m = view::make(bpfco::map::create(bpfco::map_type::hash, "bench_dump", 4, 8, entries).value()).value();
     for (std::uint32_t k = 0; k < entries; ++k) m.insert(k * 2654435761u, k).value();
     fmt::print("# {} entries, {} repeats, median; batch_ops: {}\n", entries, repeats,
                bpfco::features::batch_ops() ? "yes" : "no");

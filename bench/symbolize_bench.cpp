@@ -131,7 +131,7 @@ int main() {
         auto obj = bpfco::object::load_skeleton("profile", profile_bpf__elf_bytes).value();
         profile_config cfg{0, 1, 1};
         std::uint32_t zero = 0;
-        obj.map("settings").value().update_bytes(&zero, &cfg, bpfco::update_flags::any).value();
+        obj.map("settings").value().insert_bytes(&zero, &cfg, bpfco::update_flags::any).value();
         auto prog = obj.program("profile_sample").value();
         bpfco::perf_event_options po;
         po.frequency = 99;
@@ -140,7 +140,7 @@ int main() {
         for (int rep = 0; rep < 5; ++rep) {
             off.push_back(timed_work());
             auto events = bpfco::perf_event::open(po).value();
-            events.attach(prog).value();
+            auto sampling = prog.attach_perf_event(events).value();
             on.push_back(timed_work());
         }
         std::sort(off.begin(), off.end());

@@ -133,7 +133,7 @@ phase xsk_round(const bpfco::object& obj, std::uint64_t n) {
     o.ring_size = 2048;
     auto xsk = bpfco::xsk_socket::create(io.get_executor(), "bpfco_net_br", o).value();
     auto slots = obj.map<bpfco::xskmap>("xsks").value();
-    slots.set(0, xsk).value();
+    slots.insert(0, xsk).value();
     phase p;
     double first = 0, last = 0;
     asio::co_spawn(io, [&]() -> asio::awaitable<void> {

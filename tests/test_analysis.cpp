@@ -91,16 +91,17 @@ bool wait_blocked_in_read(pid_t pid) {
 struct profiled {
     object obj;
     perf_event events;
+    bpfco::link sampling;
 };
 
 profiled start_profile(pid_t pid, std::uint64_t frequency) {
     auto obj = object::load_memory("profile", elf_of(profile_bpf__elf_bytes)).value();
     profile_config cfg{static_cast<__u32>(pid), 1, 1};
     std::uint32_t zero = 0;
-    obj.map("settings").value().update_bytes(&zero, &cfg, update_flags::any).value();
+    obj.map("settings").value().insert_bytes(&zero, &cfg, update_flags::any).value();
     auto ev = perf_event::open(options(perf_counter::cpu_clock, frequency, pid)).value();
-    ev.attach(obj.program("profile_sample").value()).value();
-    return {std::move(obj), std::move(ev)};
+    auto sampling = obj.program("profile_sample").value().attach_perf_event(ev).value();
+    return {std::move(obj), std::move(ev), std::move(sampling)};
 }
 
 }  // namespace
@@ -116,7 +117,7 @@ TEST_CASE("a sampler on every CPU fires the BPF program while this process spins
     MESSAGE("samples in 0.5 s at 999 Hz: " << samples);
     CHECK(samples > 100);  // ~500 expected; a loaded 2-CPU VM loses some
     CHECK(per_cpu_total(totals, PROFILE_DROPPED) == 0);
-    p.events.detach();
+    p.sampling.detach();
     const auto after = per_cpu_total(totals, PROFILE_SAMPLES);
     burn(200ms);
     CHECK(per_cpu_total(totals, PROFILE_SAMPLES) == after);
@@ -226,7 +227,7 @@ TEST_CASE("the profiler finds the spinning function and real kernel frames") {
     const pid_t self = ::getpid();
     auto p = start_profile(self, 999);
     burn(1500ms);
-    p.events.detach();
+    p.sampling.detach();
 
     auto counts = p.obj.map("counts").value();
     auto stacks = p.obj.map<stack_trace_map>("stacks").value();

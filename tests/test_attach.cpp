@@ -57,7 +57,7 @@ std::uint64_t counter(const object& obj, std::uint32_t slot) {
 
 void set_target_pid(const object& obj) {
     std::uint32_t zero = 0, pid = static_cast<std::uint32_t>(::getpid());
-    obj.map("target_pid").value().update_bytes(&zero, &pid, update_flags::any).value();
+    obj.map("target_pid").value().insert_bytes(&zero, &pid, update_flags::any).value();
 }
 
 // Checks that every program, map and link the test held is gone once destroyed.
@@ -175,7 +175,7 @@ void xdp_counts_and_drops(const veth_pair& net, xdp_mode mode, const char* mode_
         in_addr blocked{};
         ::inet_pton(AF_INET, veth_pair::addr_a, &blocked);
         std::uint8_t one = 1;
-        obj.map("blocked_ips").value().update_bytes(&blocked.s_addr, &one, update_flags::no_exist).value();
+        obj.map("blocked_ips").value().insert_bytes(&blocked.s_addr, &one, update_flags::no_exist).value();
         CHECK(veth_pair::exchange(a, b, veth_pair::addr_b, 4001, n) == 0);
         CHECK(counter(obj, slot_xdp_udp) == 2 * n);
         CHECK(counter(obj, slot_xdp_drop) == n);
@@ -299,7 +299,7 @@ TEST_CASE("perf_event program counts cpu-clock samples of this process") {
             attr.sample_freq = 1000;
             int pfd = static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
             REQUIRE_MESSAGE(pfd >= 0, "perf_event_open on cpu ", cpu, ": ", std::strerror(errno));
-            links.push_back(prog.attach_perf_event(pfd).value());
+            links.push_back(prog.attach_perf_event(unique_fd(pfd)).value());
         }
         made = testing::own_ids();
         auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
@@ -345,7 +345,7 @@ TEST_CASE("a pinned perf_event link keeps sampling after its handle is gone") {
         int pfd = static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, bpfco::online_cpus().value().front(), -1, PERF_FLAG_FD_CLOEXEC));
         REQUIRE_MESSAGE(pfd >= 0, "perf_event_open: ", std::strerror(errno));
         {
-            auto l = obj.program("perf_sample_counter").value().attach_perf_event(pfd).value();
+            auto l = obj.program("perf_sample_counter").value().attach_perf_event(unique_fd(pfd)).value();
             l.pin(path).value();
             made = testing::own_ids();
         }
@@ -405,7 +405,7 @@ TEST_CASE("cgroup sock_create program counts sockets made by a process in the cg
     testing::kernel_ids made;
     {
         auto obj = load_attach_test();
-        auto link = obj.program("sock_create_counter").value().attach_cgroup(cg, BPF_CGROUP_INET_SOCK_CREATE).value();
+        auto link = obj.program("sock_create_counter").value().attach_cgroup(cg, bpfco::attach_type::cgroup_inet_sock_create).value();
         made = testing::own_ids();
         // This process is not in the cgroup: its sockets are not counted.
         for (int i = 0; i < 3; ++i) unique_fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
@@ -445,12 +445,12 @@ TEST_CASE("pinned maps reopen by path; a pinned link outlives its handle until u
         CHECK(reopened.name() == "counts");
         std::uint32_t zero = 0;
         std::uint64_t v = 42, back = 0;
-        reopened.update_bytes(&zero, &v, update_flags::any).value();
+        reopened.insert_bytes(&zero, &v, update_flags::any).value();
         CHECK(counts.lookup_bytes(&zero, &back).value());
         CHECK(back == 42);
 
         std::uint32_t pid = static_cast<std::uint32_t>(::getpid());
-        obj.map("filter").value().update_bytes(&zero, &pid, update_flags::any).value();
+        obj.map("filter").value().insert_bytes(&zero, &pid, update_flags::any).value();
         {
             auto l = obj.program("count_sys_enter").value().attach_tracepoint("raw_syscalls", "sys_enter").value();
             l.pin(pins.paths[1]).value();

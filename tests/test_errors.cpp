@@ -27,6 +27,24 @@ TEST_CASE("features summary") {
     CHECK(contains(s, "fentry: "));
 }
 
+TEST_CASE("errors, kinds and counters format with fmt") {
+    const auto e = make_error(ENOENT, "map 'm': lookup: No such file or directory");
+    CHECK(fmt::format("{}", e) == e.message);
+    CHECK(fmt::format("{}", map_type::hash) == "hash");
+    CHECK(fmt::format("{}", map_type::user_ringbuf) == "user_ringbuf");
+    CHECK(fmt::format("{}", program_type::xdp) == "xdp");
+    CHECK(fmt::format("{}", attach_type::cgroup_inet_ingress) == "cgroup_inet_ingress");
+    CHECK(fmt::format("{}", attach_type::tcx_egress) == "tcx_egress");
+    CHECK(fmt::format("{}", link_type::tcx) == "tcx");
+    CHECK(fmt::format("{}", static_cast<link_type>(999)) == "999");
+    CHECK(fmt::format("{:>6}", program_type::xdp) == "   xdp");
+    CHECK(fmt::format("{}", perf_counter::cpu_clock) == "cpu-clock");
+    CHECK(static_cast<std::uint32_t>(map_type::ringbuf) == BPF_MAP_TYPE_RINGBUF);
+    CHECK(static_cast<std::uint32_t>(attach_type::lsm_cgroup) == BPF_LSM_CGROUP);
+    CHECK(static_cast<std::uint32_t>(link_type::kprobe_multi) == BPF_LINK_TYPE_KPROBE_MULTI);
+    CHECK(static_cast<std::uint32_t>(program_type::syscall) == BPF_PROG_TYPE_SYSCALL);
+}
+
 TEST_CASE("a program the verifier rejects: the error names it and quotes the verifier") {
     BPFCO_REQUIRE_ROOT();
     testing::fd_leak_check fds;
@@ -60,7 +78,7 @@ TEST_CASE("a map view with the wrong sizes or type is refused") {
     BPFCO_REQUIRE_ROOT();
     auto obj = object::load_memory("attach_test", elf_of(attach_test_bpf__elf_bytes)).value();
     auto counters = obj.map("counters").value();  // array, u32 -> u64
-    const std::uint32_t array[] = {BPF_MAP_TYPE_ARRAY}, hash[] = {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH};
+    const map_type array[] = {map_type::array}, hash[] = {map_type::hash, map_type::lru_hash};
     CHECK(counters.check(array, 4, 8).has_value());
     auto size = counters.check(array, 4, 4);
     REQUIRE(size.has_error());

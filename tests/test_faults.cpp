@@ -171,7 +171,7 @@ TEST_CASE("io_context stopped and destroyed with receives pending: no leak, noth
             asio::io_context ctx;
             asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
                 auto m = hash_map<std::uint32_t, std::uint64_t>::make(
-                             map::create(BPF_MAP_TYPE_HASH, "watched", 4, 8, 4).value()).value();
+                             map::create(bpfco::map_type::hash, "watched", 4, 8, 4).value()).value();
                 map_watch watch(co_await asio::this_coro::executor, std::move(m), 10s);
                 (void)co_await watch.async_receive(asio::use_awaitable);  // the baseline, at once
                 (void)co_await watch.async_receive(asio::use_awaitable);  // 10 s away
@@ -245,7 +245,7 @@ TEST_CASE("a pinned map is shared with other processes, pinned 0600, and goes wh
     std::uint32_t id = 0;
     {
         auto m = hash_map<std::uint32_t, std::uint64_t>::make(
-                     map::create(BPF_MAP_TYPE_HASH, "shared", 4, 8, 16).value()).value();
+                     map::create(bpfco::map_type::hash, "shared", 4, 8, 16).value()).value();
         id = m.untyped().info().id;
         m.untyped().pin(path).value();
         CHECK(file_mode(path) == 0600);

@@ -60,7 +60,7 @@ void keeps_executor(const Stream& s, asio::io_context& io) {
 TEST_CASE("moved-from ring_buffer") {
     BPFCO_REQUIRE_ROOT();
     asio::io_context io;
-    auto live = bpfco::ring_buffer::create(io.get_executor(), map::create(BPF_MAP_TYPE_RINGBUF, "handles_rb", 0, 0, 4096).value())
+    auto live = bpfco::ring_buffer::create(io.get_executor(), map::create(bpfco::map_type::ringbuf, "handles_rb", 0, 0, 4096).value())
                     .value();
     auto taken = std::move(live);
     CHECK(taken.is_open());
@@ -86,7 +86,7 @@ TEST_CASE("moved-from perf_buffer") {
     asio::io_context io;
     const auto cpus = static_cast<std::uint32_t>(libbpf_num_possible_cpus());
     auto live = bpfco::perf_buffer::create(io.get_executor(),
-                                    map::create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, "handles_perf", 4, 4, cpus).value())
+                                    map::create(bpfco::map_type::perf_event_array, "handles_perf", 4, 4, cpus).value())
                     .value();
     auto taken = std::move(live);
     CHECK(taken.is_open());
@@ -109,7 +109,7 @@ TEST_CASE("moved-from user_ring_writer") {
     BPFCO_REQUIRE_ROOT();
     asio::io_context io;
     auto live = user_ring_writer::create(io.get_executor(),
-                                         map::create(BPF_MAP_TYPE_USER_RINGBUF, "handles_urb", 0, 0, 4096).value())
+                                         map::create(bpfco::map_type::user_ringbuf, "handles_urb", 0, 0, 4096).value())
                     .value();
     auto taken = std::move(live);
     CHECK(taken.is_open());
@@ -128,7 +128,7 @@ TEST_CASE("moved-from user_ring_writer") {
 TEST_CASE("moved-from map_watch") {
     BPFCO_REQUIRE_ROOT();
     asio::io_context io;
-    auto counters = array<std::uint64_t>::make(map::create(BPF_MAP_TYPE_ARRAY, "handles_arr", 4, 8, 2).value()).value();
+    auto counters = array<std::uint64_t>::make(map::create(bpfco::map_type::array, "handles_arr", 4, 8, 2).value()).value();
     map_watch live(io, std::move(counters), 1s);
     auto taken = std::move(live);
     CHECK(taken.is_open());

@@ -21,7 +21,7 @@ object load_syscall_count() {
 void set_filter_pid(const object& obj) {
     auto filter = obj.map("filter").value();
     std::uint32_t zero = 0, pid = static_cast<std::uint32_t>(::getpid());
-    filter.update_bytes(&zero, &pid, update_flags::any).value();
+    filter.insert_bytes(&zero, &pid, update_flags::any).value();
 }
 
 std::uint64_t count(const object& obj) {

@@ -208,7 +208,7 @@ TEST_CASE("empty objects, programs, maps and links answer every call with an err
     CHECK(prog.name().empty());
     CHECK(prog.section().empty());
     CHECK(prog.fd() == -1);
-    CHECK(prog.type() == 0);
+    CHECK(prog.type() == program_type::unspec);
     CHECK(prog.native_handle() == nullptr);
     prog.set_autoload(false);  // documented: does nothing
     auto a = prog.attach();
@@ -224,9 +224,12 @@ TEST_CASE("empty objects, programs, maps and links answer every call with an err
     CHECK(prog.attach_xdp(1).has_error());
     CHECK(prog.attach_tc("lo", tc_direction::ingress).has_error());
     CHECK(prog.attach_tcx("lo", tc_direction::ingress).has_error());
-    CHECK(prog.attach_perf_event(::dup(0)).has_error());  // and closes the fd it was given
+    CHECK(prog.attach_perf_event(unique_fd(::dup(0))).has_error());  // and closes the fd it was given
     CHECK(prog.attach_trace().has_error());
-    CHECK(prog.attach_cgroup("/sys/fs/cgroup", 0).has_error());
+    CHECK(prog.attach_cgroup("/sys/fs/cgroup", attach_type::cgroup_inet_ingress).has_error());
+    CHECK(prog.attach_socket_filter(0).error().code == std::errc::bad_file_descriptor);
+    CHECK(prog.attach_sockmap(map()).error().code == std::errc::bad_file_descriptor);
+    CHECK(prog.pin("/sys/fs/bpf/bpfco_loader_never").error().code == std::errc::bad_file_descriptor);
     CHECK(!prog.make_error(EINVAL, "x").message.empty());
 
     map m;
@@ -240,10 +243,10 @@ TEST_CASE("empty objects, programs, maps and links answer every call with an err
         CHECK(e.pin("/sys/fs/bpf/bpfco_loader_never").has_error());
         std::uint64_t key = 0, value = 0;
         CHECK(e.lookup_bytes(&key, &value).has_error());
-        CHECK(e.update_bytes(&key, &value, update_flags::any).has_error());
+        CHECK(e.insert_bytes(&key, &value, update_flags::any).has_error());
         CHECK(e.erase_bytes(&key).has_error());
         CHECK(e.next_key_bytes(nullptr, &key).has_error());
-        const std::uint32_t types[] = {1};
+        const map_type types[] = {map_type::hash};
         CHECK(e.check(types, 8, 8).has_error());
         CHECK(!e.make_error(EINVAL, "x").message.empty());
     }

@@ -59,7 +59,7 @@ void run_raw_tp(const program& prog, std::optional<std::uint32_t> cpu) {
 
 hash_map<std::uint32_t, std::uint64_t> counters(std::uint32_t max_entries) {
     return hash_map<std::uint32_t, std::uint64_t>::make(
-               map::create(BPF_MAP_TYPE_HASH, "counters", 4, 8, max_entries).value())
+               map::create(bpfco::map_type::hash, "counters", 4, 8, max_entries).value())
         .value();
 }
 
@@ -109,7 +109,7 @@ TEST_CASE("per-CPU counters written by the kernel sum to the runs made on each C
 
     // A 4-byte value is stored 8 bytes apart per CPU: user space writes, user space reads back.
     auto narrow = per_cpu_array<std::uint32_t>::make(
-                      map::create(BPF_MAP_TYPE_PERCPU_ARRAY, "narrow", 4, 4, 2).value())
+                      map::create(bpfco::map_type::percpu_array, "narrow", 4, 4, 2).value())
                       .value();
     std::vector<std::uint32_t> in(cpus);
     for (std::size_t c = 0; c < cpus; ++c) in[c] = static_cast<std::uint32_t>(100 + c);
@@ -158,8 +158,8 @@ TEST_CASE("LPM trie: the kernel picks the longest matching prefix") {
 TEST_CASE("queue is first in first out, stack last in first out") {
     BPFCO_REQUIRE_ROOT();
     testing::fd_leak_check fds;
-    auto q = queue<std::uint64_t>::make(map::create(BPF_MAP_TYPE_QUEUE, "q", 0, 8, 4).value()).value();
-    auto s = stack<std::uint64_t>::make(map::create(BPF_MAP_TYPE_STACK, "s", 0, 8, 4).value()).value();
+    auto q = queue<std::uint64_t>::make(map::create(bpfco::map_type::queue, "q", 0, 8, 4).value()).value();
+    auto s = stack<std::uint64_t>::make(map::create(bpfco::map_type::stack, "s", 0, 8, 4).value()).value();
     CHECK_FALSE(q.pop().value().has_value());
     CHECK_FALSE(s.peek().value().has_value());
     for (std::uint64_t v : {1, 2, 3, 4}) {
@@ -182,7 +182,7 @@ TEST_CASE("LRU hash evicts the oldest untouched keys and never exceeds its capac
     testing::fd_leak_check fds;
     constexpr std::uint32_t capacity = 1024, inserted = 4096;
     auto lru = lru_hash_map<std::uint32_t, std::uint32_t>::make(
-                   map::create(BPF_MAP_TYPE_LRU_HASH, "lru", 4, 4, capacity).value())
+                   map::create(bpfco::map_type::lru_hash, "lru", 4, 4, capacity).value())
                    .value();
     for (std::uint32_t k = 0; k < inserted; ++k) {
         lru.insert(k, k).value();
@@ -241,9 +241,9 @@ TEST_CASE("batch dump of a 100,000-entry hash map equals the per-key dump") {
     CHECK(bucket_too_big);
 
     // A map type without batch lookups: automatic falls back to get-next-key.
-    auto devmap = map::create(BPF_MAP_TYPE_DEVMAP, "devmap", 4, 4, 4).value();
+    auto devmap = map::create(bpfco::map_type::devmap, "devmap", 4, 4, 4).value();
     const std::uint32_t slot = 2, loopback = 1;
-    devmap.update_bytes(&slot, &loopback, update_flags::any).value();
+    devmap.insert_bytes(&slot, &loopback, update_flags::any).value();
     map_cursor fallback(devmap, sizeof(std::uint32_t));
     CHECK(fallback.next(k, v).value() == 1);
     CHECK(fallback.method() == read_method::per_key);
@@ -253,7 +253,7 @@ TEST_CASE("batch dump of a 100,000-entry hash map equals the per-key dump") {
 
     // An empty map and an array map through the batch path.
     CHECK(counters(4).read_all(read_method::batch).value().empty());
-    auto arr = array<std::uint64_t>::make(map::create(BPF_MAP_TYPE_ARRAY, "arr", 4, 8, 3).value()).value();
+    auto arr = array<std::uint64_t>::make(map::create(bpfco::map_type::array, "arr", 4, 8, 3).value()).value();
     arr.insert(2, 42).value();
     auto a = arr.read_all(read_method::batch).value();
     REQUIRE(a.size() == 3);
@@ -315,7 +315,7 @@ TEST_CASE("read_all into map_entries: in place, on both paths, empty, full, reus
     }
 
     // An array is always full: every index, in order, on both paths.
-    auto arr = array<std::uint64_t>::make(map::create(BPF_MAP_TYPE_ARRAY, "arr", 4, 8, 5000).value()).value();
+    auto arr = array<std::uint64_t>::make(map::create(bpfco::map_type::array, "arr", 4, 8, 5000).value()).value();
     for (std::uint32_t i = 0; i < 5000; ++i) arr.insert(i, i + 1).value();
     for (auto how : {read_method::batch, read_method::per_key}) {
         map_entries<std::uint32_t, std::uint64_t> entries;
@@ -332,7 +332,7 @@ TEST_CASE("read_all into map_entries: in place, on both paths, empty, full, reus
     auto readable = counters(4);
     readable.insert(1, 2).value();
     auto write_only = hash_map<std::uint32_t, std::uint64_t>::make(
-                          map::create(BPF_MAP_TYPE_HASH, "bpfco_dump_wo", 4, 8, 4, BPF_F_WRONLY).value())
+                          map::create(bpfco::map_type::hash, "bpfco_dump_wo", 4, 8, 4, BPF_F_WRONLY).value())
                           .value();
     write_only.insert(1, 2).value();
     for (auto how : {read_method::batch, read_method::per_key}) {
@@ -354,11 +354,11 @@ TEST_CASE("tail-call chain reaches the second program; clearing the slot changes
     auto entry = obj.program("chain_entry").value();
     const std::vector<std::byte> packet = ipv4_packet(0);
     CHECK(run_xdp(entry, packet) == XDP_DROP);
-    table.set(0, obj.program("chain_second").value()).value();
+    table.insert(0, obj.program("chain_second").value()).value();
     CHECK(run_xdp(entry, packet) == XDP_TX);
-    CHECK(table.clear(0).value());
+    CHECK(table.erase(0).value());
     CHECK(run_xdp(entry, packet) == XDP_DROP);
-    CHECK_FALSE(table.clear(0).value());
+    CHECK_FALSE(table.erase(0).value());
 }
 
 TEST_CASE("a view whose sizes or type differ from the kernel map is an error naming both") {
@@ -547,4 +547,42 @@ TEST_CASE("map_watch: deltas, cancellation, close and every completion token") {
         io.run();
         CHECK(destroyed == asio::error::operation_aborted);
     }
+}
+
+TEST_CASE("every typed view pins itself and re-opens with from_pinned") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    const std::string path = "/sys/fs/bpf/bpfco_maps_view_pin";
+    (void)unpin(path);  // a leftover of an interrupted run
+    auto counts = hash_map<std::uint32_t, std::uint64_t>::make(
+                      map::create(map_type::hash, "view_pin", 4, 8, 4).value())
+                      .value();
+    counts.insert(1, 42).value();
+    counts.pin(path).value();
+    auto again = hash_map<std::uint32_t, std::uint64_t>::from_pinned(path).value();
+    CHECK(again.lookup(1).value() == std::optional<std::uint64_t>{42});
+    auto wrong = array<std::uint64_t>::from_pinned(path);
+    REQUIRE_FALSE(wrong);
+    CHECK(wrong.error().message.find(path) != std::string::npos);
+    unpin(path).value();
+    // Each kind of view has the one from_pinned; a missing pin fails naming the path.
+    const std::string absent = "/sys/fs/bpf/bpfco_maps_view_absent";
+    auto missing = [&](auto r) {
+        REQUIRE_FALSE(r);
+        CHECK(r.error().message.find(absent) != std::string::npos);
+    };
+    missing(lru_hash_map<std::uint32_t, std::uint32_t>::from_pinned(absent));
+    missing(per_cpu_array<std::uint64_t>::from_pinned(absent));
+    missing(per_cpu_hash_map<std::uint32_t, std::uint64_t>::from_pinned(absent));
+    missing(lpm_trie<ipv4_prefix_key, std::uint32_t>::from_pinned(absent));
+    missing(queue<std::uint64_t>::from_pinned(absent));
+    missing(bloom_filter<std::uint64_t>::from_pinned(absent));
+    missing(stack_trace_map::from_pinned(absent));
+    missing(program_array::from_pinned(absent));
+    missing(array_of_maps::from_pinned(absent));
+    missing(hash_of_maps<std::uint32_t>::from_pinned(absent));
+    missing(devmap::from_pinned(absent));
+    missing(cpumap::from_pinned(absent));
+    missing(xskmap::from_pinned(absent));
+    missing(sockmap::from_pinned(absent));
 }

@@ -159,13 +159,13 @@ TEST_CASE("devmap: N packets into veth A all leave on veth B through its second 
     {
         enter_netns in_m(net.m);
         auto ports = obj.map<devmap>("tx_ports").value();
-        ports.set(0, "bpfco_net_b1").value();
+        ports.insert(0, "bpfco_net_b1").value();
         auto slot = ports.lookup(0).value();
         REQUIRE(slot);
         CHECK(slot->ifindex == interface_index("bpfco_net_b1").value());
         CHECK(slot->program_id == 0);
         // With a second program, run on each packet on its way out.
-        ports.set(0, interface_index("bpfco_net_b1").value(), obj.program("count_egress").value()).value();
+        ports.insert(0, interface_index("bpfco_net_b1").value(), obj.program("count_egress").value()).value();
         CHECK(ports.lookup(0).value()->program_id != 0);
         auto redirect = obj.program("redirect_dev").value().attach_xdp("bpfco_net_a1", xdp_mode::generic).value();
         auto m_socket = bound_udp("10.77.1.2", steered_port);  // A's stack: must get nothing
@@ -187,14 +187,14 @@ TEST_CASE("devmap: N packets into veth A all leave on veth B through its second 
 
 TEST_CASE("devmap: an interface that does not exist is refused, naming the map and the index") {
     BPFCO_REQUIRE_ROOT();
-    auto m = map::create(BPF_MAP_TYPE_DEVMAP_HASH, "bpfco_net_dev", 4, 8, 4).value();
+    auto m = map::create(bpfco::map_type::devmap_hash, "bpfco_net_dev", 4, 8, 4).value();
     auto ports = devmap_hash::make(std::move(m)).value();
-    auto r = ports.set(7, 999'999);
+    auto r = ports.insert(7, 999'999);
     REQUIRE(r.has_error());
     CHECK(r.error().message.find("no interface with that index") != std::string::npos);
     CHECK(r.error().message.find("bpfco_net_dev") != std::string::npos);
     CHECK(r.error().message.find("999999") != std::string::npos);
-    auto by_name = ports.set(7, "bpfco_net_nosuch");
+    auto by_name = ports.insert(7, "bpfco_net_nosuch");
     REQUIRE(by_name.has_error());
     CHECK(by_name.error().message.find("bpfco_net_nosuch") != std::string::npos);
     CHECK_FALSE(ports.lookup(7).value());
@@ -212,7 +212,7 @@ TEST_CASE("cpumap: packets redirected to a chosen CPU are counted on that CPU") 
     configure(obj, 0, steered_port);
     configure(obj, 1, cpu);
     auto cpus = obj.map<cpumap>("cpus").value();
-    cpus.set(cpu, 256, obj.program("count_on_cpu").value()).value();
+    cpus.insert(cpu, 256, obj.program("count_on_cpu").value()).value();
     CHECK(cpus.queue_size(cpu).value() == std::optional<std::uint32_t>(256));
     CHECK_FALSE(cpus.queue_size(0).value());
     constexpr int n = 50;
@@ -240,7 +240,7 @@ TEST_CASE("bloom_filter: pushed values are found by a BPF program, absent ones a
         o.data_in = packet;
         return test_run(prog, o).value().return_value == XDP_PASS;
     };
-    for (std::uint32_t v = 1; v <= 100; ++v) seen.push(v * 7919).value();
+    for (std::uint32_t v = 1; v <= 100; ++v) seen.insert(v * 7919).value();
     for (std::uint32_t v = 1; v <= 100; ++v) {
         CHECK(in_filter(v * 7919));
         CHECK(seen.contains(v * 7919).value());
@@ -270,7 +270,7 @@ TEST_CASE("xskmap: a socket that is not AF_XDP is refused, naming the queue and 
     auto obj = load_net_test();
     auto xsks = obj.map<xskmap>("xsks").value();
     auto s = udp_socket();
-    auto r = xsks.set(0, s.get());
+    auto r = xsks.insert(0, s.get());
     REQUIRE(r.has_error());
     CHECK(r.error().message.find("xsks") != std::string::npos);
     CHECK(r.error().message.find("queue 0 -> socket fd " + std::to_string(s.get())) != std::string::npos);
@@ -335,7 +335,7 @@ TEST_CASE("xsk_socket: steered UDP datagrams arrive in user space, other ports r
     xsk_options o;
     o.ring_size = 256;
     auto xsk = xsk_socket::create(io.get_executor(), "bpfco_net_a1", o).value();
-    obj.map<xskmap>("xsks").value().set(0, xsk).value();
+    obj.map<xskmap>("xsks").value().insert(0, xsk).value();
     auto steer = obj.program("steer_xsk").value().attach_xdp("bpfco_net_a1", xdp_mode::generic).value();
     auto kernel_socket = bound_udp("10.78.1.2", steered_port + 1);
 
@@ -490,7 +490,7 @@ TEST_CASE("sockmap: an sk_skb splice moves exactly the bytes sent, both ways, in
     auto obj = load_net_test();
     configure(obj, 2, front);
     auto socks = obj.map<sockmap>("splice").value();
-    auto verdict = attach_sockmap(obj.program("splice_verdict").value(), socks.untyped()).value();
+    auto verdict = obj.program("splice_verdict").value().attach_sockmap(socks.untyped()).value();
 
     auto front_listener = tcp_listener(front);
     auto back_listener = tcp_listener(back);
@@ -515,7 +515,7 @@ TEST_CASE("sockmap: sk_msg sees what a socket in the map sends; a wrong map or p
     constexpr std::uint16_t port = 47102;
     auto obj = load_net_test();
     auto socks = obj.map<sockmap>("splice").value();
-    auto counter = attach_sockmap(obj.program("count_msg").value(), socks.untyped()).value();
+    auto counter = obj.program("count_msg").value().attach_sockmap(socks.untyped()).value();
     auto listener = tcp_listener(port);
     auto [client, server] = tcp_connect(listener.get(), port);
     socks.insert(0, client.get()).value();
@@ -531,10 +531,10 @@ TEST_CASE("sockmap: sk_msg sees what a socket in the map sends; a wrong map or p
     CHECK(read_n(server2.get(), 4) == "more");
     CHECK(count_at(obj, "counts", 1) == 12);
 
-    auto not_sockmap = attach_sockmap(obj.program("count_msg").value(), obj.map("counts").value());
+    auto not_sockmap = obj.program("count_msg").value().attach_sockmap(obj.map("counts").value());
     REQUIRE(not_sockmap.has_error());
     CHECK(not_sockmap.error().message.find("'counts'") != std::string::npos);
-    auto not_socket_prog = attach_sockmap(obj.program("redirect_dev").value(), socks.untyped());
+    auto not_socket_prog = obj.program("redirect_dev").value().attach_sockmap(socks.untyped());
     REQUIRE(not_socket_prog.has_error());
     CHECK(not_socket_prog.error().message.find("redirect_dev") != std::string::npos);
 }
@@ -555,7 +555,7 @@ TEST_CASE("sock_ops: a cgroup link counts the TCP connections its cgroup makes a
     constexpr std::uint16_t port = 47103;
     auto obj = load_net_test();
     {
-        auto ops = obj.program("count_established").value().attach_cgroup(cgroup, BPF_CGROUP_SOCK_OPS).value();
+        auto ops = obj.program("count_established").value().attach_cgroup(cgroup, bpfco::attach_type::cgroup_sock_ops).value();
         const std::string pid = std::to_string(::getpid());
         REQUIRE(run("echo " + pid + " > " + cgroup + "/cgroup.procs") == 0);
         {
@@ -580,7 +580,7 @@ TEST_CASE("socket filter: drops what its program rejects on a real socket, until
     auto sender = udp_socket();
     const std::string short_one(10, 's'), long_one(100, 'l');
     {
-        auto filter = attach_socket_filter(obj.program("short_only").value(), receiver.get()).value();
+        auto filter = obj.program("short_only").value().attach_socket_filter(receiver.get()).value();
         CHECK(filter);
         for (int i = 0; i < 5; ++i) {
             send_udp(sender.get(), "127.0.0.1", port, short_one);
@@ -592,14 +592,14 @@ TEST_CASE("socket filter: drops what its program rejects on a real socket, until
     send_udp(sender.get(), "127.0.0.1", port, long_one);
     CHECK(drain(receiver.get()) == std::vector<std::string>{long_one});
 
-    auto wrong_program = attach_socket_filter(obj.program("redirect_dev").value(), receiver.get());
+    auto wrong_program = obj.program("redirect_dev").value().attach_socket_filter(receiver.get());
     REQUIRE(wrong_program.has_error());
     CHECK(wrong_program.error().message.find("redirect_dev") != std::string::npos);
     CHECK(wrong_program.error().message.find("socket fd " + std::to_string(receiver.get())) != std::string::npos);
     int pipe_fds[2];
     REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
     unique_fd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
-    auto not_socket = attach_socket_filter(obj.program("short_only").value(), read_end.get());
+    auto not_socket = obj.program("short_only").value().attach_socket_filter(read_end.get());
     REQUIRE(not_socket.has_error());
     CHECK(not_socket.error().message.find("not a socket") != std::string::npos);
 }
@@ -613,7 +613,7 @@ TEST_CASE("sockhash: sockets under any key; a listening TCP socket goes in, an u
         std::uint32_t addr;
         std::uint16_t port, pad;
     };
-    auto socks = sockhash<flow>::make(map::create(BPF_MAP_TYPE_SOCKHASH, "bpfco_net_hash", sizeof(flow), 4, 8).value())
+    auto socks = sockhash<flow>::make(map::create(bpfco::map_type::sockhash, "bpfco_net_hash", sizeof(flow), 4, 8).value())
                      .value();
     auto listener = tcp_listener(47105);
     const flow key{htonl(INADDR_LOOPBACK), 47105, 0};

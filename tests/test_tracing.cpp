@@ -68,7 +68,7 @@ object load_tracing() {
     tracing_test_state s{};
     s.target_pid = static_cast<std::uint32_t>(::getpid());
     std::uint32_t zero = 0;
-    obj.map(".bss").value().update_bytes(&zero, &s, update_flags::any).value();
+    obj.map(".bss").value().insert_bytes(&zero, &s, update_flags::any).value();
     return obj;
 }
 
@@ -144,7 +144,7 @@ TEST_CASE("uprobe_multi: one link over a pattern counts each function") {
     } s{static_cast<std::uint32_t>(::getpid()), 0};
     std::uint32_t zero = 0;
     REQUIRE(bss.info().value_size == sizeof s);
-    bss.update_bytes(&zero, &s, update_flags::any).value();
+    bss.insert_bytes(&zero, &s, update_flags::any).value();
     auto prog = obj.value().program("count_targets").value();
     volatile int sink = 0;
     {
@@ -231,7 +231,7 @@ TEST_CASE("map iterator: one line per element of the map it was attached to") {
     auto target = obj.map("iter_target").value();
     for (std::uint32_t k : {3u, 5u, 7u}) {
         std::uint64_t v = k * 1000;
-        target.update_bytes(&k, &v, update_flags::any).value();
+        target.insert_bytes(&k, &v, update_flags::any).value();
     }
     auto l = obj.program("list_elements").value().attach_iter(target).value();
     asio::io_context io;
@@ -391,7 +391,7 @@ object load_log_test(std::uint32_t ring_bytes) {
     std::uint32_t zero = 0;
     auto bss = obj.map(".bss").value();
     REQUIRE(bss.info().value_size == sizeof b);
-    bss.update_bytes(&zero, &b, update_flags::any).value();
+    bss.insert_bytes(&zero, &b, update_flags::any).value();
     return obj;
 }
 

@@ -1,6 +1,7 @@
 // Upgrades without dropping traffic (issue 13): every kind of link, pinning and re-opening,
 // link update, batch writes, maps of maps. Real programs in the real kernel; every netns, veth
 // and bpffs path carries the prefix bpfco_up_ and is removed by the test that made it.
+#include "internal/link_access.hpp"
 #include "support.hpp"
 
 #include "upgrade_test.bpf.skel.h"
@@ -160,8 +161,8 @@ TEST_CASE("an empty link: every member answers, none crashes") {
     bpfco::link moved_to = std::move(empty);
     check_empty(moved_to);
     check_empty(empty);  // NOLINT(bugprone-use-after-move): the documented moved-from state
-    CHECK_FALSE(bpfco::link::from_socket_filter(unique_fd()));
-    CHECK_FALSE(bpfco::link::from_prog_attach(unique_fd(), unique_fd(), 0));
+    CHECK_FALSE(detail::link_access::from_socket_filter(unique_fd()));
+    CHECK_FALSE(detail::link_access::from_prog_attach(unique_fd(), unique_fd(), attach_type::sk_skb_stream_verdict));
 }
 
 TEST_CASE("a bpf_prog_attach link detaches its program from the sockmap") {
@@ -171,7 +172,8 @@ TEST_CASE("a bpf_prog_attach link detaches its program from the sockmap") {
     auto sockmap = obj.map("up_sockmap").value();
     auto prog = obj.program("up_stream_verdict").value();
     REQUIRE(bpf_prog_attach(prog.fd(), sockmap.fd(), BPF_SK_SKB_STREAM_VERDICT, 0) == 0);
-    auto l = bpfco::link::from_prog_attach(dup_fd(sockmap.fd()), dup_fd(prog.fd()), BPF_SK_SKB_STREAM_VERDICT);
+    auto l = detail::link_access::from_prog_attach(dup_fd(sockmap.fd()), dup_fd(prog.fd()),
+                                                   attach_type::sk_skb_stream_verdict);
     REQUIRE(l);
     CHECK(l.fd() == -1);
     CHECK(attached_count(sockmap.fd(), BPF_SK_SKB_STREAM_VERDICT) == 1);
@@ -193,7 +195,7 @@ TEST_CASE("a socket filter link drops while attached and detaches with SO_DETACH
     int prog_fd = obj.program("up_drop_all").value().fd();
     REQUIRE(::setsockopt(rx.get(), SOL_SOCKET, SO_ATTACH_BPF, &prog_fd, sizeof prog_fd) == 0);
     {
-        auto l = bpfco::link::from_socket_filter(dup_fd(rx.get()));
+        auto l = detail::link_access::from_socket_filter(dup_fd(rx.get()));
         REQUIRE(l);
         CHECK_FALSE(delivered(rx.get(), port));
         CHECK_FALSE(l.pin("/sys/fs/bpf/bpfco_up_socket_filter"));
@@ -218,17 +220,17 @@ TEST_CASE("pin and re-open links, maps and programs: kinds checked, unpin remove
             l.pin(link_pin).value();
         }
         obj.map("up_counted").value().pin(map_pin).value();
-        pin(prog_a, prog_pin).value();
+        prog_a.pin(prog_pin).value();
         made = testing::own_ids();
     }
     // The object and every handle are gone: the pins hold the link, its program and the map.
-    auto counts = open_pinned<array<std::uint64_t>>(map_pin).value();
+    auto counts = array<std::uint64_t>::from_pinned(map_pin).value();
     CHECK(net.send(100) == 100);
     CHECK(counted(counts, 0) == 100);
 
-    auto l = bpfco::link::from_pinned(link_pin, BPF_LINK_TYPE_XDP).value();
+    auto l = bpfco::link::from_pinned(link_pin, bpfco::link_type::xdp).value();
     CHECK(l.fd() >= 0);
-    auto prog = pinned_program::open(prog_pin, BPF_PROG_TYPE_XDP).value();
+    auto prog = pinned_program::from_pinned(prog_pin, bpfco::program_type::xdp).value();
     CHECK(prog.name() == "up_xdp_a");
 
     auto contains = [](const auto& r, std::initializer_list<std::string_view> words) {
@@ -236,14 +238,14 @@ TEST_CASE("pin and re-open links, maps and programs: kinds checked, unpin remove
         MESSAGE(r.error().message);
         for (auto w : words) CHECK_MESSAGE(r.error().message.find(w) != std::string::npos, "missing '", w, "'");
     };
-    contains(bpfco::link::from_pinned(link_pin, BPF_LINK_TYPE_CGROUP), {link_pin, "xdp", "cgroup"});
-    contains(bpfco::link::from_pinned(map_pin, BPF_LINK_TYPE_XDP), {map_pin, "map", "not a link"});
-    contains(open_pinned<array<std::uint32_t>>(map_pin), {map_pin, "value size 8", "value size 4"});
-    contains(open_pinned<hash_map<std::uint32_t, std::uint64_t>>(map_pin), {map_pin, "array", "hash"});
-    contains(open_pinned<array<std::uint64_t>>(link_pin), {link_pin, "link", "not a map"});
-    contains(pinned_program::open(prog_pin, BPF_PROG_TYPE_SOCKET_FILTER), {prog_pin, "xdp", "socket_filter"});
-    contains(pinned_program::open(map_pin, BPF_PROG_TYPE_XDP), {map_pin, "not a program"});
-    contains(open_pinned<array<std::uint64_t>>(base + "_absent"), {base + "_absent", "No such file"});
+    contains(bpfco::link::from_pinned(link_pin, bpfco::link_type::cgroup), {link_pin, "xdp", "cgroup"});
+    contains(bpfco::link::from_pinned(map_pin, bpfco::link_type::xdp), {map_pin, "map", "not a link"});
+    contains(array<std::uint32_t>::from_pinned(map_pin), {map_pin, "value size 8", "value size 4"});
+    contains(hash_map<std::uint32_t, std::uint64_t>::from_pinned(map_pin), {map_pin, "array", "hash"});
+    contains(array<std::uint64_t>::from_pinned(link_pin), {link_pin, "link", "not a map"});
+    contains(pinned_program::from_pinned(prog_pin, bpfco::program_type::socket_filter), {prog_pin, "xdp", "socket_filter"});
+    contains(pinned_program::from_pinned(map_pin, bpfco::program_type::xdp), {map_pin, "not a program"});
+    contains(array<std::uint64_t>::from_pinned(base + "_absent"), {base + "_absent", "No such file"});
 
     // Dropping a re-opened link leaves the pinned attachment alone.
     l.detach();
@@ -324,34 +326,34 @@ TEST_CASE("batch writes: 100k entries by batch equal per-key writes; a failure p
     testing::fd_leak_check fds;
     using view = hash_map<std::uint32_t, std::uint64_t>;
     constexpr std::uint32_t n = 100'000;
-    auto batch = view::make(map::create(BPF_MAP_TYPE_HASH, "bpfco_up_b", 4, 8, n).value()).value();
-    auto per_key = view::make(map::create(BPF_MAP_TYPE_HASH, "bpfco_up_p", 4, 8, n).value()).value();
+    auto batch = view::make(map::create(bpfco::map_type::hash, "bpfco_up_b", 4, 8, n).value()).value();
+    auto per_key = view::make(map::create(bpfco::map_type::hash, "bpfco_up_p", 4, 8, n).value()).value();
     std::vector<std::uint32_t> keys(n);
     std::vector<std::uint64_t> values(n);
     for (std::uint32_t i = 0; i < n; ++i) {
         keys[i] = i * 2654435761u;
         values[i] = std::uint64_t(i) << 20 | i;
     }
-    CHECK(batch.update_batch(keys, values).value() == n);
+    CHECK(batch.insert_batch(keys, values).value() == n);
     for (std::uint32_t i = 0; i < n; ++i) per_key.insert(keys[i], values[i]).value();
     auto a = batch.read_all().value(), b = per_key.read_all().value();
     std::sort(a.begin(), a.end());
     std::sort(b.begin(), b.end());
     CHECK(a.size() == n);
     CHECK(a == b);
-    // The per-key path of update_batch writes the same.
-    CHECK(per_key.update_batch(keys, values, update_flags::any, write_method::per_key).value() == n);
+    // The per-key path of insert_batch writes the same.
+    CHECK(per_key.insert_batch(keys, values, update_flags::any, write_method::per_key).value() == n);
     CHECK(per_key.read_all().value().size() == n);
 
-    CHECK(batch.delete_batch(keys).value() == n);
-    CHECK(per_key.delete_batch(keys, write_method::per_key).value() == n);
+    CHECK(batch.erase_batch(keys).value() == n);
+    CHECK(per_key.erase_batch(keys, write_method::per_key).value() == n);
     CHECK(batch.keys().value().empty());
     CHECK(per_key.keys().value().empty());
 
     // Part way: the map holds 1,000 entries, the batch brings 1,500 new keys.
     for (auto how : {write_method::batch, write_method::per_key}) {
-        auto small = view::make(map::create(BPF_MAP_TYPE_HASH, "bpfco_up_s", 4, 8, 1000).value()).value();
-        auto r = small.update_batch(std::span(keys).first(1500), std::span(values).first(1500), update_flags::any, how);
+        auto small = view::make(map::create(bpfco::map_type::hash, "bpfco_up_s", 4, 8, 1000).value()).value();
+        auto r = small.insert_batch(std::span(keys).first(1500), std::span(values).first(1500), update_flags::any, how);
         REQUIRE_FALSE(r);
         MESSAGE(r.error().message);
         CHECK(r.error().code.value() == E2BIG);
@@ -360,7 +362,7 @@ TEST_CASE("batch writes: 100k entries by batch equal per-key writes; a failure p
         // An absent key in the middle of a delete: the ones before it are gone.
         std::vector<std::uint32_t> del(keys.begin(), keys.begin() + 10);
         del[5] = keys[1400];  // never written
-        auto d = small.delete_batch(del, how);
+        auto d = small.erase_batch(del, how);
         REQUIRE_FALSE(d);
         MESSAGE(d.error().message);
         CHECK(d.error().code.value() == ENOENT);
@@ -369,32 +371,32 @@ TEST_CASE("batch writes: 100k entries by batch equal per-key writes; a failure p
     }
 
     // Arrays and per-CPU forms.
-    auto arr = array<std::uint64_t>::make(map::create(BPF_MAP_TYPE_ARRAY, "bpfco_up_a", 4, 8, 4).value()).value();
+    auto arr = array<std::uint64_t>::make(map::create(bpfco::map_type::array, "bpfco_up_a", 4, 8, 4).value()).value();
     std::vector<std::uint32_t> idx{0, 1, 2, 3, 4};
     std::vector<std::uint64_t> vals{10, 11, 12, 13, 14};
-    auto r = arr.update_batch(idx, vals);
+    auto r = arr.insert_batch(idx, vals);
     REQUIRE_FALSE(r);
     CHECK(r.error().message.find("4 of 5 applied") != std::string::npos);
     CHECK(arr.lookup(3).value() == 13u);
-    CHECK_FALSE(arr.update_batch(std::span(idx).first(2), std::span(vals).first(3)));
+    CHECK_FALSE(arr.insert_batch(std::span(idx).first(2), std::span(vals).first(3)));
 
     auto pca = per_cpu_array<std::uint64_t>::make(
-                   map::create(BPF_MAP_TYPE_PERCPU_ARRAY, "bpfco_up_pca", 4, 8, 4).value())
+                   map::create(bpfco::map_type::percpu_array, "bpfco_up_pca", 4, 8, 4).value())
                    .value();
     const auto cpus = pca.cpus();
     std::vector<std::uint64_t> per_cpu(2 * cpus);
     for (std::size_t i = 0; i < per_cpu.size(); ++i) per_cpu[i] = i + 1;
-    CHECK(pca.update_batch(std::span(idx).first(2), per_cpu).value() == 2);
+    CHECK(pca.insert_batch(std::span(idx).first(2), per_cpu).value() == 2);
     CHECK(pca.lookup(1).value().value()[0] == cpus + 1);
     CHECK(pca.lookup(1).value().value()[cpus - 1] == 2 * cpus);
-    CHECK_FALSE(pca.update_batch(std::span(idx).first(3), per_cpu));
+    CHECK_FALSE(pca.insert_batch(std::span(idx).first(3), per_cpu));
 
     auto pch = per_cpu_hash_map<std::uint32_t, std::uint64_t>::make(
-                   map::create(BPF_MAP_TYPE_PERCPU_HASH, "bpfco_up_pch", 4, 8, 16).value())
+                   map::create(bpfco::map_type::percpu_hash, "bpfco_up_pch", 4, 8, 16).value())
                    .value();
-    CHECK(pch.update_batch(std::span(keys).first(2), per_cpu).value() == 2);
+    CHECK(pch.insert_batch(std::span(keys).first(2), per_cpu).value() == 2);
     CHECK(pch.lookup_sum(keys[0]).value().value() == cpus * (cpus + 1) / 2);
-    CHECK(pch.delete_batch(std::span(keys).first(2)).value() == 2);
+    CHECK(pch.erase_batch(std::span(keys).first(2)).value() == 2);
     CHECK(pch.read_all().value().empty());
 }
 
@@ -406,7 +408,7 @@ TEST_CASE("maps of maps: a program sees the new inner map after a swap, never no
     auto seen = obj.map<array<std::uint64_t>>("up_seen").value();
     auto outer = obj.map<array_of_maps>("up_outer").value();
     auto outer_hash = obj.map<hash_of_maps<std::uint32_t>>("up_outer_hash").value();
-    CHECK(outer.inner_template().type == BPF_MAP_TYPE_ARRAY);
+    CHECK(outer.inner_template().type == map_type::array);
     CHECK(outer.inner_template().value_size == 8);
 
     static const std::byte packet[64] = {};
@@ -424,7 +426,7 @@ TEST_CASE("maps of maps: a program sees the new inner map after a swap, never no
     a2.insert(0, 2).value();
     auto a1 = array<std::uint64_t>::make(outer.create_inner("bpfco_up_in1").value()).value();
     a1.insert(0, 1).value();
-    outer.set(0, a2.untyped()).value();
+    outer.insert(0, a2.untyped()).value();
     CHECK(read(0) == 2);
     CHECK(outer.inner_id(0).value() == a2.untyped().info().id);
 
@@ -439,7 +441,7 @@ TEST_CASE("maps of maps: a program sees the new inner map after a swap, never no
         }
     });
     // Each replacement waits for an RCU grace period in the kernel (about 10 ms here).
-    for (int i = 0; i < 200; ++i) outer.set(0, (i % 2 ? a2 : a1).untyped()).value();
+    for (int i = 0; i < 200; ++i) outer.insert(0, (i % 2 ? a2 : a1).untyped()).value();
     stop = true;
     runner.join();
     MESSAGE(runs, " program runs during 200 swaps, ", missing, " saw no inner map");
@@ -449,13 +451,13 @@ TEST_CASE("maps of maps: a program sees the new inner map after a swap, never no
     // Hash of maps: replace, remove, and a map of another kind refused with both kinds named.
     auto h2 = array<std::uint64_t>::make(outer_hash.create_inner("bpfco_up_h2").value()).value();
     h2.insert(0, 42).value();
-    outer_hash.set(7, h2.untyped()).value();
+    outer_hash.insert(7, h2.untyped()).value();
     CHECK(read(1) == 42);
     CHECK(outer_hash.erase(7).value());
     CHECK(read(1) == ~0ull);
     CHECK_FALSE(outer_hash.inner_id(7).value());
-    auto other = map::create(BPF_MAP_TYPE_HASH, "bpfco_up_other", 4, 8, 1).value();
-    auto r = outer.set(0, other);
+    auto other = map::create(bpfco::map_type::hash, "bpfco_up_other", 4, 8, 1).value();
+    auto r = outer.insert(0, other);
     REQUIRE_FALSE(r);
     MESSAGE(r.error().message);
     CHECK(r.error().message.find("hash") != std::string::npos);

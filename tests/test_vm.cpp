@@ -28,7 +28,7 @@ object load_probes() {
     obj.program("fentry_openat2").value().set_autoload(features::fentry());
     obj.load().value();
     std::uint32_t zero = 0, pid = static_cast<std::uint32_t>(::getpid());
-    obj.map("target_pid").value().update_bytes(&zero, &pid, update_flags::any).value();
+    obj.map("target_pid").value().insert_bytes(&zero, &pid, update_flags::any).value();
     return obj;
 }
 

@@ -42,7 +42,7 @@ void check_counts(const std::vector<std::string>& group) {
     CHECK(!chosen[0].reason.empty());
     obj.load().value();
     std::uint32_t zero = 0, pid = static_cast<std::uint32_t>(::getpid());
-    obj.map("target_pid").value().update_bytes(&zero, &pid, update_flags::any).value();
+    obj.map("target_pid").value().insert_bytes(&zero, &pid, update_flags::any).value();
     auto link = obj.program(chosen[0].kept).value().attach().value();
     auto opens = obj.map("opens").value();
     std::uint64_t before = 0, after = 0;

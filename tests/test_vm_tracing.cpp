@@ -48,7 +48,7 @@ void set_bss(const object& obj, const vm_tracing_bss& v) {
     std::uint32_t zero = 0;
     auto bss = obj.map(".bss").value();
     REQUIRE(bss.info().value_size == sizeof v);
-    bss.update_bytes(&zero, &v, update_flags::any).value();
+    bss.insert_bytes(&zero, &v, update_flags::any).value();
 }
 
 vm_tracing_bss get_bss(const object& obj) {

@@ -74,8 +74,6 @@ std::string choose_connect_programs(bpfco::object& obj) {
 // names of the pinned packet links. Process-event maps and links are per run: see attach().
 constexpr std::array<const char*, 6> pinned_maps{"packets",     "counters",   "blocked_v4",
                                                  "blocked_v6", "lifetime_us", "event_drops"};
-// BPF_LINK_TYPE_TCX (Linux 6.6): Debian 12's uapi headers predate it.
-constexpr std::uint32_t link_type_tcx = 11;
 std::string xdp_pin(const std::string& dir, const std::string& interface) { return dir + "/xdp_" + interface; }
 std::string tc_pin(const std::string& dir, const std::string& interface) { return dir + "/tc_egress_" + interface; }
 
@@ -126,27 +124,27 @@ pinned_links check_pin_dir(bpfco::object& obj, const options& opt) {
         if (!pinned) fail(1, fmt::format("--pin-dir: {}", pinned.error().message));
         const auto& have = pinned.value().info();
         const bpf_map* want = bpf_object__find_map_by_name(obj.native_handle(), name);
-        if (have.type != bpf_map__type(want) || have.key_size != bpf_map__key_size(want) ||
+        if (have.type != static_cast<bpfco::map_type>(bpf_map__type(want)) || have.key_size != bpf_map__key_size(want) ||
             have.value_size != bpf_map__value_size(want) || have.max_entries != bpf_map__max_entries(want) ||
             have.flags != bpf_map__map_flags(want))
             fail(1, fmt::format("--pin-dir: {} is a {} map (key {} B, value {} B, {} entries, flags {:#x}); this "
                                 "monitord needs a {} map (key {} B, value {} B, {} entries, flags {:#x}): pinned by "
                                 "another version? Remove it with --pin-dir {} --detach",
-                                path, bpfco::map_type_name(have.type), have.key_size, have.value_size,
-                                have.max_entries, have.flags, bpfco::map_type_name(bpf_map__type(want)),
+                                path, have.type, have.key_size, have.value_size,
+                                have.max_entries, have.flags, static_cast<bpfco::map_type>(bpf_map__type(want)),
                                 bpf_map__key_size(want), bpf_map__value_size(want), bpf_map__max_entries(want),
                                 bpf_map__map_flags(want), dir));
     }
     pinned_links links;
-    auto reopen = [&](const std::string& path, std::uint32_t type) {
+    auto reopen = [&](const std::string& path, bpfco::link_type type) {
         if (!exists(path)) return bpfco::link{};
         auto l = bpfco::link::from_pinned(path, type);
         if (!l) fail(1, fmt::format("--pin-dir: {}", l.error().message));
         return std::move(l).value();
     };
     for (auto& name : opt.interfaces) {
-        links.xdp.push_back(reopen(xdp_pin(dir, name), BPF_LINK_TYPE_XDP));
-        links.tc.push_back(reopen(tc_pin(dir, name), link_type_tcx));
+        links.xdp.push_back(reopen(xdp_pin(dir, name), bpfco::link_type::xdp));
+        links.tc.push_back(reopen(tc_pin(dir, name), bpfco::link_type::tcx));
     }
     for (const char* name : pinned_maps)
         if (auto r = obj.set_pin_path(name, dir + "/" + name); !r) fail(1, r.error().message);

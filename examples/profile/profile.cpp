@@ -143,14 +143,14 @@ int main(int argc, char** argv) {
         auto obj = bpfco::object::load_skeleton("profile", profile_bpf__elf_bytes).value();
         profile_config cfg{o.pid, o.kernel, o.user};
         std::uint32_t zero = 0;
-        obj.map("settings").value().update_bytes(&zero, &cfg, bpfco::update_flags::any).value();
+        obj.map("settings").value().insert_bytes(&zero, &cfg, bpfco::update_flags::any).value();
 
         bpfco::perf_event_options po;
         po.frequency = o.frequency;
         if (o.pid) po.pid = static_cast<pid_t>(o.pid);
         auto events = bpfco::perf_event::open(po).value();
         if (!events.note().empty()) std::fprintf(stderr, "profile: %s\n", events.note().c_str());
-        events.attach(obj.program("profile_sample").value()).value();
+        auto sampling = obj.program("profile_sample").value().attach_perf_event(events).value();
         std::fprintf(stderr, "profile: sampling %zu CPUs at %llu Hz for %u s (Ctrl-C ends early)\n",
                      events.cpus().size(), static_cast<unsigned long long>(o.frequency), o.seconds);
 
@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
         timer.async_wait([&](auto) { signals.cancel(); });
         signals.async_wait([&](auto, int) { timer.cancel(); });
         io.run();
-        events.detach();
+        sampling.detach();
         report(o, obj);
     } catch (const bpfco::error_exception& e) {
         std::fprintf(stderr, "profile: %s\n", e.what());

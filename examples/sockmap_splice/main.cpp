@@ -39,7 +39,7 @@ asio::awaitable<void> splice(bpfco::object& obj, std::uint16_t listen_port, std:
     state.insert(0, listen_port).value();
     auto socks = obj.map<bpfco::sockmap>("splice_socks").value();
     // Before the sockets go in: a socket gets the map's programs when it is inserted.
-    auto link = bpfco::attach_sockmap(obj.program("splice_verdict").value(), socks.untyped()).value();
+    auto link = obj.program("splice_verdict").value().attach_sockmap(socks.untyped()).value();
 
     tcp::acceptor acceptor(ex, {asio::ip::address_v4::loopback(), listen_port});
     fmt::print("listening on 127.0.0.1:{}, splicing to 127.0.0.1:{}\n", listen_port, to_port);

@@ -54,12 +54,12 @@ int main() {
 
     run_all(parser, "no filters installed (every packet falls through to the parser's XDP_PASS):");
 
-    filters.set(slot_ipv4, o.program("filter_ipv4").value()).value();
-    filters.set(slot_ipv6, o.program("filter_ipv6").value()).value();
-    filters.set(slot_other, o.program("filter_other").value()).value();
+    filters.insert(slot_ipv4, o.program("filter_ipv4").value()).value();
+    filters.insert(slot_ipv6, o.program("filter_ipv6").value()).value();
+    filters.insert(slot_other, o.program("filter_other").value()).value();
     run_all(parser, "filters installed (non-IP packets are dropped by filter_other):");
 
-    filters.clear(slot_other).value();
+    filters.erase(slot_other).value();
     run_all(parser, "filter_other removed at run time (non-IP packets pass again):");
 
     auto seen = o.map<bpfco::per_cpu_array<std::uint64_t>>("seen").value();

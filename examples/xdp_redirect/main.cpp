@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
     auto obj = bpfco::object::load_skeleton("xdp_redirect", xdp_redirect_bpf__elf_bytes);
     if (!obj) fail(obj.error().message);
     auto ports = obj.value().map<bpfco::devmap>("tx_ports").value();
-    if (auto r = ports.set(0, to); !r) fail(r.error().message);
+    if (auto r = ports.insert(0, to); !r) fail(r.error().message);
     auto link = obj.value().program("xdp_redirect_out").value().attach_xdp(from, mode);
     if (!link) fail(link.error().message);
 

@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
     asio::io_context io;
     auto xsk = bpfco::xsk_socket::create(io.get_executor(), interface, options);
     if (!xsk) fail(xsk.error().message);
-    if (auto r = obj.value().map<bpfco::xskmap>("xsks").value().set(options.queue, xsk.value()); !r)
+    if (auto r = obj.value().map<bpfco::xskmap>("xsks").value().insert(options.queue, xsk.value()); !r)
         fail(r.error().message);
     auto link = obj.value().program("xsk_steer").value().attach_xdp(interface, bpfco::xdp_mode::generic);
     if (!link) fail(link.error().message);

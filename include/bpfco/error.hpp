@@ -7,12 +7,14 @@
 //
 // e.g. "program 'count': attach kprobe to 'do_nothing': Operation not supported (this kernel has
 // no kprobes ...)". <thing> nests from the outside in ("object 'app': program 'count': ...").
-// The errno text appears once: error_exception::what() is exactly this message.
+// The errno text appears once: error_exception::what() and `fmt::format("{}", e)` are exactly this
+// message.
 #pragma once
 
 #include <boost/outcome/basic_result.hpp>
 #include <boost/outcome/policy/base.hpp>
 #include <boost/outcome/try.hpp>
+#include <fmt/format.h>
 
 #include <stdexcept>
 #include <string>
@@ -71,6 +73,15 @@ inline auto failure(int errnum, std::string message) {
 inline auto failure(error e) { return boost::outcome_v2::failure(std::move(e)); }
 
 }  // namespace bpfco
+
+/// `fmt::format("{}", e)` is e.message, the whole message in the format above.
+template <>
+struct fmt::formatter<bpfco::error> : fmt::formatter<std::string_view> {
+    template <class FormatContext>
+    auto format(const bpfco::error& e, FormatContext& ctx) const {
+        return fmt::formatter<std::string_view>::format(e.message, ctx);
+    }
+};
 
 /// `BPFCO_TRY(auto x, f())` binds f()'s value or returns its failure from the enclosing function
 /// (which must return a result); `BPFCO_TRY(f())` for a result<void>. Outcome's TRY.

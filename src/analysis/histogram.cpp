@@ -26,9 +26,9 @@ std::string short_number(std::uint64_t v) {
 }
 
 result<std::vector<std::uint64_t>> read_u64_slots(const map& m) {
-    static constexpr std::array<std::uint32_t, 2> types{BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY};
+    static constexpr std::array<map_type, 2> types{map_type::array, map_type::percpu_array};
     BPFCO_TRY(m.check(types, sizeof(std::uint32_t), sizeof(std::uint64_t)));
-    const bool per_cpu = m.info().type == BPF_MAP_TYPE_PERCPU_ARRAY;
+    const bool per_cpu = m.info().type == map_type::percpu_array;
     std::size_t cpus = 1;
     if (per_cpu) {
         auto n = possible_cpus();

@@ -2,9 +2,9 @@
 #include <bpfco/loader/program.hpp>
 
 #include "internal/bpf_fd_kind.hpp"
+#include "internal/hints.hpp"
 #include "internal/libbpf_log.hpp"
 #include "internal/link_access.hpp"
-#include "internal/hints.hpp"
 #include "internal/mounts.hpp"
 
 #include <bpf/bpf.h>
@@ -100,7 +100,7 @@ struct perf_link final : detail::link_kind {
     bpf_link* l_;
     int event_fd_;
     bool pinned_ = false;
-    perf_link(bpf_link* l, int e) : l_(l), event_fd_(e) {}
+    perf_link(bpf_link* l, unique_fd e) : l_(l), event_fd_(e.release()) {}
     ~perf_link() override {
         if (pinned_) {
             int link_fd = bpf_link__fd(l_);
@@ -123,12 +123,13 @@ bool same_file(int a, int b) {
 // A netlink TC filter: no fd holds it, so detaching deletes what was attached.
 struct tc_link final : detail::link_kind {
     int ifindex;
-    bool ingress;
+    tc_direction direction;
     std::uint32_t handle, priority;
     unique_fd netns{::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)};
-    tc_link(int i, bool in, std::uint32_t h, std::uint32_t p) : ifindex(i), ingress(in), handle(h), priority(p) {}
+    tc_link(int i, tc_direction d, std::uint32_t h, std::uint32_t p) : ifindex(i), direction(d), handle(h), priority(p) {}
     ~tc_link() override {
-        LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+        LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+                    .attach_point = direction == tc_direction::ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
         LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = priority);
         // An ifindex means something only in its network namespace: switch to the one the filter
         // was attached in, or leave the filter alone rather than delete another interface's.
@@ -150,8 +151,8 @@ struct tc_link final : detail::link_kind {
 
 struct prog_attach_link final : detail::link_kind {
     unique_fd target, prog;
-    std::uint32_t type;
-    prog_attach_link(unique_fd t, unique_fd p, std::uint32_t a) : target(std::move(t)), prog(std::move(p)), type(a) {}
+    attach_type type;
+    prog_attach_link(unique_fd t, unique_fd p, attach_type a) : target(std::move(t)), prog(std::move(p)), type(a) {}
     ~prog_attach_link() override {
         bpf_prog_detach2(prog.get(), target.get(), static_cast<bpf_attach_type>(type));
     }
@@ -168,41 +169,41 @@ struct socket_filter_link final : detail::link_kind {
     const char* name() const noexcept override { return "socket filter"; }
 };
 
+// Links made as one (program::attach_perf_event on every CPU): detached together, no fd of its own.
+struct group_link final : detail::link_kind {
+    std::vector<link> links;
+    explicit group_link(std::vector<link> l) : links(std::move(l)) {}
+    const char* name() const noexcept override { return "group of per-CPU perf event links"; }
+};
+
 }  // namespace
 
-link::link(unique_fd fd) : kind_(fd ? new fd_link(std::move(fd)) : nullptr) {}
+link detail::link_access::from_group(std::vector<link> links) { return link(new group_link(std::move(links))); }
 
-link link::tc_filter(int ifindex, bool ingress, std::uint32_t handle, std::uint32_t priority) {
-    return link(new tc_link(ifindex, ingress, handle, priority));
+link detail::link_access::from_fd(unique_fd fd) { return fd ? link(new fd_link(std::move(fd))) : link(); }
+
+link detail::link_access::from_tc_filter(int ifindex, tc_direction direction, std::uint32_t handle,
+                                         std::uint32_t priority) {
+    return link(new tc_link(ifindex, direction, handle, priority));
 }
 
-link link::from_prog_attach(unique_fd target, unique_fd prog, std::uint32_t attach_type) {
+link detail::link_access::from_prog_attach(unique_fd target, unique_fd prog, attach_type type) {
     if (!target || !prog) return link();
-    return link(new prog_attach_link(std::move(target), std::move(prog), attach_type));
+    return link(new prog_attach_link(std::move(target), std::move(prog), type));
 }
 
-link link::from_socket_filter(unique_fd socket) {
+link detail::link_access::from_socket_filter(unique_fd socket) {
     if (!socket) return link();
     return link(new socket_filter_link(std::move(socket)));
 }
 
 link detail::link_access::from_libbpf(bpf_link* l) { return l ? link(new libbpf_link(l)) : link(); }
 
-link detail::link_access::from_libbpf_perf(bpf_link* l, int perf_event_fd) {
-    return l ? link(new perf_link(l, perf_event_fd)) : link();
+link detail::link_access::from_libbpf_perf(bpf_link* l, unique_fd perf_event_fd) {
+    return l ? link(new perf_link(l, std::move(perf_event_fd))) : link();
 }
 
-namespace {
-// The kernel's names, as bpftool prints them; libbpf 1.1 knows only the first ten.
-std::string link_type_name(std::uint32_t t) {
-    static constexpr const char* names[] = {"unspec", "raw_tracepoint", "tracing", "cgroup", "iter",
-                                            "netns", "xdp", "perf_event", "kprobe_multi", "struct_ops",
-                                            "netfilter", "tcx", "uprobe_multi", "netkit", "sockmap"};
-    return t < std::size(names) ? names[t] : fmt::format("type {}", t);
-}
-}  // namespace
-
-result<link> link::from_pinned(const std::string& path, std::uint32_t link_type) {
+result<link> link::from_pinned(const std::string& path, link_type type) {
     detail::ensure_bpffs();
     unique_fd fd(bpf_obj_get(path.c_str()));
     if (!fd) {
@@ -217,10 +218,10 @@ result<link> link::from_pinned(const std::string& path, std::uint32_t link_type)
         int e = errno;
         return failure(e, fmt::format("pinned link at '{}': reading its info: {}", path, std::strerror(e)));
     }
-    if (info.type != link_type)
-        return failure(EINVAL, fmt::format("pinned link at '{}': is a link of type {}, expected type {}", path,
-                                           link_type_name(info.type), link_type_name(link_type)));
-    return link(std::move(fd));
+    if (const auto have = static_cast<link_type>(info.type); have != type)
+        return failure(EINVAL, fmt::format("pinned link at '{}': is a link of type {}, expected type {}", path, have,
+                                           type));
+    return detail::link_access::from_fd(std::move(fd));
 }
 
 result<void> link::update(const program& next) {

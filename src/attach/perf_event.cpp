@@ -1,4 +1,8 @@
 #include <bpfco/attach/perf_event.hpp>
+#include <bpfco/cpus.hpp>
+#include <bpfco/loader/program.hpp>
+
+#include "internal/link_access.hpp"
 
 #include <fcntl.h>
 #include <linux/perf_event.h>
@@ -14,7 +18,7 @@
 
 namespace bpfco {
 
-std::string_view to_string(perf_counter c) noexcept {
+std::string_view detail::counter_name(perf_counter c) noexcept {
     switch (c) {
     case perf_counter::cpu_clock: return "cpu-clock";
     case perf_counter::task_clock: return "task-clock";
@@ -94,7 +98,7 @@ result<perf_event> perf_event::open(const perf_event_options& o) {
         if (fd < 0 && is_hardware(ev.counter_) && o.fallback_to_cpu_clock &&
             (errno == ENOENT || errno == ENODEV || errno == EOPNOTSUPP) && ev.fds_.empty()) {
             ev.note_ = fmt::format("no hardware {} event on this machine ({}): using cpu-clock instead",
-                                   to_string(ev.counter_), std::strerror(errno));
+                                   ev.counter_, std::strerror(errno));
             ev.counter_ = perf_counter::cpu_clock;
             a = attr_for(ev.counter_, o);
             fd = static_cast<int>(::syscall(SYS_perf_event_open, &a, target, cpu, -1, flags));
@@ -104,7 +108,7 @@ result<perf_event> perf_event::open(const perf_event_options& o) {
             const std::string scope = !o.cgroup.empty() ? fmt::format(" for cgroup '{}'", o.cgroup)
                                       : o.pid >= 0       ? fmt::format(" for pid {}", o.pid)
                                                          : std::string{};
-            return failure(e, fmt::format("perf event {} on CPU {}{}: {}{}", to_string(ev.counter_), cpu, scope,
+            return failure(e, fmt::format("perf event {} on CPU {}{}: {}{}", ev.counter_, cpu, scope,
                                           std::strerror(e), open_hint(e)));
         }
         ev.fds_.emplace_back(fd);
@@ -113,22 +117,24 @@ result<perf_event> perf_event::open(const perf_event_options& o) {
     return ev;
 }
 
-result<void> perf_event::attach(const program& prog) {
+result<link> program::attach_perf_event(const perf_event& events) const {
+    BPFCO_TRY(check(fmt::format("attach to perf event {}", events.counter())));
     std::vector<link> links;
-    for (std::size_t i = 0; i < fds_.size(); ++i) {
-        // The link takes its own fd, so ours stays readable and closes independently.
-        const int dup = ::fcntl(fds_[i].get(), F_DUPFD_CLOEXEC, 0);
-        if (dup < 0) return failure(errno, fmt::format("perf event on CPU {}: dup: {}", cpus_[i], std::strerror(errno)));
-        auto l = prog.attach_perf_event(dup);
+    for (std::size_t i = 0; i < events.cpus().size(); ++i) {
+        // The link takes its own fd, so the event's stays readable and closes independently.
+        unique_fd dup(::fcntl(events.fd(i), F_DUPFD_CLOEXEC, 0));
+        if (!dup)
+            return failure(make_error(errno, fmt::format("attach to perf event {} on CPU {}: dup", events.counter(),
+                                                         events.cpus()[i])));
+        auto l = attach_perf_event(std::move(dup));
         if (!l) {
             auto e = l.error();
-            e.message = fmt::format("CPU {}: {}", cpus_[i], e.message);
+            e.message = fmt::format("CPU {}: {}", events.cpus()[i], e.message);
             return failure(std::move(e));
         }
         links.push_back(std::move(l).value());
     }
-    for (auto& l : links) links_.push_back(std::move(l));
-    return boost::outcome_v2::success();
+    return detail::link_access::from_group(std::move(links));
 }
 
 result<std::vector<std::uint64_t>> perf_event::read_per_cpu() const {
@@ -138,7 +144,7 @@ result<std::vector<std::uint64_t>> perf_event::read_per_cpu() const {
         errno = 0;
         if (::read(fds_[i].get(), v, sizeof v) != static_cast<ssize_t>(sizeof v))
             return failure(errno ? errno : EIO,
-                           fmt::format("perf event {} on CPU {}: read: {}", to_string(counter_), cpus_[i],
+                           fmt::format("perf event {} on CPU {}: read: {}", counter_, cpus_[i],
                                        std::strerror(errno)));
         // Multiplexed events ran only part of the time: scale up as perf stat does.
         if (v[2] != 0 && v[2] < v[1])

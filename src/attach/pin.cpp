@@ -1,9 +1,8 @@
 #include <bpfco/attach/pin.hpp>
 #include <bpfco/loader/program.hpp>
 
-#include "internal/hints.hpp"
 #include "internal/bpf_fd_kind.hpp"
-#include "internal/libbpf_log.hpp"
+#include "internal/hints.hpp"
 #include "internal/mounts.hpp"
 
 #include <bpf/bpf.h>
@@ -22,11 +21,6 @@ namespace bpfco {
 
 namespace {
 constexpr long bpffs_magic = 0xcafe4a11;  // BPF_FS_MAGIC (linux/magic.h)
-
-std::string_view prog_type_name(std::uint32_t t) {
-    const char* n = libbpf_bpf_prog_type_str(static_cast<bpf_prog_type>(t));
-    return n ? n : "unknown";
-}
 }  // namespace
 
 result<void> unpin(const std::string& path) {
@@ -43,15 +37,16 @@ result<void> unpin(const std::string& path) {
     return boost::outcome_v2::success();
 }
 
-result<void> pin(const program& p, const std::string& path) {
-    if (p.fd() < 0) return failure(p.make_error(EBADF, fmt::format("pin at '{}' (not loaded)", path)));
-    if (!detail::ensure_bpffs()) return failure(p.make_error(errno, "bpffs is not mounted at /sys/fs/bpf"));
-    if (bpf_obj_pin(p.fd(), path.c_str()) != 0) return failure(p.make_error(errno, fmt::format("pin at '{}'", path)));
+result<void> program::pin(const std::string& path) const {
+    BPFCO_TRY(check(fmt::format("pin at '{}'", path)));
+    if (fd() < 0) return failure(make_error(EBADF, fmt::format("pin at '{}' (not loaded)", path)));
+    if (!detail::ensure_bpffs()) return failure(make_error(errno, "bpffs is not mounted at /sys/fs/bpf"));
+    if (bpf_obj_pin(fd(), path.c_str()) != 0) return failure(make_error(errno, fmt::format("pin at '{}'", path)));
     ::chmod(path.c_str(), 0600);
     return boost::outcome_v2::success();
 }
 
-result<pinned_program> pinned_program::open(const std::string& path, std::uint32_t prog_type) {
+result<pinned_program> pinned_program::from_pinned(const std::string& path, program_type type) {
     detail::ensure_bpffs();
     unique_fd fd(bpf_obj_get(path.c_str()));
     if (!fd) {
@@ -66,12 +61,13 @@ result<pinned_program> pinned_program::open(const std::string& path, std::uint32
         int e = errno;
         return failure(e, fmt::format("pinned program at '{}': not a BPF program: {}", path, std::strerror(e)));
     }
-    if (info.type != prog_type)
-        return failure(EINVAL, fmt::format("pinned program at '{}': is a program of type {} ('{}'), expected type {}", path,
-                                           prog_type_name(info.type), info.name, prog_type_name(prog_type)));
+    const auto have = static_cast<program_type>(info.type);
+    if (have != type)
+        return failure(EINVAL, fmt::format("pinned program at '{}': is a program of type {} ('{}'), expected type {}",
+                                           path, have, info.name, type));
     pinned_program p;
     p.fd_ = std::move(fd);
-    p.type_ = info.type;
+    p.type_ = have;
     p.name_ = info.name;
     return p;
 }

@@ -1,7 +1,10 @@
 // Socket programs: socket filters, sk_msg/sk_skb on socket maps. sock_ops programs go through
-// program::attach_cgroup(path, BPF_CGROUP_SOCK_OPS), a cgroup link like every other cgroup hook.
-#include <bpfco/maps/map.hpp>
+// program::attach_cgroup(path, attach_type::cgroup_sock_ops), a cgroup link like every other
+// cgroup hook.
 #include <bpfco/loader/program.hpp>
+#include <bpfco/maps/map.hpp>
+
+#include "internal/link_access.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -18,7 +21,9 @@ namespace {
 unique_fd dup_fd(int fd) { return unique_fd(::fcntl(fd, F_DUPFD_CLOEXEC, 0)); }
 }  // namespace
 
-result<link> attach_socket_filter(const program& prog, int socket) {
+result<link> program::attach_socket_filter(int socket) const {
+    const auto& prog = *this;
+    BPFCO_TRY(check(fmt::format("attach to socket fd {}", socket)));
     const int prog_fd = prog.fd();
     if (::setsockopt(socket, SOL_SOCKET, SO_ATTACH_BPF, &prog_fd, sizeof prog_fd) != 0) {
         const int e = errno;
@@ -33,21 +38,23 @@ result<link> attach_socket_filter(const program& prog, int socket) {
         ::setsockopt(socket, SOL_SOCKET, SO_DETACH_BPF, nullptr, 0);  // nothing may stay attached unowned
         return failure(prog.make_error(e, fmt::format("attach to socket fd {}: dup", socket)));
     }
-    return link::from_socket_filter(std::move(handle));
+    return detail::link_access::from_socket_filter(std::move(handle));
 }
 
-result<link> attach_sockmap(const program& prog, const map& sockmap) {
+result<link> program::attach_sockmap(const map& sockmap) const {
+    const auto& prog = *this;
+    BPFCO_TRY(check(fmt::format("attach to map '{}'", sockmap.name())));
     const auto type = sockmap.info().type;
-    if (type != BPF_MAP_TYPE_SOCKMAP && type != BPF_MAP_TYPE_SOCKHASH)
+    if (type != map_type::sockmap && type != map_type::sockhash)
         return failure(prog.make_error(EINVAL, fmt::format("attach to map '{}': it is a {} map, not a sockmap or "
-                                                           "sockhash", sockmap.name(), map_type_name(type))));
-    const auto attach_type = bpf_program__expected_attach_type(prog.native_handle());
-    if (attach_type != BPF_SK_MSG_VERDICT && attach_type != BPF_SK_SKB_STREAM_PARSER &&
-        attach_type != BPF_SK_SKB_STREAM_VERDICT && attach_type != BPF_SK_SKB_VERDICT)
+                                                           "sockhash", sockmap.name(), type)));
+    const auto expected = bpf_program__expected_attach_type(prog.native_handle());
+    if (expected != BPF_SK_MSG_VERDICT && expected != BPF_SK_SKB_STREAM_PARSER &&
+        expected != BPF_SK_SKB_STREAM_VERDICT && expected != BPF_SK_SKB_VERDICT)
         return failure(prog.make_error(EINVAL, fmt::format("attach to map '{}': section '{}' is not sk_msg or "
                                                            "sk_skb/...", sockmap.name(), prog.section())));
-    const int fd = bpf_link_create(prog.fd(), sockmap.fd(), attach_type, nullptr);
-    if (fd >= 0) return link(unique_fd(fd));
+    const int fd = bpf_link_create(prog.fd(), sockmap.fd(), expected, nullptr);
+    if (fd >= 0) return detail::link_access::from_fd(unique_fd(fd));
     int e = errno;
     if (e == EINVAL) {
         // Before Linux 6.10 sockmaps have no links: the older attach, owned by the link all the same.
@@ -55,8 +62,9 @@ result<link> attach_sockmap(const program& prog, const map& sockmap) {
         auto program_handle = dup_fd(prog.fd());
         if (!target || !program_handle)
             return failure(prog.make_error(errno, fmt::format("attach to map '{}': dup", sockmap.name())));
-        if (bpf_prog_attach(prog.fd(), sockmap.fd(), attach_type, 0) == 0)
-            return link::from_prog_attach(std::move(target), std::move(program_handle), attach_type);
+        if (bpf_prog_attach(prog.fd(), sockmap.fd(), expected, 0) == 0)
+            return detail::link_access::from_prog_attach(std::move(target), std::move(program_handle),
+                                                         static_cast<attach_type>(expected));
         e = errno;
     }
     return failure(prog.make_error(e, fmt::format("attach to map '{}'", sockmap.name())));

@@ -2,12 +2,12 @@
 // iterators. libbpf does the work (USDT argument specs, symbol resolution); this file names the
 // target in every error and says what the kernel or libbpf lacks.
 #include <bpfco/loader/features.hpp>
-#include <bpfco/maps/map.hpp>
 #include <bpfco/loader/program.hpp>
+#include <bpfco/maps/map.hpp>
 
 #include "internal/libbpf_log.hpp"
-#include "internal/mounts.hpp"
 #include "internal/link_access.hpp"
+#include "internal/mounts.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

@@ -24,7 +24,7 @@ result<void> check_writable(const global_place& p) {
                                           "set it before object::load()", p.name, p.section));
     // libbpf keeps the initial image apart from the kernel map; a write there after load would
     // be lost, so a handle from before load refuses it.
-    if (p.image_of && bpf_map__fd(p.image_of) >= 0)
+    if (p.image_of && bpf_map__fd(static_cast<const bpf_map*>(p.image_of)) >= 0)
         return failure(ESTALE, fmt::format("global '{}' ({}): this handle was taken before load and shows the "
                                            "initial image; take a new one with object::global() after load",
                                            p.name, p.section));
@@ -123,4 +123,15 @@ result<void> check_struct(bpf_object* obj, const std::string& obj_name, std::str
 }
 
 }  // namespace detail
+
+result<detail::global_place> object::find_global(std::string_view var, std::size_t size,
+                                                 const detail::cpp_layout* layout) const {
+    return detail::find_global(obj_, name_, loaded_, var, size, layout);
+}
+
+result<void> object::check_struct(std::string_view struct_name, const detail::cpp_layout& layout,
+                                  std::string_view where) const {
+    return detail::check_struct(obj_, name_, struct_name, layout, where);
+}
+
 }  // namespace bpfco

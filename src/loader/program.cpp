@@ -30,7 +30,9 @@ std::string with_detail(std::string msg, const detail::libbpf_capture& cap) {
 std::string_view program::name() const noexcept { return prog_ ? bpf_program__name(prog_) : ""; }
 std::string_view program::section() const noexcept { return prog_ ? bpf_program__section_name(prog_) : ""; }
 int program::fd() const noexcept { return prog_ ? bpf_program__fd(prog_) : -1; }
-std::uint32_t program::type() const noexcept { return prog_ ? bpf_program__type(prog_) : 0; }
+program_type program::type() const noexcept {
+    return prog_ ? static_cast<program_type>(bpf_program__type(prog_)) : program_type::unspec;
+}
 void program::set_autoload(bool on) noexcept {
     if (prog_) bpf_program__set_autoload(prog_, on);
 }
@@ -61,7 +63,7 @@ result<link> wrap(const program& p, bpf_link* l, int e, std::string_view what,
 }
 
 result<link> wrap_fd(const program& p, int fd, int e, std::string_view what) {
-    if (fd >= 0) return link(unique_fd(fd));
+    if (fd >= 0) return detail::link_access::from_fd(unique_fd(fd));
     return failure(p.make_error(e ? e : EINVAL, what));
 }
 }  // namespace
@@ -80,7 +82,7 @@ result<link> program::attach() const {
     if (!l && (e == EOPNOTSUPP || e == ESRCH || e == EINVAL))
         if (auto call = detail::attach_call_hint(prog_); !call.empty())
             return failure(make_error(EOPNOTSUPP, what, call));
-    if (!l && e == ENOENT && type() == BPF_PROG_TYPE_TRACEPOINT)
+    if (!l && e == ENOENT && type() == program_type::tracepoint)
         return failure(make_error(ENOENT, what, "no such tracepoint: see /sys/kernel/tracing/events"));
     return wrap(*this, l, e, what, cap);
 }
@@ -184,31 +186,29 @@ result<link> program::attach_tc(std::string_view interface, tc_direction directi
         return failure(make_error(-r, what + ", creating the clsact qdisc"));
     LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fd(), .priority = priority);
     if (int r = bpf_tc_attach(&hook, &opts); r != 0) return failure(make_error(-r, what));
-    return link::tc_filter(idx.value(), ingress, opts.handle, opts.priority);
+    return detail::link_access::from_tc_filter(idx.value(), direction, opts.handle, opts.priority);
 }
 
 result<link> program::attach_tcx(std::string_view interface, tc_direction direction) const {
-    // enum bpf_attach_type values from Linux 6.6 (uapi/linux/bpf.h), which older headers lack.
-    constexpr int tcx_ingress = 46, tcx_egress = 47;
     const bool ingress = direction == tc_direction::ingress;
     auto what = fmt::format("attach TC {} (tcx link) to interface '{}'", ingress ? "ingress" : "egress", interface);
     BPFCO_TRY(check(what));
     auto idx = interface_index(interface);
     if (!idx) return failure(make_error(ENODEV, what, "no such interface"));
-    int l = bpf_link_create(fd(), idx.value(), static_cast<bpf_attach_type>(ingress ? tcx_ingress : tcx_egress),
+    int l = bpf_link_create(fd(), idx.value(), static_cast<bpf_attach_type>(ingress ? attach_type::tcx_ingress : attach_type::tcx_egress),
                             nullptr);
     int e = errno;
     return wrap_fd(*this, l, e, what);
 }
 
-result<link> program::attach_perf_event(int perf_fd) const {
-    unique_fd owned(perf_fd);
-    BPFCO_TRY(check(fmt::format("attach to perf event fd {}", perf_fd)));
+result<link> program::attach_perf_event(unique_fd perf_fd) const {
+    const auto what = fmt::format("attach to perf event fd {}", perf_fd.get());
+    BPFCO_TRY(check(what));
     detail::libbpf_capture cap;
-    auto* l = bpf_program__attach_perf_event(prog_, perf_fd);
+    auto* l = bpf_program__attach_perf_event(prog_, perf_fd.get());
     int e = errno;
-    if (l) return detail::link_access::from_libbpf_perf(l, owned.release());  // the link closes it now
-    return wrap(*this, l, e, fmt::format("attach to perf event fd {}", perf_fd), cap);
+    if (l) return detail::link_access::from_libbpf_perf(l, std::move(perf_fd));  // the link closes it now
+    return wrap(*this, l, e, what, cap);
 }
 
 result<link> program::attach_trace() const {
@@ -222,12 +222,12 @@ result<link> program::attach_trace() const {
     return wrap(*this, l, e, what, cap);
 }
 
-result<link> program::attach_cgroup(const std::string& cgroup_path, std::uint32_t attach_type) const {
+result<link> program::attach_cgroup(const std::string& cgroup_path, attach_type type) const {
     auto what = fmt::format("attach to cgroup '{}'", cgroup_path);
     BPFCO_TRY(check(what));
     unique_fd cg(::open(cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!cg) return failure(make_error(errno, what + ", opening the cgroup directory"));
-    int l = bpf_link_create(fd(), cg.get(), static_cast<bpf_attach_type>(attach_type), nullptr);
+    int l = bpf_link_create(fd(), cg.get(), static_cast<bpf_attach_type>(type), nullptr);
     int e = errno;
     return wrap_fd(*this, l, e, what);
 }

@@ -19,18 +19,13 @@
 
 namespace bpfco {
 
-std::string_view map_type_name(std::uint32_t type) {
-    const char* n = libbpf_bpf_map_type_str(static_cast<bpf_map_type>(type));
-    return n ? n : "unknown";
-}
-
 result<map> map::from_fd(unique_fd fd) {
     bpf_map_info raw{};
     std::uint32_t len = sizeof raw;
     if (bpf_obj_get_info_by_fd(fd.get(), &raw, &len) != 0)
         return failure(errno, fmt::format("fd {}: not a BPF map: {}", fd.get(), std::strerror(errno)));
     map_info info;
-    info.type = raw.type;
+    info.type = static_cast<map_type>(raw.type);
     info.id = raw.id;
     info.key_size = raw.key_size;
     info.value_size = raw.value_size;
@@ -53,7 +48,7 @@ result<map> map::from_pinned(const std::string& path) {
     return from_fd(std::move(owned));
 }
 
-result<map> map::create(std::uint32_t type, std::string_view name, std::uint32_t key_size,
+result<map> map::create(map_type type, std::string_view name, std::uint32_t key_size,
                         std::uint32_t value_size, std::uint32_t max_entries, std::uint32_t flags) {
     LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = flags);
     std::string n(name.substr(0, BPF_OBJ_NAME_LEN - 1));
@@ -61,7 +56,7 @@ result<map> map::create(std::uint32_t type, std::string_view name, std::uint32_t
                             max_entries, &opts);
     if (fd < 0) {
         int e = errno;
-        return failure(e, fmt::format("map '{}' ({}): cannot create: {}{}", n, map_type_name(type),
+        return failure(e, fmt::format("map '{}' ({}): cannot create: {}{}", n, type,
                                       std::strerror(e), privilege_hint(e)));
     }
     return from_fd(unique_fd(fd));
@@ -88,14 +83,14 @@ result<bool> map::lookup_bytes(const void* key, void* value) const {
     return failure(make_error(errno, "lookup"));
 }
 
-result<void> map::update_bytes(const void* key, const void* value, update_flags flags) const {
+result<void> map::insert_bytes(const void* key, const void* value, update_flags flags) const {
     if (bpf_map_update_elem(fd_.get(), key, value, static_cast<std::uint64_t>(flags)) == 0)
         return boost::outcome_v2::success();
     int e = errno;
-    std::string_view why = e == EEXIST   ? "update (key exists and no_exist was asked)"
-                           : e == ENOENT ? "update (key absent and exist was asked)"
-                           : e == E2BIG  ? "update (map is full)"
-                                         : "update";
+    std::string_view why = e == EEXIST   ? "insert (key exists and no_exist was asked)"
+                           : e == ENOENT ? "insert (key absent and exist was asked)"
+                           : e == E2BIG  ? "insert (map is full)"
+                                         : "insert";
     return failure(make_error(e, why));
 }
 
@@ -159,14 +154,14 @@ static result<std::size_t> write_batch(const map& m, std::string_view what, std:
                                                count, why, applied, count)));
 }
 
-result<std::size_t> map::update_batch_bytes(const void* keys, const void* values, std::size_t count,
+result<std::size_t> map::insert_batch_bytes(const void* keys, const void* values, std::size_t count,
                                             std::size_t value_bytes, update_flags flags, write_method how) const {
     auto k = static_cast<const std::byte*>(keys);
     auto v = static_cast<const std::byte*>(values);
     auto ks = info_.key_size;
     auto f = static_cast<std::uint64_t>(flags);
     return write_batch(
-        *this, "update_batch", count, how,
+        *this, "insert_batch", count, how,
         [&](std::size_t from, std::uint32_t* n) {
             LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = f);
             return bpf_map_update_batch(fd(), k + from * ks, v + from * value_bytes, n, &opts);
@@ -174,22 +169,22 @@ result<std::size_t> map::update_batch_bytes(const void* keys, const void* values
         [&](std::size_t i) { return bpf_map_update_elem(fd(), k + i * ks, v + i * value_bytes, f); });
 }
 
-result<std::size_t> map::delete_batch_bytes(const void* keys, std::size_t count, write_method how) const {
+result<std::size_t> map::erase_batch_bytes(const void* keys, std::size_t count, write_method how) const {
     auto k = static_cast<const std::byte*>(keys);
     auto ks = info_.key_size;
     return write_batch(
-        *this, "delete_batch", count, how,
+        *this, "erase_batch", count, how,
         [&](std::size_t from, std::uint32_t* n) { return bpf_map_delete_batch(fd(), k + from * ks, n, nullptr); },
         [&](std::size_t i) { return bpf_map_delete_elem(fd(), k + i * ks); });
 }
 
-result<void> map::check(std::span<const std::uint32_t> types, std::uint32_t key_size,
+result<void> map::check(std::span<const map_type> types, std::uint32_t key_size,
                         std::uint32_t value_size) const {
     if (!types.empty() && std::find(types.begin(), types.end(), info_.type) == types.end()) {
         std::string want;
-        for (auto t : types) want += fmt::format("{}{}", want.empty() ? "" : " or ", map_type_name(t));
+        for (auto t : types) want += fmt::format("{}{}", want.empty() ? "" : " or ", t);
         return failure(EINVAL, fmt::format("map '{}': has type {}, the view needs {}", info_.name,
-                                           map_type_name(info_.type), want));
+                                           info_.type, want));
     }
     if (info_.key_size != key_size || info_.value_size != value_size)
         return failure(EINVAL, fmt::format("map '{}': size mismatch: the kernel map has key size {} and "

@@ -10,8 +10,8 @@
 
 namespace bpfco::detail {
 
-result<void> map_of_maps_base::check_outer(const bpfco::map& outer, std::uint32_t type, std::uint32_t key_size) {
-    const std::uint32_t types[] = {type};
+result<void> map_of_maps_base::check_outer(const bpfco::map& outer, map_type type, std::uint32_t key_size) {
+    const map_type types[] = {type};
     // The kernel reads and writes an inner map as its 32-bit fd (update) or id (lookup).
     return outer.check(types, key_size, sizeof(std::uint32_t));
 }
@@ -40,17 +40,17 @@ result<map> map_of_maps_base::create_inner(std::string_view name) const {
     return bpfco::map::create(inner_.type, name, inner_.key_size, inner_.value_size, inner_.max_entries, inner_.flags);
 }
 
-result<void> map_of_maps_base::set_bytes(const void* key, const bpfco::map& inner, update_flags flags) const {
+result<void> map_of_maps_base::insert_bytes(const void* key, const bpfco::map& inner, update_flags flags) const {
     const auto& i = inner.info();
     if (i.type != inner_.type || i.key_size != inner_.key_size || i.value_size != inner_.value_size ||
         i.max_entries != inner_.max_entries)
         return failure(map_.make_error(
-            EINVAL, fmt::format("set inner map '{}': it is {} (key {}, value {}, max_entries {}), the template is {} "
+            EINVAL, fmt::format("insert inner map '{}': it is {} (key {}, value {}, max_entries {}), the template is {} "
                                 "(key {}, value {}, max_entries {})",
-                                inner.name(), map_type_name(i.type), i.key_size, i.value_size, i.max_entries,
-                                map_type_name(inner_.type), inner_.key_size, inner_.value_size, inner_.max_entries)));
+                                inner.name(), i.type, i.key_size, i.value_size, i.max_entries,
+                                inner_.type, inner_.key_size, inner_.value_size, inner_.max_entries)));
     std::uint32_t fd = static_cast<std::uint32_t>(inner.fd());
-    return map_.update_bytes(key, &fd, flags);
+    return map_.insert_bytes(key, &fd, flags);
 }
 
 result<std::optional<std::uint32_t>> map_of_maps_base::inner_id_bytes(const void* key) const {

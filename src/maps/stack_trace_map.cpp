@@ -10,11 +10,11 @@
 namespace bpfco {
 
 result<stack_trace_map> stack_trace_map::make(bpfco::map m) {
-    static constexpr std::array<std::uint32_t, 1> types{BPF_MAP_TYPE_STACK_TRACE};
+    static constexpr std::array<map_type, 1> types{map_type::stack_trace};
     const auto& info = m.info();
     const std::uint32_t value_size =
         info.value_size % sizeof(std::uint64_t) == 0 && info.value_size != 0 ? info.value_size : 0;
-    if (value_size == 0 && info.type == BPF_MAP_TYPE_STACK_TRACE)
+    if (value_size == 0 && info.type == map_type::stack_trace)
         return failure(EINVAL, fmt::format("map '{}': value size {} is not a whole number of u64 addresses",
                                            info.name, info.value_size));
     BPFCO_TRY(m.check(types, sizeof(std::uint32_t), value_size));

@@ -5,16 +5,16 @@
 namespace bpfco {
 
 result<cpumap> cpumap::make(bpfco::map m) {
-    BPFCO_TRY(detail::check_slot_map(m, BPF_MAP_TYPE_CPUMAP));
+    BPFCO_TRY(detail::check_slot_map(m, map_type::cpumap));
     return cpumap(std::move(m));
 }
 
-result<void> cpumap::set(std::uint32_t cpu, std::uint32_t queue_size) const {
-    return detail::set_slot(map_, cpu, queue_size, nullptr, "queue size");
+result<void> cpumap::insert(std::uint32_t cpu, std::uint32_t queue_size) const {
+    return detail::insert_slot(map_, cpu, queue_size, nullptr, "queue size");
 }
 
-result<void> cpumap::set(std::uint32_t cpu, std::uint32_t queue_size, const program& second) const {
-    return detail::set_slot(map_, cpu, queue_size, &second, "queue size");
+result<void> cpumap::insert(std::uint32_t cpu, std::uint32_t queue_size, const program& second) const {
+    return detail::insert_slot(map_, cpu, queue_size, &second, "queue size");
 }
 
 result<std::optional<std::uint32_t>> cpumap::queue_size(std::uint32_t cpu) const {

@@ -17,15 +17,15 @@ struct slot_value {
 };
 }  // namespace
 
-result<void> check_slot_map(const bpfco::map& m, std::uint32_t type) {
-    const std::array<std::uint32_t, 1> types{type};
+result<void> check_slot_map(const bpfco::map& m, map_type type) {
+    const std::array<map_type, 1> types{type};
     // Either value form is valid; check against the one the map has, so the error (wrong type or
     // key size) names what the view wants.
     const std::uint32_t value_size = m.info().value_size == 4 ? 4 : sizeof(slot_value);
     return m.check(types, sizeof(std::uint32_t), value_size);
 }
 
-result<void> set_slot(const bpfco::map& m, std::uint32_t key, std::uint32_t first, const program* prog,
+result<void> insert_slot(const bpfco::map& m, std::uint32_t key, std::uint32_t first, const program* prog,
                       std::string_view what) {
     slot_value value{first, -1};  // the kernel takes an fd <= 0 as "no program"
     if (prog) {

@@ -9,8 +9,8 @@
 
 namespace bpfco::detail {
 
-result<void> check_socket_map(const bpfco::map& m, std::uint32_t type, std::uint32_t key_size) {
-    const std::array<std::uint32_t, 1> types{type};
+result<void> check_socket_map(const bpfco::map& m, map_type type, std::uint32_t key_size) {
+    const std::array<map_type, 1> types{type};
     const std::uint32_t value_size = m.info().value_size == 8 ? 8 : 4;
     return m.check(types, key_size, value_size);
 }

@@ -224,7 +224,7 @@ void xsk_socket::start(const executor_type& ex, detail::xsk_state* state,
     state->start(std::move(handler));
 }
 
-result<void> xskmap::set(std::uint32_t queue, const xsk_socket& socket) const { return set(queue, socket.fd()); }
+result<void> xskmap::insert(std::uint32_t queue, const xsk_socket& socket) const { return insert(queue, socket.fd()); }
 
 void xsk_socket::close() noexcept {
     if (state_) state_->close_all();

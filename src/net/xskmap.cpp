@@ -11,12 +11,12 @@
 namespace bpfco {
 
 result<xskmap> xskmap::make(bpfco::map m) {
-    static constexpr std::array<std::uint32_t, 1> types{BPF_MAP_TYPE_XSKMAP};
+    static constexpr std::array<map_type, 1> types{map_type::xskmap};
     BPFCO_TRY(m.check(types, sizeof(std::uint32_t), sizeof(std::uint32_t)));
     return xskmap(std::move(m));
 }
 
-result<void> xskmap::set(std::uint32_t queue, int socket_fd) const {
+result<void> xskmap::insert(std::uint32_t queue, int socket_fd) const {
     const std::uint32_t value = static_cast<std::uint32_t>(socket_fd);
     if (bpf_map_update_elem(map_.fd(), &queue, &value, BPF_ANY) == 0) return boost::outcome_v2::success();
     const int e = errno;

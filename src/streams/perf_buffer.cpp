@@ -1,5 +1,6 @@
 #include <bpfco/streams/perf_buffer.hpp>
 #include <bpfco/attach/perf_event.hpp>
+#include <bpfco/cpus.hpp>
 #include <bpfco/streams/ring_records.hpp>
 
 #include "streams/async_stream.hpp"
@@ -39,7 +40,7 @@ public:
     }
 
     result<void> open() {
-        static constexpr std::uint32_t perf_array[] = {BPF_MAP_TYPE_PERF_EVENT_ARRAY};
+        static constexpr map_type perf_array[] = {map_type::perf_event_array};
         BPFCO_TRY(map_.check(perf_array, sizeof(std::uint32_t), sizeof(std::uint32_t)));
         const std::size_t pages = options_.page_count;
         if (pages == 0 || (pages & (pages - 1)) != 0)

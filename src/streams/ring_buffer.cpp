@@ -34,7 +34,7 @@ public:
     }
 
     result<void> open() {
-        static constexpr std::uint32_t ringbuf_type[] = {BPF_MAP_TYPE_RINGBUF};
+        static constexpr map_type ringbuf_type[] = {map_type::ringbuf};
         BPFCO_TRY(map_.check(ringbuf_type, 0, 0));
         page_size_ = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
         capacity_ = map_.info().max_entries;
@@ -162,7 +162,7 @@ std::uint64_t ring_buffer::available_bytes() const noexcept { return state() ? s
 std::uint64_t ring_buffer::type_mismatches() const noexcept { return state() ? state()->type_mismatches() : 0; }
 
 result<std::uint64_t> read_drop_counter(const map& drops, std::uint32_t key) {
-    static constexpr std::uint32_t percpu_array[] = {BPF_MAP_TYPE_PERCPU_ARRAY};
+    static constexpr map_type percpu_array[] = {map_type::percpu_array};
     BPFCO_TRY(drops.check(percpu_array, sizeof(std::uint32_t), sizeof(std::uint64_t)));
     BPFCO_TRY(const std::size_t cpus, possible_cpus());
     std::vector<std::uint64_t> values(cpus);

@@ -16,9 +16,9 @@ user_ring_writer::state::~state() {
 }
 
 result<user_ring_writer> user_ring_writer::create(const executor_type& ex, map ring) {
-    if (ring.info().type != BPF_MAP_TYPE_USER_RINGBUF)
+    if (ring.info().type != map_type::user_ringbuf)
         return failure(ring.make_error(EINVAL, fmt::format("a user ring buffer needs a user_ringbuf map, not {}",
-                                                           map_type_name(ring.info().type))));
+                                                           ring.info().type)));
     auto s = std::make_shared<state>(ex, std::move(ring));
     s->rb = user_ring_buffer__new(s->ring.fd(), nullptr);
     if (!s->rb) {

@@ -18,7 +18,7 @@ int main() {
     auto state = obj.value().map("state").value();
     std::uint32_t k = 0;
     std::uint64_t pid = static_cast<std::uint64_t>(::getpid());
-    state.update_bytes(&k, &pid, bpfco::update_flags::any).value();
+    state.insert_bytes(&k, &pid, bpfco::update_flags::any).value();
     auto link = obj.value().program("on_getpgid").value().attach().value();
     for (int i = 0; i < 37; ++i) ::getpgid(0);
     k = 1;

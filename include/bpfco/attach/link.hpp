@@ -3,7 +3,7 @@
 #pragma once
 
 #include <bpfco/error.hpp>
-#include <bpfco/unique_fd.hpp>
+#include <bpfco/kinds.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -15,36 +15,25 @@ class program;
 
 namespace detail {
 struct link_kind;
-struct link_access;  // src/internal/link_access.hpp: how the library makes links from libbpf's
+struct link_access;  // how the library makes links (not installed)
 struct link_kind_deleter {
     void operator()(link_kind* k) const noexcept;
 };
 }  // namespace detail
 
-/// One of a few kinds of attachment (a libbpf link, a kernel link fd, a netlink TC filter, a
-/// bpf_prog_attach attachment, a socket filter), each detaching, pinning and updating its own
-/// way. A default-constructed or moved-from link is empty: it is false, fd() is -1, pin() and
+/// An attachment, made by program's attach calls or re-opened with from_pinned(). One of a few
+/// kinds (a libbpf link, a kernel link fd, a netlink TC filter, a bpf_prog_attach attachment, a
+/// socket filter), each detaching, pinning and updating its own way. A default-constructed or moved-from link is empty: it is false, fd() is -1, pin() and
 /// update() fail with EBADF, detach() does nothing. Errors name the operation, the link's kind
 /// and the path or program involved. Not synchronised: one thread uses a link at a time.
 class link {
 public:
     /// An empty link (false).
     link() = default;
-    /// Takes a kernel link fd (BPF_LINK_CREATE: XDP with mode flags, tcx, cgroup).
-    explicit link(unique_fd fd);
-    /// A TC filter: netlink has no link fd, so the link remembers what to delete, and the calling
-    /// thread's network namespace, so that it detaches there even when destroyed elsewhere (this
-    /// keeps that namespace alive while the link lives).
-    static link tc_filter(int ifindex, bool ingress, std::uint32_t handle, std::uint32_t priority);
-    /// An attachment made with bpf_prog_attach, which has no link fd (sk_msg/sk_skb on a sockmap
-    /// fd, sock_ops on a cgroup fd): detached with bpf_prog_detach2(prog, target, attach_type).
-    static link from_prog_attach(unique_fd target, unique_fd prog, std::uint32_t attach_type);
-    /// A socket with a program attached through SO_ATTACH_BPF: detached with SO_DETACH_BPF.
-    static link from_socket_filter(unique_fd socket);
-    /// Re-opens a link pinned in bpffs. link_type: enum bpf_link_type (BPF_LINK_TYPE_XDP, ...);
-    /// a pin of another kind or type is an error naming the path and both. Dropping the re-opened
-    /// link leaves the pinned attachment in place; unpin() then detaches it.
-    static result<link> from_pinned(const std::string& path, std::uint32_t link_type);
+    /// Re-opens a link pinned in bpffs; a pin of another kind (a map, a program) or another link
+    /// type is an error naming the path and both. Dropping the re-opened link leaves the pinned
+    /// attachment in place; unpin() then detaches it.
+    static result<link> from_pinned(const std::string& path, link_type type);
 
     /// Takes `o`'s attachment; `o` is left empty.
     link(link&&) noexcept = default;
@@ -72,9 +61,9 @@ public:
     void detach() noexcept;
 
 private:
+    friend struct detail::link_access;
     explicit link(detail::link_kind* k) noexcept : kind_(k) {}
     std::unique_ptr<detail::link_kind, detail::link_kind_deleter> kind_;
-    friend struct detail::link_access;
 };
 
 }  // namespace bpfco

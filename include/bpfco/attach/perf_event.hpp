@@ -1,12 +1,11 @@
-// perf events on every online CPU: samplers that fire a perf_event BPF program (profilers) and
-// counters read as values. One handle owns every fd and every attachment.
+// perf events on every online CPU: samplers that fire a perf_event BPF program (profilers,
+// through program::attach_perf_event) and counters read as values.
 #pragma once
 
-#include <bpfco/cpus.hpp>
 #include <bpfco/error.hpp>
-#include <bpfco/attach/link.hpp>
-#include <bpfco/loader/program.hpp>
 #include <bpfco/unique_fd.hpp>
+
+#include <fmt/format.h>
 
 #include <sys/types.h>
 
@@ -27,8 +26,10 @@ enum class perf_counter {
     instructions,      ///< hardware; falls back to cpu_clock where there is no PMU
 };
 
-/// The counter's name ("cpu_clock", ...).
-std::string_view to_string(perf_counter c) noexcept;
+namespace detail {
+/// perf's name of the counter ("cpu-clock", ...), as `perf list` prints it.
+std::string_view counter_name(perf_counter c) noexcept;
+}  // namespace detail
 
 /// What perf_event::open opens.
 struct perf_event_options {
@@ -44,23 +45,18 @@ struct perf_event_options {
     bool fallback_to_cpu_clock = true;
 };
 
-/// One perf event opened on every online CPU: a sampler that fires a BPF program, or a counter
-/// read as values. Owns every fd and every attachment (closed and detached when destroyed);
-/// moves transfer them. Not synchronised: one thread uses a handle at a time.
+/// One perf event opened on every online CPU: a sampler that fires a BPF program
+/// (program::attach_perf_event(events) attaches it on every CPU), or a counter read as values.
+/// Owns every fd (closed when destroyed); moves transfer them. Not synchronised: one thread uses
+/// a handle at a time.
 class perf_event {
 public:
     /// Nothing opened.
     perf_event() = default;
 
-    /// Opens the event on every online CPU. Samplers start disabled and are enabled by attach();
-    /// counters start counting at once. An error names the CPU and the reason.
+    /// Opens the event on every online CPU. Samplers start disabled and are enabled when a
+    /// program is attached; counters start counting at once. An error names the CPU and the reason.
     static result<perf_event> open(const perf_event_options& options);
-
-    /// Attaches a perf_event BPF program to the event on every CPU; the links live as long as
-    /// this handle (or until detach). Attaching enables the events.
-    result<void> attach(const program& prog);
-    /// Detaches the program from every CPU; the events stay open.
-    void detach() noexcept { links_.clear(); }
 
     /// What was opened (cpu_clock after a fallback) and why it differs from what was asked.
     perf_counter counter() const noexcept { return counter_; }
@@ -81,7 +77,15 @@ private:
     std::string note_;
     std::vector<int> cpus_;
     std::vector<unique_fd> fds_;
-    std::vector<link> links_;
 };
 
 }  // namespace bpfco
+
+/// `fmt::format("{}", bpfco::perf_counter::cpu_clock)` is "cpu-clock".
+template <>
+struct fmt::formatter<bpfco::perf_counter> : fmt::formatter<std::string_view> {
+    template <class FormatContext>
+    auto format(bpfco::perf_counter c, FormatContext& ctx) const {
+        return fmt::formatter<std::string_view>::format(bpfco::detail::counter_name(c), ctx);
+    }
+};

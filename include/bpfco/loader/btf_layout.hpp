@@ -3,6 +3,8 @@
 // describes, so that a struct that drifted is an error at set-up instead of silently wrong or
 // dropped records later. Used by object::global (struct-typed globals), the typed map views
 // (where the map's BTF names the key and value types) and object::ring_buffer / perf_buffer.
+// A mismatch is an EINVAL error naming the struct, the first member that differs and both
+// layouts. The checks only read BTF: safe from any thread.
 #pragma once
 
 #include <bpfco/error.hpp>

@@ -13,8 +13,6 @@
 #include <string>
 #include <type_traits>
 
-struct bpf_map;
-
 namespace bpfco {
 
 namespace detail {
@@ -24,7 +22,7 @@ struct global_place {
     std::string name;
     std::string section;
     bool read_only = false;          // .rodata after load: the kernel froze it
-    bpf_map* image_of = nullptr;     // before load: the map whose initial image `data` is in
+    const void* image_of = nullptr;  // before load: the libbpf map whose initial image `data` is in
     std::shared_ptr<void> mapping;   // after load: unmapped with the last handle
 };
 /// An error when the handle cannot be written (.rodata after load, or a handle taken before
@@ -48,10 +46,6 @@ class global {
 public:
     /// An empty handle; only assignment is valid on it.
     global() = default;
-    /// \cond
-    // Made by object::global; detail::global_place is not part of the API.
-    explicit global(detail::global_place p) : p_(std::move(p)) {}
-    /// \endcond
 
     /// The variable's name in the BPF object.
     const std::string& name() const noexcept { return p_.name; }
@@ -97,6 +91,8 @@ public:
     }
 
 private:
+    friend class object;
+    explicit global(detail::global_place p) : p_(std::move(p)) {}
     // A handle taken after load on .data/.bss (the usual case for counters) costs one branch.
     result<void> writable() const {
         if (p_.read_only || p_.image_of) [[unlikely]]

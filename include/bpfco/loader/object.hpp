@@ -2,11 +2,11 @@
 // libbpf does the ELF parsing, CO-RE relocation and loading.
 #pragma once
 
-#include <bpfco/loader/btf_layout.hpp>
 #include <bpfco/error.hpp>
+#include <bpfco/loader/btf_layout.hpp>
 #include <bpfco/loader/global.hpp>
-#include <bpfco/maps/map.hpp>
 #include <bpfco/loader/program.hpp>
+#include <bpfco/maps/map.hpp>
 
 #include <cstddef>
 #include <span>
@@ -19,17 +19,12 @@ struct bpf_map;
 
 namespace bpfco {
 
-// Globals, checked layouts, typed streams (global.hpp, btf_layout.hpp, typed_stream.hpp).
+// The typed streams object::ring_buffer<T>() and perf_buffer<T>() make, defined with them in
+// <bpfco/streams/typed_stream.hpp> so that the loader includes nothing of the streams.
 class ring_buffer;
 struct ring_buffer_options;
 class perf_buffer;
 struct perf_buffer_options;
-namespace detail {
-result<global_place> find_global(bpf_object* obj, const std::string& obj_name, bool loaded, std::string_view var,
-                                 std::size_t size, const cpp_layout* layout);
-result<void> check_struct(bpf_object* obj, const std::string& obj_name, std::string_view struct_name,
-                          const cpp_layout& layout, std::string_view where);
-}  // namespace detail
 
 /// The outcome of object::choose_alternatives() for one group.
 struct alternative_choice {
@@ -134,15 +129,12 @@ public:
     /// libbpf's object, for what bpfco does not wrap; still owned by this object.
     bpf_object* native_handle() const noexcept { return obj_; }
 
-    // ---- Globals, checked layouts and typed streams (implemented in src/loader/global.cpp and
-    // include/bpfco/streams/typed_stream.hpp) ----
-
     /// A global variable (.rodata, .data, .bss, .data.*, .rodata.*) by name. Sizes must match;
     /// a struct is also checked member by member against the variable's BTF type. An unknown
     /// name lists the variables. See global.hpp for what may be written when.
     template <class T>
     result<bpfco::global<T>> global(std::string_view name) const {
-        BPFCO_TRY(auto p, detail::find_global(obj_, name_, loaded_, name, sizeof(T), detail::layout_if_mirror<T>()));
+        BPFCO_TRY(auto p, find_global(name, sizeof(T), detail::layout_if_mirror<T>()));
         return bpfco::global<T>(std::move(p));
     }
     /// Checks the C++ mirror T against the object's BPF struct of the same name (or `bpf_struct`):
@@ -150,7 +142,7 @@ public:
     /// member that differs and both layouts.
     template <mirror_struct T>
     result<void> check_layout(std::string_view bpf_struct = detail::type_name<T>()) const {
-        return detail::check_struct(obj_, name_, bpf_struct, *detail::layout_if_mirror<T>(), {});
+        return check_struct(bpf_struct, *detail::layout_if_mirror<T>(), {});
     }
     /// A ring buffer (perf buffer) over map `map_name` whose records are T, checked with
     /// check_layout<T>(bpf_struct) first, so a drifted struct fails here and not record by record.
@@ -170,6 +162,11 @@ private:
     /// The error every call returns on an empty object.
     result<void> check(std::string_view what) const;
     result<bpf_map*> find_map(std::string_view name) const;
+    /// Where global `var` lives, checked against a C++ type of `size` bytes and, for a struct,
+    /// its layout (src/loader/global.cpp).
+    result<detail::global_place> find_global(std::string_view var, std::size_t size, const detail::cpp_layout* layout) const;
+    /// The BPF struct `struct_name` against `layout`; `where` says what the struct is for.
+    result<void> check_struct(std::string_view struct_name, const detail::cpp_layout& layout, std::string_view where) const;
     bpf_object* obj_ = nullptr;
     std::string name_;
     bool loaded_ = false;

@@ -1,11 +1,14 @@
 // A program inside a loaded object: a view, valid while its object lives. Every attach returns a
 // link that owns the attachment. Programs come from object::program() and object::programs(); a
-// default-constructed program is empty: its name and section are "", fd() is -1, type() is 0,
-// set_autoload() does nothing, and every attach returns an error saying so.
+// default-constructed program is empty: its name and section are "", fd() is -1, type() is
+// program_type::unspec, set_autoload() does nothing, and pin() and every attach return an error
+// saying so.
 #pragma once
 
-#include <bpfco/error.hpp>
 #include <bpfco/attach/link.hpp>
+#include <bpfco/error.hpp>
+#include <bpfco/kinds.hpp>
+#include <bpfco/unique_fd.hpp>
 
 #include <sys/types.h>
 
@@ -37,7 +40,6 @@ struct uprobe_options {
     std::uint64_t offset = 0;  ///< added to the symbol's address
 };
 
-// ---- Tracing breadth options (src/attach/tracing.cpp) ----
 /// Options of program::attach_usdt().
 struct usdt_options {
     pid_t pid = -1;              ///< -1: every process that maps the binary
@@ -49,9 +51,9 @@ struct multi_probe_options {
     pid_t pid = -1;  ///< uprobe_multi only; -1: every process that maps the binary
     bool retprobe = false;  ///< fire on return instead of on entry
 };
-// ---- end tracing breadth options ----
 
 class map;
+class perf_event;
 
 /// One program of a loaded object, and every way to attach it. Each attach returns a link that
 /// owns the attachment, or an error naming the program, the target (function, interface, cgroup,
@@ -70,7 +72,8 @@ public:
     std::string_view section() const noexcept;
     /// The program's fd once its object is loaded; negative before (libbpf's -ENOENT), -1 when empty.
     int fd() const noexcept;
-    std::uint32_t type() const noexcept;  ///< enum bpf_prog_type
+    /// Its type, as libbpf determined it from the section (unspec when empty).
+    program_type type() const noexcept;
     /// libbpf's program, for what bpfco does not wrap; owned by the object.
     bpf_program* native_handle() const noexcept { return prog_; }
     /// False for an empty program.
@@ -78,6 +81,11 @@ public:
 
     /// Before load: whether this program is loaded with its object (libbpf autoload).
     void set_autoload(bool on) noexcept;
+
+    /// Pins the loaded program at `path` under bpffs (mode 0600), so that it outlives the object;
+    /// re-open it with pinned_program::from_pinned(). Fails naming the program and the path
+    /// (EBADF when it is not loaded, or the kernel's reason: path taken, not on bpffs).
+    result<void> pin(const std::string& path) const;
 
     /// Attaches the way its section name says (SEC("tracepoint/...") etc.).
     result<link> attach() const;
@@ -107,14 +115,30 @@ public:
     /// detached when the process exits however it exits (even SIGKILL), and detaching needs no
     /// capability. Older kernels fail with EINVAL or EOPNOTSUPP: use attach_tc() there.
     result<link> attach_tcx(std::string_view interface, tc_direction direction) const;
-    /// Takes ownership of perf_fd: the link closes it.
-    result<link> attach_perf_event(int perf_fd) const;
+    /// A perf event fd opened by the caller (perf_event_open); the link owns it and closes it.
+    result<link> attach_perf_event(unique_fd perf_fd) const;
+    /// Every CPU of `events` (a perf_event_program, SEC("perf_event")): one link that holds a
+    /// per-CPU link each and detaches them all. Enables the events. Fails naming the CPU; the
+    /// CPUs attached before it are detached again.
+    result<link> attach_perf_event(const perf_event& events) const;
     /// fentry/fexit/fmod_ret: the target was fixed by the section name at load time.
     result<link> attach_trace() const;
-    /// attach_type: enum bpf_attach_type (BPF_CGROUP_INET_INGRESS, ...).
-    result<link> attach_cgroup(const std::string& cgroup_path, std::uint32_t attach_type) const;
+    /// A cgroup hook (attach_type::cgroup_inet_ingress, cgroup_sock_ops, ...) on the cgroup v2
+    /// directory `cgroup_path`, through a kernel link.
+    result<link> attach_cgroup(const std::string& cgroup_path, attach_type type) const;
+    /// A socket filter (SEC("socket")) on `socket` (SO_ATTACH_BPF): it returns how many bytes of
+    /// each packet to keep, 0 drops the packet. `socket` stays the caller's: the link holds its
+    /// own handle on it, so the socket lives until both are gone; destroying the link detaches
+    /// (SO_DETACH_BPF). Fails with EINVAL for another kind of program, ENOTSOCK for a non-socket.
+    result<link> attach_socket_filter(int socket) const;
+    /// An sk_msg or sk_skb program (SEC("sk_msg"), SEC("sk_skb/stream_verdict"), ...; the section
+    /// gives the attach type) on a sockmap or sockhash (`view.untyped()`). A kernel link where the
+    /// kernel has one (Linux 6.10+); before that bpf_prog_attach, whose link holds handles on the
+    /// map and the program and detaches with bpf_prog_detach2. A socket gets the map's programs
+    /// when it is inserted and keeps them until it leaves the map: attach before inserting.
+    /// Another map type or program kind fails (EINVAL) naming both.
+    result<link> attach_sockmap(const map& sockmap) const;
 
-    // ---- Tracing breadth (src/attach/tracing.cpp): USDT, multi-probes, LSM, iterators ----
     /// A USDT probe `provider:name` in `binary` (an executable or shared library), through
     /// libbpf's USDT support; the BPF side reads its arguments with BPF_USDT() from
     /// <bpf/usdt.bpf.h>.
@@ -139,7 +163,6 @@ public:
     result<link> attach_iter() const;
     /// An iterator over one map's elements (SEC("iter/bpf_map_elem")).
     result<link> attach_iter(const map& target) const;
-    // ---- end tracing breadth ----
 
     /// An error about this program, in error.hpp's format: "program 'name': what: errno text
     /// (hint)"; without a hint, EPERM gets the privilege hint.
@@ -155,25 +178,5 @@ private:
 
 /// The ifindex of a network interface, or an error naming it.
 result<int> interface_index(std::string_view interface);
-
-}  // namespace bpfco
-
-// ---- Socket programs (branch net, issue 15): src/attach/socket.cpp ----------------------------
-namespace bpfco {
-
-class map;
-
-/// Attaches a socket filter (SEC("socket")) to `socket` (SO_ATTACH_BPF): it returns how many bytes
-/// of each packet to keep, 0 drops the packet. The link holds its own handle on the socket, so the socket lives until both the
-/// caller's fd and the link are gone; destroying the link detaches (SO_DETACH_BPF).
-result<link> attach_socket_filter(const program& prog, int socket);
-
-/// Attaches an sk_msg or sk_skb program (SEC("sk_msg"), SEC("sk_skb/stream_verdict"), ...; the
-/// section gives the attach type) to a sockmap or sockhash (`view.untyped()`). A kernel link where
-/// the kernel has one (Linux 6.10+); before that bpf_prog_attach, whose link holds handles on the
-/// map and the program and detaches with bpf_prog_detach2. A socket gets the map's programs when
-/// it is inserted and keeps them until it leaves the map: attach before inserting, and a detach
-/// applies to sockets inserted afterwards.
-result<link> attach_sockmap(const program& prog, const map& sockmap);
 
 }  // namespace bpfco

@@ -5,14 +5,13 @@
 
 #include <bpfco/maps/detail/typed_map.hpp>
 
-#include <linux/bpf.h>
-
 namespace bpfco {
 
-/// A set of V with no false negatives. Calls are syscalls whose failures name the map and the
-/// operation. Thread-safe: const members may run from several threads at once.
+/// A set of V with no false negatives: insert(v), contains(v), plus fd(), name(),
+/// max_entries(), untyped(), pin() and from_pinned(). Calls are syscalls whose failures name
+/// the map and the operation. Thread-safe: const members may run from several threads at once.
 template <class V>
-class bloom_filter : public detail::typed_map_base {
+class bloom_filter : public detail::typed_map_base, public detail::view_from_pinned<bloom_filter<V>> {
     static_assert(detail::map_data<V>, "bloom filter values must be trivially copyable");
 
 public:
@@ -23,14 +22,14 @@ public:
     /// Checks the map's type and value size against the kernel's map info; a mismatch fails
     /// naming the map.
     static result<bloom_filter> make(bpfco::map m) {
-        static constexpr std::array<std::uint32_t, 1> types{BPF_MAP_TYPE_BLOOM_FILTER};
+        static constexpr std::array<map_type, 1> types{map_type::bloom_filter};
         BPFCO_TRY(m.check(types, 0, sizeof(V)));
         return bloom_filter(std::move(m));
     }
 
     /// Adds `value`; the filter never fills up, though false positives grow with its count.
-    result<void> push(const V& value) const { return map_.update_bytes(nullptr, &value, update_flags::any); }
-    /// True: maybe pushed (or a false positive); false: certainly never pushed.
+    result<void> insert(const V& value) const { return map_.insert_bytes(nullptr, &value, update_flags::any); }
+    /// True: maybe inserted (or a false positive); false: certainly never inserted.
     result<bool> contains(const V& value) const {
         V v = value;  // the kernel reads the value to test from this buffer
         return map_.lookup_bytes(nullptr, &v);

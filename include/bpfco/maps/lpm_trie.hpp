@@ -5,8 +5,6 @@
 
 #include <bpfco/maps/detail/typed_map.hpp>
 
-#include <linux/bpf.h>
-
 #include <array>
 #include <cstdint>
 #include <string_view>
@@ -39,14 +37,14 @@ result<ipv6_prefix_key> ipv6_prefix(std::string_view text);
 /// A BPF_MAP_TYPE_LPM_TRIE as K (an lpm_key) -> V: lookup(k) gives the value of the longest
 /// stored prefix containing k's address (std::nullopt when none), insert(k, v, flags) and
 /// erase(k) (false when absent) act on exact prefixes; keys(), read_all(), plus fd(), name(),
-/// max_entries() and untyped().
-/// Every typed view is made with `make(map)` (or object::map<View>(name), open_pinned<View>),
+/// max_entries(), untyped() and pin().
+/// Every typed view is made with `make(map)` (or object::map<View>(name), View::from_pinned(path)),
 /// which fails naming the map when its type, key or value size, or (where the map has BTF) a
 /// struct's layout differs from the C++ types. Calls are syscalls whose failures name the map
 /// and the operation. Thread-safe: const members may run from several threads at once; each
 /// entry is read or written atomically, a whole-map read is not a snapshot.
 template <class K, class V>
-class lpm_trie : public detail::erasable_map<K, V, BPF_MAP_TYPE_LPM_TRIE>,
+class lpm_trie : public detail::erasable_map<K, V, map_type::lpm_trie>,
                  public detail::view_factory<lpm_trie<K, V>> {
 public:
     /// An empty view (no map).
@@ -54,7 +52,7 @@ public:
 
 private:
     friend detail::view_factory<lpm_trie>;
-    using detail::erasable_map<K, V, BPF_MAP_TYPE_LPM_TRIE>::erasable_map;
+    using detail::erasable_map<K, V, map_type::lpm_trie>::erasable_map;
 };
 
 }  // namespace bpfco

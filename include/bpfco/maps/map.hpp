@@ -3,6 +3,7 @@
 #pragma once
 
 #include <bpfco/error.hpp>
+#include <bpfco/kinds.hpp>
 #include <bpfco/unique_fd.hpp>
 
 #include <cstdint>
@@ -14,7 +15,7 @@ namespace bpfco {
 
 /// What the kernel says about a map (BPF_OBJ_GET_INFO_BY_FD).
 struct map_info {
-    std::uint32_t type = 0;  ///< enum bpf_map_type
+    map_type type = map_type::unspec;  ///< the kernel's map type
     std::uint32_t id = 0;           ///< the kernel's id, unique while the map exists
     std::uint32_t key_size = 0;     ///< bytes per key (0 for queue, stack and bloom filter)
     std::uint32_t value_size = 0;   ///< bytes per value (per CPU, unrounded, for per-CPU maps)
@@ -23,18 +24,15 @@ struct map_info {
     std::string name;               ///< the kernel's name, cut to 15 characters
 };
 
-/// Flags for map updates, as the kernel defines them (BPF_ANY, BPF_NOEXIST, BPF_EXIST).
+/// Flags for map writes (insert), as the kernel defines them (BPF_ANY, BPF_NOEXIST, BPF_EXIST).
 enum class update_flags : std::uint64_t { any = 0, no_exist = 1, exist = 2 };
 
-/// How a batch write (update_batch / delete_batch) reaches the kernel.
+/// How a batch write (insert_batch / erase_batch) reaches the kernel.
 enum class write_method {
     automatic,  ///< BPF_MAP_UPDATE_BATCH / DELETE_BATCH where the kernel and map type have them, else per_key
     batch,      ///< the batch syscalls only (an error where unsupported)
     per_key,    ///< one BPF_MAP_UPDATE_ELEM / DELETE_ELEM per entry
 };
-
-/// The kernel's name for a map type ("hash", "ringbuf", ...), for messages.
-std::string_view map_type_name(std::uint32_t type);
 
 /// An owned handle on a kernel map with untyped, byte-level access: the typed views (hash_map,
 /// array, ...) check a map once and then wrap this. Move-only in effect (unique_fd); an empty
@@ -53,7 +51,7 @@ public:
     static result<map> from_pinned(const std::string& path);
     /// Makes a new map (for tests and user-space-created maps); fails naming the map when the
     /// kernel refuses the type or sizes.
-    static result<map> create(std::uint32_t type, std::string_view name, std::uint32_t key_size,
+    static result<map> create(map_type type, std::string_view name, std::uint32_t key_size,
                               std::uint32_t value_size, std::uint32_t max_entries,
                               std::uint32_t flags = 0);
 
@@ -75,9 +73,10 @@ public:
     /// Raw byte access; the typed views in hash_map.hpp etc. are the usual way in.
     /// lookup returns false when the key is absent.
     result<bool> lookup_bytes(const void* key, void* value) const;
-    /// Writes key -> value (key_size and value_size bytes; null key for keyless maps). `flags`
-    /// failing (EEXIST for no_exist, ENOENT for exist) is an error like any other.
-    result<void> update_bytes(const void* key, const void* value, update_flags flags) const;
+    /// Writes key -> value (key_size and value_size bytes; null key for keyless maps), replacing
+    /// the value of a present key unless `flags` say otherwise. `flags` failing (EEXIST for
+    /// no_exist, ENOENT for exist) is an error like any other.
+    result<void> insert_bytes(const void* key, const void* value, update_flags flags) const;
     /// Returns false when the key was absent.
     result<bool> erase_bytes(const void* key) const;
     /// Writes the key after `key` (first key when key is null); false at the end.
@@ -86,17 +85,17 @@ public:
     /// Batch writes of `count` entries, in order (keys key_size apart, values value_bytes apart:
     /// per-CPU maps pass the 8-byte-rounded value times the possible CPUs). Returns `count`. When
     /// an entry fails, the ones before it stay written and the error says which entry failed and
-    /// how many were applied ("N of M applied"); the typed views' update_batch is built on these.
-    result<std::size_t> update_batch_bytes(const void* keys, const void* values, std::size_t count,
+    /// how many were applied ("N of M applied"); the typed views' insert_batch is built on these.
+    result<std::size_t> insert_batch_bytes(const void* keys, const void* values, std::size_t count,
                                            std::size_t value_bytes, update_flags flags,
                                            write_method how = write_method::automatic) const;
-    /// As update_batch_bytes; an absent key fails (ENOENT) like any other entry.
-    result<std::size_t> delete_batch_bytes(const void* keys, std::size_t count,
+    /// As insert_batch_bytes; an absent key fails (ENOENT) like any other entry.
+    result<std::size_t> erase_batch_bytes(const void* keys, std::size_t count,
                                            write_method how = write_method::automatic) const;
 
     /// The checks a typed view makes: the map's type is one of `types` and its key/value
     /// sizes are as given. The error names the map and both sizes.
-    result<void> check(std::span<const std::uint32_t> types, std::uint32_t key_size,
+    result<void> check(std::span<const map_type> types, std::uint32_t key_size,
                        std::uint32_t value_size) const;
 
     /// An error about this map: "map 'name': what: strerror".

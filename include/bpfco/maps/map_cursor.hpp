@@ -24,7 +24,8 @@ enum class read_method {
 
 /// Walks a map chunk by chunk as raw bytes, straight into the caller's storage; the typed views'
 /// read_all() is built on it. Entries added or removed while a walk is under way may or may not
-/// be seen (kernel semantics).
+/// be seen (kernel semantics). Errors name the map and the syscall that failed. Not
+/// synchronised: one thread walks a cursor at a time (other threads may use the map meanwhile).
 class map_cursor {
 public:
     /// `value_bytes`: what the kernel copies out per entry (per-CPU maps: the 8-byte-rounded

@@ -11,14 +11,15 @@
 
 namespace bpfco {
 namespace detail {
-template <class K, class V, std::uint32_t... Types>
+template <class K, class V, map_type... Types>
 class key_value_map;
 }  // namespace detail
 
 /// What a typed view's read_all(entries) fills: keys()[i] maps to values()[i]. The kernel
 /// writes K[] and V[] directly (the view checked their sizes against the map's), so nothing is
 /// copied after the syscalls. Reuse one map_entries for repeated reads: its storage, sized
-/// from the map's max_entries on the first read, is kept (no allocation per read).
+/// from the map's max_entries on the first read, is kept (no allocation per read). Like a
+/// std::vector: several threads may read it between reads into it, a read into it needs it alone.
 template <class K, class V>
 class map_entries {
 public:
@@ -77,7 +78,7 @@ public:
 
 private:
     // The typed views read into it: they have checked the map's key and value sizes.
-    template <class, class, std::uint32_t...>
+    template <class, class, map_type...>
     friend class detail::key_value_map;
     // Replaces the contents with every entry of `m`; empty after a failure.
     result<void> read(const map& m, read_method how) { return s_.read(m, 1, how); }

@@ -4,8 +4,6 @@
 
 #include <bpfco/maps/detail/typed_map.hpp>
 
-#include <linux/bpf.h>
-
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -28,15 +26,15 @@ protected:
     map_of_maps_base(bpfco::map outer, map_info inner) noexcept : typed_map_base(std::move(outer)), inner_(std::move(inner)) {}
     /// The template from the first inner map present in `outer`; an error when it holds none.
     static result<map_info> template_from(const bpfco::map& outer, std::uint32_t key_size);
-    static result<void> check_outer(const bpfco::map& outer, std::uint32_t type, std::uint32_t key_size);
-    result<void> set_bytes(const void* key, const bpfco::map& inner, update_flags flags) const;
+    static result<void> check_outer(const bpfco::map& outer, map_type type, std::uint32_t key_size);
+    result<void> insert_bytes(const void* key, const bpfco::map& inner, update_flags flags) const;
     result<std::optional<std::uint32_t>> inner_id_bytes(const void* key) const;
 
     map_info inner_;
 };
 
-template <class K, std::uint32_t Type>
-class map_of_maps : public map_of_maps_base {
+template <class K, map_type Type>
+class map_of_maps : public map_of_maps_base, public view_from_pinned<map_of_maps<K, Type>> {
     static_assert(map_data<K>, "map keys must be trivially copyable");
 
 public:
@@ -54,8 +52,8 @@ public:
     }
     /// Inserts or replaces the inner map at key in one step: a BPF lookup sees the old map or
     /// the new one, never none.
-    result<void> set(const K& key, const bpfco::map& inner, update_flags flags = update_flags::any) const {
-        return set_bytes(&key, inner, flags);
+    result<void> insert(const K& key, const bpfco::map& inner, update_flags flags = update_flags::any) const {
+        return insert_bytes(&key, inner, flags);
     }
     /// The kernel id of the inner map at key, if any.
     result<std::optional<std::uint32_t>> inner_id(const K& key) const { return inner_id_bytes(&key); }
@@ -70,15 +68,16 @@ private:
 
 /// BPF_MAP_TYPE_ARRAY_OF_MAPS: index -> inner map. make(outer) takes the inner template from
 /// an inner map the outer one holds (fails naming the map when it holds none: pass the
-/// template, make(outer, inner_template)); set(key, inner) swaps in one step and fails naming
+/// template, make(outer, inner_template)); insert(key, inner) swaps in one step and fails naming
 /// both kinds when `inner` does not match the template; inner_id(key), erase(key),
-/// inner_template(), create_inner(name), plus fd(), name(), max_entries() and untyped().
+/// inner_template(), create_inner(name), plus fd(), name(), max_entries(), untyped(), pin() and
+/// from_pinned() (which takes the template from an inner map, as make(outer) does).
 /// Failures name the map. Thread-safe: const members may run from several threads at once, and
 /// a BPF program sees each slot change atomically.
-using array_of_maps = detail::map_of_maps<std::uint32_t, BPF_MAP_TYPE_ARRAY_OF_MAPS>;
+using array_of_maps = detail::map_of_maps<std::uint32_t, map_type::array_of_maps>;
 /// BPF_MAP_TYPE_HASH_OF_MAPS: K -> inner map, with array_of_maps' operations, errors and
 /// thread-safety.
 template <class K>
-using hash_of_maps = detail::map_of_maps<K, BPF_MAP_TYPE_HASH_OF_MAPS>;
+using hash_of_maps = detail::map_of_maps<K, map_type::hash_of_maps>;
 
 }  // namespace bpfco

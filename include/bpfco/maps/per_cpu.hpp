@@ -25,7 +25,7 @@ template <class V>
 constexpr std::size_t per_cpu_stride = (sizeof(V) + 7) / 8 * 8;
 
 /// Per-CPU hash and array maps: every value is a std::vector<V> of one V per possible CPU.
-template <class K, class V, std::uint32_t... Types>
+template <class K, class V, map_type... Types>
 class per_cpu_map : public typed_map_base {
     static_assert(detail::map_data<K> && detail::map_data<V>, "map keys and values must be trivially copyable");
 
@@ -53,7 +53,7 @@ public:
         std::vector<std::byte> raw(bytes());
         for (std::size_t c = 0; c < cpus_; ++c)
             std::memcpy(raw.data() + c * per_cpu_stride<V>, &per_cpu[c], sizeof(V));
-        return map_.update_bytes(&key, raw.data(), flags);
+        return map_.insert_bytes(&key, raw.data(), flags);
     }
     /// Every key with its per-CPU values; `how` picks the batch or the per-key path.
     result<std::vector<std::pair<K, std::vector<V>>>> read_all(read_method how = read_method::automatic) const {
@@ -67,22 +67,22 @@ public:
             return std::pair{k, total};
         });
     }
-    /// Batch write (see map::update_batch_bytes for what a failure part way reports): keys[i] ->
+    /// Batch write (see map::insert_batch_bytes for what a failure part way reports): keys[i] ->
     /// per_cpu_values[i * cpus() + c] for every possible CPU c, in order; returns how many keys
     /// were written. A value count other than keys.size() * cpus() fails (EINVAL) before anything
     /// is written.
-    result<std::size_t> update_batch(std::span<const K> keys, std::span<const V> per_cpu_values,
+    result<std::size_t> insert_batch(std::span<const K> keys, std::span<const V> per_cpu_values,
                                      update_flags flags = update_flags::any,
                                      write_method how = write_method::automatic) const {
         if (per_cpu_values.size() != keys.size() * cpus_)
-            return failure(map_.make_error(EINVAL, "update_batch: needs one value per possible CPU (" +
+            return failure(map_.make_error(EINVAL, "insert_batch: needs one value per possible CPU (" +
                                                        std::to_string(cpus_) + ") for each of " +
                                                        std::to_string(keys.size()) + " keys, got " +
                                                        std::to_string(per_cpu_values.size())));
         std::vector<std::byte> raw(per_cpu_values.size() * per_cpu_stride<V>);
         for (std::size_t i = 0; i < per_cpu_values.size(); ++i)
             std::memcpy(raw.data() + i * per_cpu_stride<V>, &per_cpu_values[i], sizeof(V));
-        return map_.update_batch_bytes(keys.data(), raw.data(), keys.size(), bytes(), flags, how);
+        return map_.insert_batch_bytes(keys.data(), raw.data(), keys.size(), bytes(), flags, how);
     }
     /// The number of values each lookup returns.
     std::size_t cpus() const noexcept { return cpus_; }
@@ -93,7 +93,7 @@ protected:
     explicit per_cpu_map(bpfco::map m) : typed_map_base(std::move(m)), cpus_(possible_cpus().value()) {}
 
     static result<void> check(const bpfco::map& m) {
-        static constexpr std::array<std::uint32_t, sizeof...(Types)> types{Types...};
+        static constexpr std::array<map_type, sizeof...(Types)> types{Types...};
         BPFCO_TRY(m.check(types, sizeof(K), sizeof(V)));
         BPFCO_TRY(possible_cpus());
         return check_map_types<K, V>(m.fd(), m.name());

@@ -8,6 +8,6 @@ namespace bpfco {
 /// A BPF_MAP_TYPE_STACK of V, last in, first out: the same make(), push(), pop() and peek(),
 /// errors and thread-safety as bpfco::queue; pop() and peek() take the newest element.
 template <class V>
-using stack = detail::keyless_map<V, BPF_MAP_TYPE_STACK>;
+using stack = detail::keyless_map<V, map_type::stack>;
 
 }  // namespace bpfco

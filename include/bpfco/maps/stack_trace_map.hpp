@@ -3,6 +3,7 @@
 #pragma once
 
 #include <bpfco/error.hpp>
+#include <bpfco/maps/detail/typed_map.hpp>
 #include <bpfco/maps/map.hpp>
 
 #include <cstdint>
@@ -10,10 +11,14 @@
 
 namespace bpfco {
 
-/// Reads and frees the stacks a BPF program recorded with bpf_get_stackid(). Failures name the
-/// map and the operation. Thread-safe: const members may run from several threads at once.
-class stack_trace_map {
+/// Reads and frees the stacks a BPF program recorded with bpf_get_stackid(): read(id),
+/// erase(id), max_depth(), plus fd(), name(), max_entries(), untyped(), pin() and
+/// from_pinned(). Failures name the map and the operation. Thread-safe: const members may run
+/// from several threads at once.
+class stack_trace_map : public detail::typed_map_base, public detail::view_from_pinned<stack_trace_map> {
 public:
+    /// An empty view (no map).
+    stack_trace_map() = default;
     /// Checks that the map is a stack trace map with u32 keys and values of whole u64s; a
     /// mismatch fails naming the map.
     static result<stack_trace_map> make(map m);
@@ -28,12 +33,8 @@ public:
     /// Frees the stack's slot for new stacks; false when it was not there.
     result<bool> erase(std::int32_t id) const;
 
-    /// The untyped map (for its fd, or to pass to bpfco APIs that take a map).
-    const bpfco::map& map() const noexcept { return map_; }
-
 private:
-    explicit stack_trace_map(bpfco::map m) : map_(std::move(m)) {}
-    bpfco::map map_;
+    using typed_map_base::typed_map_base;
 };
 
 }  // namespace bpfco

@@ -6,10 +6,12 @@
 
 namespace bpfco {
 
-/// CPU -> queue of redirected packets (and optional second XDP program). Failures name the map
+/// CPU -> queue of redirected packets (and optional second XDP program): insert(cpu, size [,
+/// program]), queue_size(cpu), erase(cpu), plus fd(), name(), max_entries(), untyped(), pin()
+/// and from_pinned(). Failures name the map
 /// and the CPU slot. Thread-safe: const members may run from several threads at once, and XDP
 /// sees each slot change atomically.
-class cpumap : public detail::typed_map_base {
+class cpumap : public detail::typed_map_base, public detail::view_from_pinned<cpumap> {
 public:
     /// An empty view (no map).
     cpumap() = default;
@@ -19,10 +21,10 @@ public:
 
     /// Enables `cpu` with a queue of `queue_size` packets (the kernel starts its thread now). A CPU
     /// that is not possible, or is past max_entries, fails; a queue size of 0 empties the slot.
-    result<void> set(std::uint32_t cpu, std::uint32_t queue_size) const;
+    result<void> insert(std::uint32_t cpu, std::uint32_t queue_size) const;
     /// The same, running `second` (SEC("xdp/cpumap")) on that CPU before the skb is built. Fails
     /// (EINVAL) on a map with 4-byte values and (EBADF) when `second` is not loaded.
-    result<void> set(std::uint32_t cpu, std::uint32_t queue_size, const program& second) const;
+    result<void> insert(std::uint32_t cpu, std::uint32_t queue_size, const program& second) const;
     /// The queue size, or std::nullopt when the CPU is not enabled.
     result<std::optional<std::uint32_t>> queue_size(std::uint32_t cpu) const;
     /// False when the CPU was not enabled.

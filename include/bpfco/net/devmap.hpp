@@ -3,10 +3,8 @@
 // the packet after the redirect, before it leaves.
 #pragma once
 
-#include <bpfco/maps/detail/typed_map.hpp>
 #include <bpfco/loader/program.hpp>
-
-#include <linux/bpf.h>
+#include <bpfco/maps/detail/typed_map.hpp>
 
 #include <optional>
 #include <string_view>
@@ -22,13 +20,13 @@ struct devmap_entry {
 namespace detail {
 /// The value of a devmap or cpumap slot: a 32-bit number and, in 8-byte values, a program.
 /// Both map kinds accept either value size; a program needs the 8-byte form.
-result<void> check_slot_map(const bpfco::map& m, std::uint32_t type);
-result<void> set_slot(const bpfco::map& m, std::uint32_t key, std::uint32_t first, const program* prog,
+result<void> check_slot_map(const bpfco::map& m, map_type type);
+result<void> insert_slot(const bpfco::map& m, std::uint32_t key, std::uint32_t first, const program* prog,
                       std::string_view what);
 result<std::optional<std::pair<std::uint32_t, std::uint32_t>>> get_slot(const bpfco::map& m, std::uint32_t key);
 
-template <std::uint32_t Type>
-class device_map : public typed_map_base {
+template <map_type Type>
+class device_map : public typed_map_base, public view_from_pinned<device_map<Type>> {
 public:
     device_map() = default;
     /// Checks the map's type and its sizes: u32 key, value u32 ifindex or struct bpf_devmap_val.
@@ -39,19 +37,19 @@ public:
 
     /// Redirects through `key` to the interface `ifindex`. Fails naming the slot and the index
     /// when this network namespace has no such interface (the kernel says EINVAL).
-    result<void> set(std::uint32_t key, int ifindex) const {
-        return set_slot(map_, key, static_cast<std::uint32_t>(ifindex), nullptr, "interface index");
+    result<void> insert(std::uint32_t key, int ifindex) const {
+        return insert_slot(map_, key, static_cast<std::uint32_t>(ifindex), nullptr, "interface index");
     }
     /// The same, running `second` (an XDP program loaded with SEC("xdp/devmap")) on the way out.
     /// Fails (EINVAL) on a map with 4-byte values, which have no room for a program, and (EBADF)
     /// when `second` is not loaded.
-    result<void> set(std::uint32_t key, int ifindex, const program& second) const {
-        return set_slot(map_, key, static_cast<std::uint32_t>(ifindex), &second, "interface index");
+    result<void> insert(std::uint32_t key, int ifindex, const program& second) const {
+        return insert_slot(map_, key, static_cast<std::uint32_t>(ifindex), &second, "interface index");
     }
     /// The same by interface name; an unknown name fails naming it.
-    result<void> set(std::uint32_t key, std::string_view interface) const {
+    result<void> insert(std::uint32_t key, std::string_view interface) const {
         BPFCO_TRY(int ifindex, interface_index(interface));
-        return set(key, ifindex);
+        return insert(key, ifindex);
     }
     /// The slot's interface and second program; std::nullopt when the slot is empty.
     result<std::optional<devmap_entry>> lookup(std::uint32_t key) const {
@@ -69,12 +67,12 @@ private:
 
 /// A BPF_MAP_TYPE_DEVMAP, slots 0..max_entries-1 -> interface (and optional second XDP
 /// program): make(map) (fails naming the map unless it has u32 keys and 4- or 8-byte values),
-/// set(key, ifindex or name [, program]), lookup(key), erase(key), plus fd(), name(),
-/// max_entries() and untyped(). Failures name the map and the slot. Thread-safe: const members
+/// insert(key, ifindex or name [, program]), lookup(key), erase(key), plus fd(), name(),
+/// max_entries(), untyped(), pin() and from_pinned(). Failures name the map and the slot. Thread-safe: const members
 /// may run from several threads at once, and XDP sees each slot change atomically.
-using devmap = detail::device_map<BPF_MAP_TYPE_DEVMAP>;
+using devmap = detail::device_map<map_type::devmap>;
 /// A BPF_MAP_TYPE_DEVMAP_HASH: devmap's operations, errors and thread-safety with any u32 key
 /// (usually the ifindex itself), so sparse interface indexes need no large array.
-using devmap_hash = detail::device_map<BPF_MAP_TYPE_DEVMAP_HASH>;
+using devmap_hash = detail::device_map<map_type::devmap_hash>;
 
 }  // namespace bpfco

@@ -8,9 +8,10 @@ namespace bpfco {
 
 class xsk_socket;
 
-/// Queue -> AF_XDP socket, for an XDP program's bpf_redirect_map(). Failures name the map, the
+/// Queue -> AF_XDP socket, for an XDP program's bpf_redirect_map(): insert(queue, socket),
+/// erase(queue), plus fd(), name(), max_entries(), untyped(), pin() and from_pinned(). Failures name the map, the
 /// slot and the socket fd. Thread-safe: const members may run from several threads at once.
-class xskmap : public detail::typed_map_base {
+class xskmap : public detail::typed_map_base, public detail::view_from_pinned<xskmap> {
 public:
     /// An empty view (no map).
     xskmap() = default;
@@ -19,9 +20,9 @@ public:
     static result<xskmap> make(bpfco::map m);
 
     /// Puts a bound AF_XDP socket in slot `queue`; the kernel refuses any other socket (named).
-    result<void> set(std::uint32_t queue, int socket_fd) const;
+    result<void> insert(std::uint32_t queue, int socket_fd) const;
     /// The same with the socket's fd.
-    result<void> set(std::uint32_t queue, const xsk_socket& socket) const;
+    result<void> insert(std::uint32_t queue, const xsk_socket& socket) const;
     /// False when the slot was empty.
     result<bool> erase(std::uint32_t queue) const { return map_.erase_bytes(&queue); }
 

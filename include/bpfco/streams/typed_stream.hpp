@@ -14,8 +14,8 @@ namespace bpfco {
 template <mirror_struct T, class Executor, class Options>
 result<bpfco::ring_buffer> object::ring_buffer(const Executor& ex, std::string_view map_name, Options options,
                                                std::string_view bpf_struct) const {
-    BPFCO_TRY(detail::check_struct(obj_, name_, bpf_struct, *detail::layout_if_mirror<T>(),
-                                   "records of map '" + std::string(map_name) + "'"));
+    BPFCO_TRY(check_struct(bpf_struct, *detail::layout_if_mirror<T>(),
+                           "records of map '" + std::string(map_name) + "'"));
     BPFCO_TRY(auto m, map(map_name));
     return bpfco::ring_buffer::create(ex, std::move(m), std::move(options));
 }
@@ -23,8 +23,8 @@ result<bpfco::ring_buffer> object::ring_buffer(const Executor& ex, std::string_v
 template <mirror_struct T, class Executor, class Options>
 result<bpfco::perf_buffer> object::perf_buffer(const Executor& ex, std::string_view map_name, Options options,
                                                std::string_view bpf_struct) const {
-    BPFCO_TRY(detail::check_struct(obj_, name_, bpf_struct, *detail::layout_if_mirror<T>(),
-                                   "records of map '" + std::string(map_name) + "'"));
+    BPFCO_TRY(check_struct(bpf_struct, *detail::layout_if_mirror<T>(),
+                           "records of map '" + std::string(map_name) + "'"));
     BPFCO_TRY(auto m, map(map_name));
     return bpfco::perf_buffer::create(ex, std::move(m), std::move(options));
 }

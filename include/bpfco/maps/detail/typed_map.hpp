@@ -2,8 +2,8 @@
 // through bpfco::map. Not a public header; include the view you use (hash_map.hpp, ...).
 #pragma once
 
-#include <bpfco/loader/btf_layout.hpp>
 #include <bpfco/error.hpp>
+#include <bpfco/loader/btf_layout.hpp>
 #include <bpfco/maps/map.hpp>
 #include <bpfco/maps/map_cursor.hpp>
 #include <bpfco/maps/map_entries.hpp>
@@ -13,6 +13,7 @@
 #include <cstring>
 #include <optional>
 #include <span>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -24,11 +25,23 @@ namespace detail {
 template <class T>
 concept map_data = std::is_trivially_copyable_v<T> && !std::is_pointer_v<T>;
 
-/// The one make() of the typed views (each view derives from view_factory<itself>):
-/// View::check(m) (the map's type, key and value sizes against the kernel's map info, struct
-/// layouts against the map's BTF), then the view.
+/// The one from_pinned() of the typed views: the map pinned at `path`, then View::make(map),
+/// whose error is prefixed with the path.
 template <class View>
-struct view_factory {
+struct view_from_pinned {
+    static result<View> from_pinned(const std::string& path) {
+        BPFCO_TRY(auto m, bpfco::map::from_pinned(path));
+        auto v = View::make(std::move(m));
+        if (!v) return failure(v.error().code.value(), "pinned map at '" + path + "': " + v.error().message);
+        return v;
+    }
+};
+
+/// The one make() of the typed views that take only a map (each derives from
+/// view_factory<itself>): View::check(m) (the map's type, key and value sizes against the
+/// kernel's map info, struct layouts against the map's BTF), then the view.
+template <class View>
+struct view_factory : view_from_pinned<View> {
     static result<View> make(bpfco::map m) {
         BPFCO_TRY(View::check(m));
         return View(std::move(m));
@@ -42,13 +55,21 @@ T load(const std::byte* p) noexcept {
     return v;
 }
 
-/// The shared part of every view: owns the map and knows the map types it accepts.
+/// The shared part of every view: owns the map.
 class typed_map_base {
 public:
+    /// The untyped map (for its fd and info, or to pass to calls that take a map).
     const bpfco::map& untyped() const noexcept { return map_; }
+    /// The map's fd (-1 when empty); still owned by the view.
     int fd() const noexcept { return map_.fd(); }
+    /// The kernel's name for the map.
     const std::string& name() const noexcept { return map_.name(); }
+    /// The capacity the map was created with.
     std::uint32_t max_entries() const noexcept { return map_.info().max_entries; }
+    /// True when the view holds a map.
+    explicit operator bool() const noexcept { return bool(map_); }
+    /// Pins the map at `path` under bpffs (as map::pin); re-open it with View::from_pinned(path).
+    result<void> pin(const std::string& path) const { return map_.pin(path); }
 
 protected:
     typed_map_base() = default;
@@ -57,7 +78,7 @@ protected:
 };
 
 /// Maps with one value per key: hash, LRU hash, array, LPM trie.
-template <class K, class V, std::uint32_t... Types>
+template <class K, class V, map_type... Types>
 class key_value_map : public typed_map_base {
     static_assert(map_data<K> && map_data<V>, "map keys and values must be trivially copyable");
 
@@ -65,14 +86,16 @@ public:
     using key_type = K;
     using value_type = V;
 
+    /// The value at `key`; std::nullopt when absent.
     result<std::optional<V>> lookup(const K& key) const {
         V v{};
         BPFCO_TRY(bool found, map_.lookup_bytes(&key, &v));
         if (!found) return std::optional<V>{};
         return std::optional<V>{v};
     }
+    /// Writes key -> value, replacing the value of a present key unless `flags` say otherwise.
     result<void> insert(const K& key, const V& value, update_flags flags = update_flags::any) const {
-        return map_.update_bytes(&key, &value, flags);
+        return map_.insert_bytes(&key, &value, flags);
     }
     /// Every key, by get-next-key.
     result<std::vector<K>> keys() const {
@@ -103,7 +126,7 @@ public:
     }
 
     static result<void> check(const bpfco::map& m) {
-        static constexpr std::array<std::uint32_t, sizeof...(Types)> types{Types...};
+        static constexpr std::array<map_type, sizeof...(Types)> types{Types...};
         BPFCO_TRY(m.check(types, sizeof(K), sizeof(V)));
         return check_map_types<K, V>(m.fd(), m.name());
     }
@@ -113,7 +136,7 @@ protected:
 };
 
 /// Maps whose keys can be removed (not arrays).
-template <class K, class V, std::uint32_t... Types>
+template <class K, class V, map_type... Types>
 class erasable_map : public key_value_map<K, V, Types...> {
 public:
     /// Returns false when the key was absent.
