@@ -371,6 +371,12 @@ private:
 ///
 /// Thread Safety: distinct objects are safe from different threads; a shared object is not.
 /// One receive may be pending at a time.
+namespace detail {
+// Instantiated in src/streams/perf_buffer.cpp, where perf_state is defined.
+extern template class io_object<perf_state>;
+extern template class event_stream<perf_state, perf_batch>;
+}  // namespace detail
+
 class perf_buffer : public detail::event_stream<detail::perf_state, perf_batch> {
 public:
     /// Opens a BPF output event and ring for every online CPU and stores each in the map's slot

@@ -342,6 +342,12 @@ private:
 /// re-checks the ring after every commit (with a full fence) before it waits, which makes a lost
 /// edge-triggered wake-up impossible when the stream's executor runs on one thread; with several
 /// threads running the io_context, set a poll interval as a bound.
+namespace detail {
+// Instantiated in src/streams/ring_buffer.cpp, where ring_state is defined.
+extern template class io_object<ring_state>;
+extern template class event_stream<ring_state, ring_batch>;
+}  // namespace detail
+
 class ring_buffer : public detail::event_stream<detail::ring_state, ring_batch> {
 public:
     /// Maps the ring of `ring_map` (which must be a BPF_MAP_TYPE_RINGBUF map) and registers its
