@@ -23,12 +23,12 @@ inline boost::system::error_code errno_code(int e) noexcept {
 }
 
 /// The one check at an operation's start: bad_descriptor when `s` is closed or null (moved
-/// from), already_started while another operation is pending, {} when it may start. State
-/// provides `bool is_open() const` and `bool busy() const`.
+/// from), already_started while another operation of its kind is pending (`busy`), {} when it
+/// may start. State provides `bool is_open() const` and, unless `busy` is given, `bool busy() const`.
 template <class State>
-boost::system::error_code start_error(const State* s) noexcept {
+boost::system::error_code start_error(const State* s, bool (State::*busy)() const = &State::busy) noexcept {
     if (!s || !s->is_open()) return boost::asio::error::bad_descriptor;
-    if (s->busy()) return boost::asio::error::already_started;
+    if ((s->*busy)()) return boost::asio::error::already_started;
     return {};
 }
 
