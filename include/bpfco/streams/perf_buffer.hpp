@@ -279,6 +279,13 @@ public:
     /// An empty batch holding nothing.
     perf_batch() = default;
     /// Takes `o`'s items; `o` becomes empty. Iterators into `o` are invalidated.
+    // Made by the stream (and by the unit tests of the record walk); not part of the API.
+    /// \cond
+    /// A batch over `ranges` (one per ring with items) of the stream `state`; made by the stream.
+    perf_batch(std::shared_ptr<detail::perf_state> state, std::vector<detail::perf_range> ranges, bool empty,
+               const detail::type_mismatch_counter* mismatches = nullptr) noexcept
+        : state_(std::move(state)), mismatches_(mismatches), ranges_(std::move(ranges)), empty_(empty) {}
+    /// \endcond
     perf_batch(perf_batch&& o) noexcept { take_from(o); }
     /// Releases this batch, then takes `o`'s items.
     perf_batch& operator=(perf_batch&& o) noexcept {
@@ -314,11 +321,6 @@ public:
 
 private:
     friend class detail::perf_state;
-
-    // A batch over `ranges` (one per ring with items) of the stream `state`; made by the stream.
-    perf_batch(std::shared_ptr<detail::perf_state> state, std::vector<detail::perf_range> ranges, bool empty,
-               const detail::type_mismatch_counter* mismatches = nullptr) noexcept
-        : state_(std::move(state)), mismatches_(mismatches), ranges_(std::move(ranges)), empty_(empty) {}
 
     void take_from(perf_batch& o) noexcept {
         state_ = std::move(o.state_);
