@@ -4,16 +4,33 @@
 // receive, a receive after close fails with bad_descriptor, a second pending receive with
 // already_started. What differs between streams (ring discards and batch limits, perf lost
 // records and CPUs) stays in test_ring_buffer.cpp and test_perf_buffer.cpp.
+//
+// The I/O-object contract, over all eight streams (ring_buffer, perf_buffer, map_watch,
+// xsk_socket, iterator_stream, user_ring_writer, log_stream, trace_pipe): both constructors,
+// destruction with an operation pending completes it with operation_aborted, close() twice is
+// harmless, and a closed or moved-from stream refuses operations with bad_descriptor.
 #include "stream_fixture.hpp"
+
+#include <bpfco/tracing_test.h>  // before the skeleton, which names its struct
+
+#include "log_test.bpf.skel.h"
+#include "tracing_test.bpf.skel.h"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <future>
 #include <numeric>
 #include <optional>
+#include <string_view>
 #include <thread>
+#include <tuple>
+#include <type_traits>
 #include <variant>
 
 using namespace std::chrono_literals;
@@ -251,5 +268,216 @@ TEST_CASE_TEMPLATE("the stream contract", S, ring_stream, perf_stream) {
         }
         CHECK(run_until(ctx, [&] { return pending.has_value(); }));
         CHECK(pending == asio::error::operation_aborted);
+    }
+}
+
+namespace {
+
+using error_code = boost::system::error_code;
+using on_done = std::function<void(error_code)>;
+
+// Args... build a Stream from an executor and from an io_context, and create() takes them too.
+template <class Stream, class Args>
+struct constructs;
+template <class Stream, class... Args>
+struct constructs<Stream, std::tuple<Args...>> {
+    using executor = typename Stream::executor_type;
+    static constexpr bool value =
+        std::is_constructible_v<Stream, executor, Args...> && std::is_constructible_v<Stream, asio::io_context&, Args...> &&
+        std::is_same_v<decltype(Stream::create(std::declval<executor>(), std::declval<Args>()...)), bpfco::result<Stream>>;
+};
+
+// Each stream's set-up for the I/O-object contract: `open(ctx)` makes one (nullopt, after
+// testing::skip, where this machine cannot), `start(s, done)` starts the operation that waits
+// (a receive, or a reserve on a full ring), calling `done` with its error.
+struct ring_io {
+    using stream = bpfco::ring_buffer;
+    using args = std::tuple<bpfco::map>;
+    static constexpr bool waits = true;
+    producers p = producers::load();
+    std::optional<stream> open(asio::io_context& ctx) { return stream(ctx, p.obj.map("ring").value()); }
+    static void start(stream& s, on_done done) { s.async_receive([done](error_code ec, auto&&) { done(ec); }); }
+};
+
+struct perf_io {
+    using stream = bpfco::perf_buffer;
+    using args = std::tuple<bpfco::map>;
+    static constexpr bool waits = true;
+    producers p = producers::load();
+    std::optional<stream> open(asio::io_context& ctx) { return stream(ctx, p.obj.map("perf").value()); }
+    static void start(stream& s, on_done done) { s.async_receive([done](error_code ec, auto&&) { done(ec); }); }
+};
+
+struct map_watch_io {
+    using view = bpfco::array<std::uint64_t>;
+    using stream = bpfco::map_watch<view>;
+    using args = std::tuple<view, std::chrono::seconds>;
+    static constexpr bool waits = true;
+    std::optional<stream> open(asio::io_context& ctx) {
+        auto counters = view::make(bpfco::map::create(BPF_MAP_TYPE_ARRAY, "contract_arr", 4, 8, 2).value()).value();
+        return stream(ctx, std::move(counters), 10s);
+    }
+    // The first receive reads a baseline and waits an interval.
+    static void start(stream& s, on_done done) { s.async_receive([done](error_code ec, auto&&) { done(ec); }); }
+};
+
+struct iterator_io {
+    using stream = bpfco::iterator_stream;
+    using args = std::tuple<const bpfco::link&>;
+    // The read is made as soon as the executor runs it: never polled while pending.
+    static constexpr bool waits = false;
+    bpfco::object obj;
+    std::optional<bpfco::link> l;
+    std::optional<stream> open(asio::io_context& ctx) {
+        obj = bpfco::object::open_memory("tracing_test", bpfco::testing::elf_of(tracing_test_bpf__elf_bytes)).value();
+        // Only list_tasks is needed; the map-element iterator needs more than some machines allow.
+        for (auto& prog : obj.programs())
+            if (prog.name() != "list_tasks") prog.set_autoload(false);
+        obj.load().value();
+        l = obj.program("list_tasks").value().attach_iter().value();
+        return stream(ctx, *l);
+    }
+    // A read is made on the executor, never at once: destroying the stream first aborts it.
+    static void start(stream& s, on_done done) {
+        static char buf[64];
+        s.async_read_some(asio::buffer(buf), [done](error_code ec, std::size_t) { done(ec); });
+    }
+};
+
+struct user_ring_io {
+    using stream = bpfco::user_ring_writer;
+    using args = std::tuple<bpfco::map>;
+    static constexpr bool waits = true;
+    std::optional<stream> open(asio::io_context& ctx) {
+        return stream(ctx, bpfco::map::create(BPF_MAP_TYPE_USER_RINGBUF, "contract_urb", 0, 0, 4096).value());
+    }
+    // Fills the ring to the last byte (a record takes 8 more than its size; nothing drains it),
+    // so the map fd is not writable and the reserve waits.
+    static void start(stream& s, on_done done) {
+        if (s.is_open()) REQUIRE(s.try_reserve(4096 - 8));
+        s.async_reserve(8, [done](error_code ec, std::span<std::byte>) { done(ec); });
+    }
+};
+
+struct log_io {
+    using stream = bpfco::log_stream;
+    using args = std::tuple<const bpfco::object&>;
+    static constexpr bool waits = true;
+    bpfco::object obj = bpfco::object::load_memory("log_test", bpfco::testing::elf_of(log_test_bpf__elf_bytes)).value();
+    std::optional<stream> open(asio::io_context& ctx) { return stream(ctx, obj); }
+    static void start(stream& s, on_done done) { s.async_receive([done](error_code ec, auto&&) { done(ec); }); }
+};
+
+struct trace_pipe_io {
+    using stream = bpfco::trace_pipe;
+    using args = std::tuple<std::string>;
+    static constexpr bool waits = true;
+    // A tracing instance of our own: the global trace_pipe belongs to whoever reads it.
+    std::string instance = "/sys/kernel/tracing/instances/bpfco_contract_tp";
+    bool made = false;
+    std::optional<stream> open(asio::io_context& ctx) {
+        ::rmdir(instance.c_str());
+        if (::mkdir(instance.c_str(), 0755) != 0) {
+            bpfco::testing::skip("cannot make the tracefs instance " + instance + ": " + std::strerror(errno));
+            return std::nullopt;
+        }
+        made = true;
+        return stream(ctx, instance + "/trace_pipe");
+    }
+    ~trace_pipe_io() {
+        if (made) ::rmdir(instance.c_str());
+    }
+    static void start(stream& s, on_done done) { s.async_receive([done](error_code ec, auto&&) { done(ec); }); }
+};
+
+struct xsk_io {
+    using stream = bpfco::xsk_socket;
+    using args = std::tuple<std::string_view>;
+    static constexpr bool waits = true;
+    // A veth pair inside a namespace of our own; no XDP program is needed to bind a socket.
+    std::string ns = "bpfco_contract_ns";
+    bool made = false;
+    std::optional<stream> open(asio::io_context& ctx) {
+        bpfco::testing::run("ip netns del " + ns + " 2>/dev/null");
+        REQUIRE(bpfco::testing::run("ip netns add " + ns) == 0);
+        made = true;
+        REQUIRE(bpfco::testing::run("ip -n " + ns + " link add bpfco_ctr_a type veth peer name bpfco_ctr_b") == 0);
+        REQUIRE(bpfco::testing::run("ip -n " + ns + " link set bpfco_ctr_a up") == 0);
+        REQUIRE(bpfco::testing::run("ip -n " + ns + " link set bpfco_ctr_b up") == 0);
+        bpfco::unique_fd home(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+        bpfco::unique_fd target(::open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC));
+        REQUIRE(home);
+        REQUIRE(target);
+        REQUIRE(::setns(target.get(), CLONE_NEWNET) == 0);
+        auto created = stream::create(ctx.get_executor(), "bpfco_ctr_a");
+        REQUIRE(::setns(home.get(), CLONE_NEWNET) == 0);
+        return std::move(created).value();
+    }
+    ~xsk_io() {
+        if (made) bpfco::testing::run("ip netns del " + ns);
+    }
+    static void start(stream& s, on_done done) { s.async_receive([done](error_code ec, auto&&) { done(ec); }); }
+};
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("the I/O-object contract", S, ring_io, perf_io, map_watch_io, xsk_io, iterator_io, user_ring_io,
+                   log_io, trace_pipe_io) {
+    BPFCO_REQUIRE_ROOT();
+    using stream = typename S::stream;
+    using executor = typename stream::executor_type;
+    // Both constructors, and create() beside them.
+    static_assert(std::is_same_v<executor, asio::any_io_executor>);
+    static_assert(constructs<stream, typename S::args>::value);
+    static_assert(!std::is_copy_constructible_v<stream> && std::is_nothrow_move_constructible_v<stream>);
+    static_assert(std::is_nothrow_move_assignable_v<stream>);
+
+    S set_up;
+    asio::io_context ctx;
+    auto opened = set_up.open(ctx);
+    if (!opened) return;
+    stream& s = *opened;
+    REQUIRE(s.is_open());
+    CHECK(s.get_executor() == executor(ctx.get_executor()));
+
+    SUBCASE("destruction while pending completes the operation with operation_aborted") {
+        std::optional<error_code> pending;
+        {
+            auto doomed = std::move(s);
+            S::start(doomed, [&](error_code ec) { pending = ec; });
+            if (S::waits) ctx.poll();
+        }
+        CHECK(run_until(ctx, [&] { return pending.has_value(); }));
+        CHECK(pending == asio::error::operation_aborted);
+    }
+
+    SUBCASE("close while pending aborts; close twice is harmless; later operations fail with bad_descriptor") {
+        std::optional<error_code> pending, after;
+        S::start(s, [&](error_code ec) { pending = ec; });
+        if (S::waits) ctx.poll();
+        s.close();
+        s.close();
+        CHECK_FALSE(s.is_open());
+        CHECK(run_until(ctx, [&] { return pending.has_value(); }));
+        CHECK(pending == asio::error::operation_aborted);
+        S::start(s, [&](error_code ec) { after = ec; });
+        CHECK(run_until(ctx, [&] { return after.has_value(); }));
+        CHECK(after == asio::error::bad_descriptor);
+    }
+
+    SUBCASE("a moved-from stream keeps its executor and fails with bad_descriptor") {
+        stream taken = std::move(s);
+        CHECK(taken.is_open());
+        CHECK_FALSE(s.is_open());
+        CHECK(s.get_executor() == executor(ctx.get_executor()));
+        s.close();
+        std::optional<error_code> got;
+        S::start(s, [&](error_code ec) { got = ec; });
+        CHECK(run_until(ctx, [&] { return got.has_value(); }));
+        CHECK(got == asio::error::bad_descriptor);
+        // Assigned again, it is the stream it took.
+        s = std::move(taken);
+        CHECK(s.is_open());
+        CHECK_FALSE(taken.is_open());
     }
 }

@@ -4,7 +4,11 @@
 #include "internal/hints.hpp"
 #include "streams/async_stream.hpp"
 
-#include <boost/asio/append.hpp>
+#include <boost/asio/compose.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <linux/if_xdp.h>
 
 #include <fcntl.h>
 #include <net/if.h>
@@ -14,6 +18,7 @@
 #include <xdp/xsk.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -27,6 +32,7 @@ namespace detail {
 
 class xsk_state final : public async_stream<xsk_state, xsk_batch> {
 public:
+    static constexpr std::string_view what = "AF_XDP socket";
     xsk_state(const asio::any_io_executor& ex, std::string interface, const xsk_options& o)
         : async_stream(ex, o.poll_interval), interface_(std::move(interface)), options_(o), send_timer_(ex) {}
 
@@ -39,13 +45,13 @@ public:
     result<void> open() {
         const auto& o = options_;
         if (o.ring_size == 0 || (o.ring_size & (o.ring_size - 1)) != 0)
-            return failure(EINVAL, fmt::format("{}: ring size {} is not a power of two", what(), o.ring_size));
+            return failure(EINVAL, fmt::format("{}: ring size {} is not a power of two", name(), o.ring_size));
         if (o.frame_size != 2048 && o.frame_size != 4096)
-            return failure(EINVAL, fmt::format("{}: frame size {} is neither 2048 nor 4096", what(), o.frame_size));
+            return failure(EINVAL, fmt::format("{}: frame size {} is neither 2048 nor 4096", name(), o.frame_size));
         const std::uint32_t frames = 2 * o.ring_size;
         area_size_ = std::size_t{frames} * o.frame_size;
         void* area = ::mmap(nullptr, area_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (area == MAP_FAILED) return failure(errno, fmt::format("{}: umem of {} bytes: {}", what(), area_size_,
+        if (area == MAP_FAILED) return failure(errno, fmt::format("{}: umem of {} bytes: {}", name(), area_size_,
                                                                   std::strerror(errno)));
         area_ = static_cast<std::byte*>(area);
 
@@ -55,7 +61,7 @@ public:
         uc.frame_headroom = 0;
         if (int e = -xsk_umem__create(&umem_, area_, area_size_, &fill_, &comp_, &uc); e != 0) {
             umem_ = nullptr;
-            return failure(e, fmt::format("{}: umem: {}{}", what(), std::strerror(e), privilege_hint(e)));
+            return failure(e, fmt::format("{}: umem: {}{}", name(), std::strerror(e), privilege_hint(e)));
         }
         xsk_socket_config sc{};
         sc.rx_size = sc.tx_size = o.ring_size;
@@ -69,13 +75,13 @@ public:
                                    : e == EOPNOTSUPP && o.mode == xsk_bind_mode::zero_copy
                                        ? " (the driver has no zero-copy AF_XDP: use copy mode)"
                                        : "";
-            return failure(e, fmt::format("{}: {}{}{}", what(), std::strerror(e), why, privilege_hint(e)));
+            return failure(e, fmt::format("{}: {}{}{}", name(), std::strerror(e), why, privilege_hint(e)));
         }
 
         // Frames [0, ring_size) receive: all of them wait in the fill ring. The rest send.
         std::uint32_t idx = 0;
         if (xsk_ring_prod__reserve(&fill_, o.ring_size, &idx) != o.ring_size)
-            return failure(ENOBUFS, fmt::format("{}: fill ring refused {} frames", what(), o.ring_size));
+            return failure(ENOBUFS, fmt::format("{}: fill ring refused {} frames", name(), o.ring_size));
         for (std::uint32_t i = 0; i < o.ring_size; ++i)
             *xsk_ring_prod__fill_addr(&fill_, idx + i) = std::uint64_t{i} * o.frame_size;
         xsk_ring_prod__submit(&fill_, o.ring_size);
@@ -85,15 +91,15 @@ public:
         // The reactor gets its own fd so that closing the stream never closes the socket under a
         // batch that still points into its rings.
         int dup = ::fcntl(fd(), F_DUPFD_CLOEXEC, 0);
-        if (dup < 0) return failure(errno, fmt::format("{}: dup: {}", what(), std::strerror(errno)));
-        return assign_wake_fd(dup, what());
+        if (dup < 0) return failure(errno, fmt::format("{}: dup: {}", name(), std::strerror(errno)));
+        return assign_wake_fd(dup, name());
     }
 
     int fd() const noexcept { return xsk_socket__fd(xsk_); }
     std::uint32_t queue() const noexcept { return options_.queue; }
     asio::steady_timer& send_timer() noexcept { return send_timer_; }
 
-    std::string what() const { return fmt::format("AF_XDP socket on '{}' queue {}", interface_, options_.queue); }
+    std::string name() const { return fmt::format("AF_XDP socket on '{}' queue {}", interface_, options_.queue); }
 
     result<xsk_batch> take() {
         const std::uint32_t max = options_.max_frames == 0 || options_.max_frames > options_.ring_size
@@ -102,7 +108,8 @@ public:
         std::uint32_t first = 0;
         const std::uint32_t n = xsk_ring_cons__peek(&rx_, max, &first);
         if (n == 0) return xsk_batch();
-        return xsk_batch(shared_from_this(), xsk_ring_cons__rx_desc(&rx_, 0), rx_.mask, first, n, area_);
+        return xsk_batch(shared_from_this(), reinterpret_cast<const xsk_batch::frame_desc*>(xsk_ring_cons__rx_desc(&rx_, 0)),
+                         rx_.mask, first, n, area_);
     }
     // A look at the rx ring's producer (what take() would find), with no syscall.
     bool may_have_records() noexcept { return xsk_cons_nb_avail(&rx_, 1) != 0; }
@@ -146,17 +153,27 @@ public:
         xdp_statistics s{};
         socklen_t len = sizeof s;
         if (::getsockopt(fd(), SOL_XDP, XDP_STATISTICS, &s, &len) != 0)
-            return failure(errno, fmt::format("{}: statistics: {}", what(), std::strerror(errno)));
+            return failure(errno, fmt::format("{}: statistics: {}", name(), std::strerror(errno)));
         return xsk_statistics{s.rx_dropped, s.rx_invalid_descs, s.tx_invalid_descs, s.rx_ring_full,
                               s.rx_fill_ring_empty_descs, s.tx_ring_empty_descs};
     }
 
-    void close_all() noexcept {
-        close();
+    // Also ends a send waiting for a frame.
+    void close() noexcept {
+        async_stream::close();
         send_timer_.cancel();
     }
 
+    bool sending() const noexcept { return sending_; }
+    void set_sending(bool on) noexcept { sending_ = on; }
+
 private:
+    using frame_desc = xsk_batch::frame_desc;
+    static_assert(sizeof(frame_desc) == sizeof(xdp_desc) && offsetof(frame_desc, addr) == offsetof(xdp_desc, addr) &&
+                  offsetof(frame_desc, len) == offsetof(xdp_desc, len));
+    static_assert(static_cast<std::uint16_t>(xsk_bind_mode::copy) == XDP_COPY &&
+                  static_cast<std::uint16_t>(xsk_bind_mode::zero_copy) == XDP_ZEROCOPY);
+
     void reclaim() noexcept {
         std::uint32_t idx = 0;
         const std::uint32_t n = xsk_ring_cons__peek(&comp_, options_.ring_size, &idx);
@@ -169,7 +186,7 @@ private:
         if (::sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0) return {};
         // The kernel keeps what it could not send yet and takes it at the next kick.
         if (errno == EAGAIN || errno == EBUSY || errno == ENOBUFS || errno == ENETDOWN) return {};
-        return error_code(errno, boost::system::generic_category());
+        return errno_code(errno);
     }
 
     std::string interface_;
@@ -182,13 +199,47 @@ private:
     xsk_ring_prod fill_{}, tx_{};
     xsk_ring_cons comp_{}, rx_{};
     std::vector<std::uint64_t> free_tx_;
+    bool sending_ = false;
 };
 
-void release(xsk_state& state, std::uint32_t first, std::uint32_t count) noexcept { state.release(first, count); }
-error_code try_send(xsk_state& state, std::span<const std::byte> frame) noexcept { return state.try_send(frame); }
-asio::steady_timer& send_timer(xsk_state& state) noexcept { return state.send_timer(); }
+template class io_object<xsk_state>;
+template class event_stream<xsk_state, xsk_batch>;
 
+namespace {
+
+// Retries on a short timer while the ring is full: the kernel signals no edge when a send
+// frame completes, and a full ring is the rare case.
+struct send_op {
+    std::shared_ptr<xsk_state> state;
+    std::span<const std::byte> frame;
+    bool started = false;
+
+    template <class Self>
+    void operator()(Self& self, error_code ec = {}) {
+        if (!started) {  // never complete inside the initiating function
+            started = true;
+            return asio::post(state->executor(), std::move(self));
+        }
+        if (!ec) ec = state->try_send(frame);
+        if (ec == asio::error::would_block) {
+            auto& timer = state->send_timer();
+            timer.expires_after(std::chrono::microseconds(50));
+            return timer.async_wait(std::move(self));
+        }
+        state->set_sending(false);
+        self.complete(ec, ec ? 0 : frame.size());
+    }
+};
+
+}  // namespace
 }  // namespace detail
+
+void xsk_batch::release() noexcept {
+    if (state_) {
+        state_->release(first_, count_);
+        state_.reset();
+    }
+}
 
 result<xsk_socket> xsk_socket::create(const executor_type& ex, std::string_view interface, xsk_options options) {
     auto s = std::make_shared<detail::xsk_state>(ex, std::string(interface), options);
@@ -196,38 +247,26 @@ result<xsk_socket> xsk_socket::create(const executor_type& ex, std::string_view 
     return xsk_socket(ex, std::move(s));
 }
 
-xsk_socket& xsk_socket::operator=(xsk_socket&& o) noexcept {
-    if (this != &o) {
-        close();
-        ex_ = o.ex_;
-        state_ = std::move(o.state_);
-    }
-    return *this;
-}
+xsk_socket::xsk_socket(const executor_type& ex, std::string_view interface, xsk_options options)
+    : xsk_socket(create(ex, interface, options).value()) {}
 
-xsk_socket::~xsk_socket() { close(); }
-
-xsk_socket::executor_type xsk_socket::get_executor() const noexcept { return ex_; }
-int xsk_socket::fd() const noexcept { return state_ ? state_->fd() : -1; }
-std::uint32_t xsk_socket::queue() const noexcept { return state_ ? state_->queue() : 0; }
-bool xsk_socket::is_open() const noexcept { return state_ && state_->is_open(); }
+int xsk_socket::fd() const noexcept { return state() ? state()->fd() : -1; }
+std::uint32_t xsk_socket::queue() const noexcept { return state() ? state()->queue() : 0; }
 
 result<xsk_statistics> xsk_socket::statistics() const {
-    if (!state_) return failure(EBADF, "AF_XDP socket: moved from");
-    return state_->statistics();
+    if (!state()) return failure(EBADF, "AF_XDP socket: moved from");
+    return state()->statistics();
 }
 
-void xsk_socket::start(const executor_type& ex, detail::xsk_state* state,
-                      asio::any_completion_handler<receive_signature> handler) {
-    // Moved from: as with a moved-from Asio socket, the operation fails through the executor.
-    if (!state) return asio::post(ex, asio::append(std::move(handler), asio::error::bad_descriptor, xsk_batch()));
-    state->start(std::move(handler));
+void xsk_socket::start_send(const executor_type& ex, const std::shared_ptr<detail::xsk_state>& state,
+                            asio::any_completion_handler<send_signature> handler, std::span<const std::byte> frame) {
+    if (auto ec = detail::start_error(state.get(), &detail::xsk_state::sending))
+        return detail::refuse(ex, std::move(handler), ec);
+    state->set_sending(true);
+    asio::async_compose<asio::any_completion_handler<send_signature>, send_signature>(
+        detail::send_op{state, frame}, handler, ex);
 }
 
 result<void> xskmap::insert(std::uint32_t queue, const xsk_socket& socket) const { return insert(queue, socket.fd()); }
-
-void xsk_socket::close() noexcept {
-    if (state_) state_->close_all();
-}
 
 }  // namespace bpfco

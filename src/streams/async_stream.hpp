@@ -10,8 +10,8 @@
 // epoll_ctl that Asio makes to re-arm a descriptor for every non-speculative wait.
 #pragma once
 
-#include <bpfco/streams/detail/event_stream.hpp>
 #include <bpfco/error.hpp>
+#include <bpfco/streams/detail/event_stream.hpp>
 
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/any_completion_handler.hpp>
@@ -85,10 +85,10 @@ public:
 
     const boost::asio::any_io_executor& executor() const noexcept { return ex_; }
     bool is_open() const noexcept { return !closed_; }
+    bool busy() const noexcept { return pending_.has_value(); }
 
+    /// Starts a receive that event_stream::start found may start (start_error()).
     void start(handler_type h) {
-        if (closed_) return post(std::move(h), boost::asio::error::bad_descriptor, {});
-        if (pending_) return post(std::move(h), boost::asio::error::already_started, {});
         if (!registered_) {
             // Once per stream, not per receive.
             boost::asio::use_service<stream_registry>(boost::asio::query(ex_, boost::asio::execution::context))
@@ -183,7 +183,7 @@ private:
     };
 
     Derived& derived() noexcept { return static_cast<Derived&>(*this); }
-    static error_code bad_message() { return error_code(EBADMSG, boost::system::generic_category()); }
+    static error_code bad_message() { return errno_code(EBADMSG); }
 
     static void fence() noexcept {
         // seq_cst: orders our last consumer-position store (batch release) before the loads of
@@ -248,10 +248,6 @@ private:
             boost::asio::post(ex_, boost::asio::append(std::move(h), ec, std::move(b)));
     }
 
-    void post(handler_type h, error_code ec, Batch b) {
-        boost::asio::post(ex_, boost::asio::append(std::move(h), ec, std::move(b)));
-    }
-
     boost::asio::any_io_executor ex_;
     std::chrono::steady_clock::duration poll_interval_;
     boost::asio::posix::stream_descriptor wake_;
@@ -270,48 +266,21 @@ private:
 // State names itself for errors with `static constexpr std::string_view what`.
 
 template <class State, class Batch>
-event_stream<State, Batch>& event_stream<State, Batch>::operator=(event_stream&& o) noexcept {
-    if (this != &o) {
-        close();
-        ex_ = o.ex_;
-        state_ = std::move(o.state_);
-    }
-    return *this;
-}
-
-template <class State, class Batch>
-event_stream<State, Batch>::~event_stream() {
-    close();
-}
-
-template <class State, class Batch>
-bool event_stream<State, Batch>::is_open() const noexcept {
-    return state_ && state_->is_open();
-}
-
-template <class State, class Batch>
-void event_stream<State, Batch>::start(const executor_type& ex, State* state,
+void event_stream<State, Batch>::start(const executor_type& ex, const std::shared_ptr<State>& state,
                                        boost::asio::any_completion_handler<completion_signature> handler) {
-    // Moved from: as with a moved-from Asio socket, the operation fails through the executor.
-    if (!state)
-        return boost::asio::post(ex, boost::asio::append(std::move(handler), boost::asio::error::bad_descriptor, Batch()));
+    if (auto ec = start_error(state.get())) return refuse(ex, std::move(handler), ec);
     state->start(std::move(handler));
 }
 
 template <class State, class Batch>
 result<Batch> event_stream<State, Batch>::try_receive() {
-    if (!is_open()) return failure(EBADF, std::string(State::what) + ": closed");
-    return state_->take();
+    if (!this->is_open()) return failure(EBADF, std::string(State::what) + ": closed");
+    return this->state()->take();
 }
 
 template <class State, class Batch>
 void event_stream<State, Batch>::flush() {
-    if (state_) state_->check(false);
-}
-
-template <class State, class Batch>
-void event_stream<State, Batch>::close() noexcept {
-    if (state_) state_->close();
+    if (auto* s = this->state()) s->check(false);
 }
 
 }  // namespace bpfco::detail

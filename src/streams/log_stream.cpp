@@ -3,12 +3,60 @@
 // The layout BPF C writes; by path, so every build of the library finds it whatever its include path.
 #include "../bpf/include/bpfco/log_record.h"
 
+#include <boost/asio/compose.hpp>
+
 #include <cstring>
+#include <utility>
 
 #include <fmt/args.h>
 #include <fmt/format.h>
 
+namespace asio = boost::asio;
+
 namespace bpfco {
+namespace detail {
+
+struct log_state {
+    log_state(ring_buffer r, map d, log_formats f) : ring(std::move(r)), drops(std::move(d)), formats(std::move(f)) {}
+
+    bool is_open() const noexcept { return ring.is_open(); }
+    bool busy() const noexcept { return pending; }
+    void close() noexcept { ring.close(); }
+
+    ring_buffer ring;
+    map drops;
+    log_formats formats;
+    bool pending = false;
+};
+
+template class io_object<log_state>;
+
+namespace {
+
+// A receive of the ring, whose records are formatted as they complete it.
+struct receive_op {
+    std::shared_ptr<log_state> s;
+    bool started = false;
+
+    template <class Self>
+    void operator()(Self& self, boost::system::error_code ec = {}, ring_batch batch = {}) {
+        if (!started) {
+            started = true;
+            return s->ring.async_receive(std::move(self));
+        }
+        s->pending = false;
+        std::vector<log_record> out;
+        if (!ec) {
+            out.reserve(batch.size());
+            for (const auto& rec : batch) out.push_back(s->formats.format(rec.data()));
+            batch.release();
+        }
+        self.complete(ec, std::move(out));
+    }
+};
+
+}  // namespace
+}  // namespace detail
 
 std::string_view to_string(log_level l) noexcept {
     switch (l) {
@@ -93,7 +141,23 @@ result<log_stream> log_stream::create(const executor_type& ex, const object& obj
     BPFCO_TRY(auto ring_map, obj.map("bpfco_log_ring"));
     BPFCO_TRY(auto drops, obj.map("bpfco_log_drops"));
     BPFCO_TRY(auto ring, ring_buffer::create(ex, std::move(ring_map), options));
-    return log_stream(ex, std::make_shared<state>(state{std::move(ring), std::move(drops), std::move(formats)}));
+    return log_stream(ex, std::make_shared<detail::log_state>(std::move(ring), std::move(drops), std::move(formats)));
+}
+
+log_stream::log_stream(const executor_type& ex, const object& obj, ring_buffer_options options)
+    : log_stream(create(ex, obj, options).value()) {}
+
+result<std::uint64_t> log_stream::dropped() const {
+    if (!state()) return failure(EBADF, "log stream: moved from");
+    return read_drop_counter(state()->drops);
+}
+
+void log_stream::start_receive(const executor_type& ex, const std::shared_ptr<detail::log_state>& state,
+                               asio::any_completion_handler<completion_signature> handler) {
+    if (auto ec = detail::start_error(state.get())) return detail::refuse(ex, std::move(handler), ec);
+    state->pending = true;
+    asio::async_compose<asio::any_completion_handler<completion_signature>, completion_signature>(
+        detail::receive_op{state}, handler, ex);
 }
 
 }  // namespace bpfco

@@ -267,6 +267,7 @@ void perf_batch_moved(perf_state& state, const perf_batch* from, perf_batch* to)
     state.batch_moved(from, to);
 }
 
+template class io_object<perf_state>;
 template class event_stream<perf_state, perf_batch>;
 
 }  // namespace detail

@@ -144,6 +144,7 @@ void ring_batch_moved(ring_state& state, const ring_batch* from, ring_batch* to)
     state.batch_moved(from, to);
 }
 
+template class io_object<ring_state>;
 template class event_stream<ring_state, ring_batch>;
 
 }  // namespace detail

@@ -5,16 +5,12 @@
 #pragma once
 
 #include <bpfco/error.hpp>
+#include <bpfco/streams/detail/event_stream.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/compose.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/execution_context.hpp>
 #include <boost/system/error_code.hpp>
-
-#include <linux/if_xdp.h>
 
 #include <chrono>
 #include <cstddef>
@@ -23,21 +19,18 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 namespace bpfco {
 
 namespace detail {
 class xsk_state;
-// Hands the batch's frames back to the fill ring and moves the receive ring's consumer past them.
-void release(xsk_state& state, std::uint32_t first, std::uint32_t count) noexcept;
-// Queues one frame for sending: {} when queued, would_block when the ring or the frames are busy.
-boost::system::error_code try_send(xsk_state& state, std::span<const std::byte> frame) noexcept;
-boost::asio::steady_timer& send_timer(xsk_state& state) noexcept;
 }  // namespace detail
 
 /// How the socket binds: copy works on every driver (veth, generic XDP); zero_copy needs driver
-/// support; automatic lets the kernel choose.
-enum class xsk_bind_mode : std::uint16_t { automatic = 0, copy = XDP_COPY, zero_copy = XDP_ZEROCOPY };
+/// support; automatic lets the kernel choose. The values are the kernel's XDP_COPY and XDP_ZEROCOPY.
+enum class xsk_bind_mode : std::uint16_t { automatic = 0, copy = 1 << 1, zero_copy = 1 << 2 };
 
 /// How xsk_socket::create sets up the socket and its umem; the defaults suit veth and generic XDP.
 struct xsk_options {
@@ -86,7 +79,7 @@ public:
         iterator() = default;
         /// The frame: its bytes in the umem, valid while the batch lives.
         std::span<std::byte> operator*() const noexcept {
-            const xdp_desc& d = b_->descs_[i_ & b_->mask_];
+            const frame_desc& d = b_->descs_[i_ & b_->mask_];
             return {b_->umem_ + d.addr, d.len};
         }
         /// The next frame.
@@ -112,12 +105,6 @@ public:
 
     /// An empty batch (what a failed receive completes with).
     xsk_batch() = default;
-    /// \cond
-    // Made by the socket's receive; detail::xsk_state is not part of the API.
-    xsk_batch(std::shared_ptr<detail::xsk_state> state, const xdp_desc* descs, std::uint32_t mask,
-              std::uint32_t first, std::uint32_t count, std::byte* umem) noexcept
-        : state_(std::move(state)), descs_(descs), umem_(umem), mask_(mask), first_(first), count_(count) {}
-    /// \endcond
     /// Takes `o`'s frames; `o` is left empty.
     xsk_batch(xsk_batch&& o) noexcept { take_from(o); }
     /// Releases this batch's frames, then takes `o`'s; `o` is left empty.
@@ -145,14 +132,21 @@ public:
 
     /// Gives every frame back to the kernel's fill ring now (idempotent; destruction does the
     /// same). The frames' views are invalid afterwards.
-    void release() noexcept {
-        if (state_) {
-            detail::release(*state_, first_, count_);
-            state_.reset();
-        }
-    }
+    void release() noexcept;
 
 private:
+    friend class detail::xsk_state;
+    // The kernel's struct xdp_desc, which the receive ring holds (checked in the source).
+    struct frame_desc {
+        std::uint64_t addr;
+        std::uint32_t len;
+        std::uint32_t options;
+    };
+
+    xsk_batch(std::shared_ptr<detail::xsk_state> state, const frame_desc* descs, std::uint32_t mask,
+              std::uint32_t first, std::uint32_t count, std::byte* umem) noexcept
+        : state_(std::move(state)), descs_(descs), umem_(umem), mask_(mask), first_(first), count_(count) {}
+
     void take_from(xsk_batch& o) noexcept {
         state_ = std::move(o.state_);
         descs_ = o.descs_;
@@ -163,25 +157,36 @@ private:
     }
 
     std::shared_ptr<detail::xsk_state> state_;
-    const xdp_desc* descs_ = nullptr;
+    const frame_desc* descs_ = nullptr;
     std::byte* umem_ = nullptr;
     std::uint32_t mask_ = 0;
     std::uint32_t first_ = 0;
     std::uint32_t count_ = 0;
 };
 
-/// An AF_XDP socket as an Asio I/O object: async_receive for batches of frames, async_send for
-/// one frame at a time. Move-only; destruction closes it. Completion tokens as everywhere in
-/// Asio (callbacks, use_awaitable, deferred, use_future). Per-operation cancellation is not
-/// offered: close() completes pending operations with operation_aborted.
+namespace detail {
+// Instantiated in src/net/xsk_socket.cpp, where xsk_state is defined.
+extern template class io_object<xsk_state>;
+extern template class event_stream<xsk_state, xsk_batch>;
+}  // namespace detail
+
+/// An AF_XDP socket as an Asio I/O object: async_receive for batches of frames (also
+/// try_receive() and flush(), as ring_buffer), async_send for one frame at a time. Move-only;
+/// destruction closes it. Completion tokens as everywhere in Asio (callbacks, use_awaitable,
+/// deferred, use_future).
+///
+/// async_receive completes with at least one frame, or with `operation_aborted` (closed,
+/// destroyed or cancelled while pending), `bad_descriptor` (started after close or a move),
+/// `already_started` (another receive is pending). Per-operation cancellation of a receive:
+/// terminal, partial and total; a cancelled receive has taken no frame. A send is not cancellable:
+/// close() completes it with operation_aborted.
+///
 /// Thread safety: distinct sockets are safe; a shared socket, and its batches, are not (use
 /// one thread or strand), as with Asio's sockets.
-class xsk_socket {
+class xsk_socket : public detail::event_stream<detail::xsk_state, xsk_batch> {
 public:
-    /// The executor operations complete on unless the token's handler has its own.
-    using executor_type = boost::asio::any_io_executor;
     /// Completion signature of async_receive: an error, or a non-empty batch.
-    using receive_signature = void(boost::system::error_code, xsk_batch);
+    using receive_signature = completion_signature;
     /// Completion signature of async_send: an error, or the frame's size.
     using send_signature = void(boost::system::error_code, std::size_t);
 
@@ -190,95 +195,46 @@ public:
     /// interface and queue (also a ring size that is not a power of two, a frame size other than
     /// 2048 or 4096, or zero_copy on a driver without it).
     static result<xsk_socket> create(const executor_type& ex, std::string_view interface, xsk_options options = {});
-
-    /// Takes `o`'s socket; `o` is left closed.
-    xsk_socket(xsk_socket&& o) noexcept : ex_(o.ex_), state_(std::move(o.state_)) {}
+    /// As create(), throwing bpfco::error_exception on failure.
+    xsk_socket(const executor_type& ex, std::string_view interface, xsk_options options = {});
+    /// On `ctx`'s executor, as Asio's I/O objects take an io_context.
+    template <class ExecutionContext>
+        requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
+    xsk_socket(ExecutionContext& ctx, std::string_view interface, xsk_options options = {})
+        : xsk_socket(executor_type(ctx.get_executor()), interface, options) {}
+    /// Takes `o`'s socket; `o` keeps its executor and is left closed.
+    xsk_socket(xsk_socket&& o) noexcept = default;
     /// Closes this socket (as close()), then takes `o`'s.
-    xsk_socket& operator=(xsk_socket&& o) noexcept;
-    xsk_socket(const xsk_socket&) = delete;
-    xsk_socket& operator=(const xsk_socket&) = delete;
-    /// Closes the socket as close() does.
-    ~xsk_socket();
+    xsk_socket& operator=(xsk_socket&& o) noexcept = default;
+    /// Closes: pending operations complete with operation_aborted; batches still held stay
+    /// valid until released.
+    ~xsk_socket() = default;
 
-    /// The executor given to create().
-    executor_type get_executor() const noexcept;
-    /// The AF_XDP socket (for xskmap::set).
+    /// The AF_XDP socket (for xskmap::set); -1 once moved from.
     int fd() const noexcept;
     /// The queue the socket is bound to (options.queue).
     std::uint32_t queue() const noexcept;
     /// The kernel's drop counters; fails naming the socket (EBADF once moved from).
     result<xsk_statistics> statistics() const;
 
-    /// Completes with at least one frame, or an error (operation_aborted when closed or cancelled
-    /// while pending). One receive at a time.
-    template <BOOST_ASIO_COMPLETION_TOKEN_FOR(receive_signature) Token =
-                  boost::asio::default_completion_token_t<executor_type>>
-    auto async_receive(Token&& token = boost::asio::default_completion_token_t<executor_type>()) {
-        return boost::asio::async_initiate<Token, receive_signature>(initiate_receive(ex_, state_), token);
-    }
-
     /// Sends one frame (a whole Ethernet frame, at most frame_size bytes), copied into the umem:
     /// `frame` must stay valid until the operation completes. When every send frame is in flight
     /// it waits for the kernel to complete one. One send at a time. Fails with invalid_argument
-    /// (empty), message_size (larger than a frame), bad_descriptor (closed), operation_aborted.
+    /// (empty), message_size (larger than a frame), bad_descriptor (closed), already_started
+    /// (another send is pending), operation_aborted (closed while waiting).
     template <BOOST_ASIO_COMPLETION_TOKEN_FOR(send_signature) Token =
                   boost::asio::default_completion_token_t<executor_type>>
     auto async_send(std::span<const std::byte> frame,
                     Token&& token = boost::asio::default_completion_token_t<executor_type>()) {
-        return boost::asio::async_compose<Token, send_signature>(send_op{ex_, state_, frame}, token, ex_);
+        return this->template async_start<send_signature, &start_send>(std::forward<Token>(token), frame);
     }
 
-    /// Completes pending operations with operation_aborted and closes the socket; batches still
-    /// held stay valid until released.
-    void close() noexcept;
-    /// False after close() or a move.
-    bool is_open() const noexcept;
-
 private:
-    class initiate_receive {
-    public:
-        initiate_receive(executor_type ex, std::shared_ptr<detail::xsk_state> s) noexcept
-            : ex_(std::move(ex)), state_(std::move(s)) {}
-        template <class Handler>
-        void operator()(Handler&& handler) const {
-            start(ex_, state_.get(), boost::asio::any_completion_handler<receive_signature>(std::forward<Handler>(handler)));
-        }
-
-    private:
-        executor_type ex_;
-        std::shared_ptr<detail::xsk_state> state_;
-    };
-    static void start(const executor_type& ex, detail::xsk_state* state, boost::asio::any_completion_handler<receive_signature> handler);
-
-    // Retries on a short timer while the ring is full: the kernel signals no edge when a send
-    // frame completes, and a full ring is the rare case.
-    struct send_op {
-        executor_type ex;
-        std::shared_ptr<detail::xsk_state> state;
-        std::span<const std::byte> frame;
-        bool started = false;
-
-        template <class Self>
-        void operator()(Self& self, boost::system::error_code ec = {}) {
-            if (!started) {  // never complete inside the initiating function
-                started = true;
-                return boost::asio::post(ex, std::move(self));
-            }
-            if (!state) return self.complete(boost::asio::error::bad_descriptor, 0);
-            if (!ec) ec = detail::try_send(*state, frame);
-            if (ec == boost::asio::error::would_block) {
-                auto& timer = detail::send_timer(*state);
-                timer.expires_after(std::chrono::microseconds(50));
-                return timer.async_wait(std::move(self));
-            }
-            self.complete(ec, ec ? 0 : frame.size());
-        }
-    };
-
-    xsk_socket(executor_type ex, std::shared_ptr<detail::xsk_state> s) noexcept : ex_(std::move(ex)), state_(std::move(s)) {}
-    // Outside the state, so that a moved-from object keeps it, as Asio's I/O objects do.
-    executor_type ex_;
-    std::shared_ptr<detail::xsk_state> state_;
+    xsk_socket(executor_type ex, std::shared_ptr<detail::xsk_state> s) noexcept
+        : event_stream(std::move(ex), std::move(s)) {}
+    static void start_send(const executor_type& ex, const std::shared_ptr<detail::xsk_state>& state,
+                           boost::asio::any_completion_handler<send_signature> handler,
+                           std::span<const std::byte> frame);
 };
 
 }  // namespace bpfco

@@ -2,23 +2,28 @@
 // (a new bpf_iter_create() fd): the kernel runs the program for each object as the stream is read.
 #pragma once
 
-#include <bpfco/error.hpp>
 #include <bpfco/attach/link.hpp>
-#include <bpfco/unique_fd.hpp>
+#include <bpfco/error.hpp>
+#include <bpfco/streams/detail/io_object.hpp>
 
-#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/compose.hpp>
-#include <boost/asio/error.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/asio/execution_context.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <cstddef>
 #include <memory>
-#include <string>
+#include <type_traits>
+#include <utility>
 
 namespace bpfco {
+
+namespace detail {
+struct iterator_state;
+// Instantiated in src/streams/iterator.cpp, where iterator_state is defined.
+extern template class io_object<iterator_state>;
+}  // namespace detail
 
 /// One pass over a BPF iterator (program::attach_iter()) as an Asio AsyncReadStream, so that
 /// `asio::async_read_until(stream, asio::dynamic_buffer(text), '\n', use_awaitable)` reads it a
@@ -35,38 +40,28 @@ namespace bpfco {
 /// pending; otherwise the errno of read(). Per-operation cancellation: terminal, partial and
 /// total, all before the read runs (a read, once made, completes with its bytes).
 ///
-/// Closing mid-pass is safe: the kernel drops the rest of the pass with the fd.
+/// close() ends the pass (idempotent; the kernel drops the rest with the fd); is_open() stays
+/// true for a pass read to its end until it is closed.
 /// Thread safety: as Asio sockets (one stream, one thread or strand); one read at a time.
-class iterator_stream {
+class iterator_stream : public detail::io_object<detail::iterator_state> {
 public:
-    /// The executor reads are posted to and complete on unless the handler has its own.
-    using executor_type = boost::asio::any_io_executor;
     /// Completion signature of async_read_some: an error, or the bytes read.
     using completion_signature = void(boost::system::error_code, std::size_t);
 
     /// Starts a pass of the iterator that `iter` links (bpf_iter_create). The error names the link.
     static result<iterator_stream> create(const executor_type& ex, const link& iter);
-    /// As create(), for code that uses exceptions: throws its error (as result::value()).
+    /// As create(), throwing bpfco::error_exception on failure.
     iterator_stream(const executor_type& ex, const link& iter);
-
-    /// Takes `o`'s pass; `o` is left closed.
-    iterator_stream(iterator_stream&& o) noexcept : ex_(o.ex_), state_(std::move(o.state_)) {}
+    /// On `ctx`'s executor, as Asio's I/O objects take an io_context.
+    template <class ExecutionContext>
+        requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
+    iterator_stream(ExecutionContext& ctx, const link& iter) : iterator_stream(executor_type(ctx.get_executor()), iter) {}
+    /// Takes `o`'s pass; `o` keeps its executor and is left closed.
+    iterator_stream(iterator_stream&& o) noexcept = default;
     /// Closes this pass (as close()), then takes `o`'s.
-    iterator_stream& operator=(iterator_stream&& o) noexcept {
-        if (this != &o) {
-            close();
-            ex_ = o.ex_;
-            state_ = std::move(o.state_);
-        }
-        return *this;
-    }
-    iterator_stream(const iterator_stream&) = delete;
-    iterator_stream& operator=(const iterator_stream&) = delete;
-    /// Closes the pass as close() does.
-    ~iterator_stream() { close(); }
-
-    /// The executor given to create().
-    executor_type get_executor() const noexcept { return ex_; }
+    iterator_stream& operator=(iterator_stream&& o) noexcept = default;
+    /// Closes the pass: a read not yet made completes with operation_aborted.
+    ~iterator_stream() = default;
 
     /// Reads what the iterator prints for its next objects into the first non-empty buffer of
     /// `buffers` (an empty sequence reads nothing and completes with 0 bytes). See the class for errors.
@@ -81,63 +76,15 @@ public:
             first = *it;
             if (first.size() != 0) break;
         }
-        return boost::asio::async_compose<Token, completion_signature>(read_op(ex_, state_, first), token, ex_);
+        return this->template async_start<completion_signature, &start_read>(std::forward<Token>(token), first);
     }
-
-    /// Ends the pass; a read not yet made completes with operation_aborted. Idempotent.
-    void close() noexcept {
-        if (state_) state_->fd.reset();
-    }
-    /// Not closed (nor moved from); a pass read to its end stays open until closed.
-    bool is_open() const noexcept { return state_ && bool(state_->fd); }
 
 private:
-    struct state {
-        unique_fd fd;
-        bool pending = false;
-    };
-
-    struct read_op {
-        read_op(executor_type e, std::shared_ptr<state> st, boost::asio::mutable_buffer b) noexcept
-            : ex(std::move(e)), s(std::move(st)), buffer(b) {}
-        executor_type ex;
-        std::shared_ptr<state> s;
-        boost::asio::mutable_buffer buffer;
-        bool started = false;
-        bool owner = false;  // this read set s->pending
-        boost::system::error_code refused;  // why it was refused at initiation
-
-        template <class Self>
-        void operator()(Self& self) {
-            namespace error = boost::asio::error;
-            if (!started) {
-                started = true;
-                if (!s || !s->fd)
-                    refused = error::bad_descriptor;
-                else if (s->pending)
-                    refused = error::already_started;
-                else
-                    s->pending = owner = true;
-                self.reset_cancellation_state(boost::asio::enable_total_cancellation());
-                return boost::asio::post(ex, std::move(self));
-            }
-            if (!owner) return self.complete(refused, 0);
-            s->pending = false;
-            if (!s->fd || self.cancelled() != boost::asio::cancellation_type::none)
-                return self.complete(error::operation_aborted, 0);
-            if (buffer.size() == 0) return self.complete({}, 0);
-            ssize_t n;
-            do n = ::read(s->fd.get(), buffer.data(), buffer.size());
-            while (n < 0 && errno == EINTR);
-            if (n < 0) return self.complete(boost::system::error_code(errno, boost::system::system_category()), 0);
-            if (n == 0) return self.complete(error::eof, 0);
-            self.complete({}, static_cast<std::size_t>(n));
-        }
-    };
-
-    iterator_stream(executor_type ex, std::shared_ptr<state> s) noexcept : ex_(std::move(ex)), state_(std::move(s)) {}
-    executor_type ex_;
-    std::shared_ptr<state> state_;
+    iterator_stream(executor_type ex, std::shared_ptr<detail::iterator_state> s) noexcept
+        : io_object(std::move(ex), std::move(s)) {}
+    static void start_read(const executor_type& ex, const std::shared_ptr<detail::iterator_state>& state,
+                           boost::asio::any_completion_handler<completion_signature> handler,
+                           boost::asio::mutable_buffer buffer);
 };
 
 }  // namespace bpfco

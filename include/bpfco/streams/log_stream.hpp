@@ -4,23 +4,31 @@
 
 #include <bpfco/error.hpp>
 #include <bpfco/loader/object.hpp>
+#include <bpfco/streams/detail/io_object.hpp>
 #include <bpfco/streams/ring_buffer.hpp>
 
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/append.hpp>
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/compose.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/asio/execution_context.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace bpfco {
+
+namespace detail {
+struct log_state;
+// Instantiated in src/streams/log_stream.cpp, where log_state is defined.
+extern template class io_object<log_state>;
+}  // namespace detail
 
 /// A record's severity, as given to bpfco_log() (BPFCO_LOG_ERROR ... BPFCO_LOG_TRACE); the values
 /// are those the BPF side writes.
@@ -56,86 +64,48 @@ private:
 ///
 /// Completion Signature: `void(boost::system::error_code, std::vector<bpfco::log_record>)`: at
 /// least one record, or an error, with the ring_buffer's semantics (operation_aborted when
-/// cancelled or closed, per-operation cancellation that loses nothing).
+/// cancelled, closed or destroyed while pending, bad_descriptor after close or a move,
+/// already_started while another receive is pending; per-operation cancellation that loses
+/// nothing).
 /// Thread safety: as ring_buffer (one stream, one thread or strand).
-class log_stream {
+class log_stream : public detail::io_object<detail::log_state> {
 public:
-    /// The executor receives complete on unless the handler has its own.
-    using executor_type = boost::asio::any_io_executor;
     /// Completion signature of async_receive: an error, or at least one record.
     using completion_signature = void(boost::system::error_code, std::vector<log_record>);
 
     /// Opens the object's bpfco_log_ring and bpfco_log_drops maps and reads its formats. The
     /// error names the map or section missing (an object that does not include log.bpf.h).
     static result<log_stream> create(const executor_type& ex, const object& obj, ring_buffer_options options = {});
-
-    /// Takes `o`'s stream; `o` is left moved-from (operations fail with bad_descriptor).
-    log_stream(log_stream&& o) noexcept : ex_(o.ex_), state_(std::move(o.state_)) {}
-    /// Closes this stream, then takes `o`'s.
-    log_stream& operator=(log_stream&& o) noexcept {
-        if (this != &o) {
-            close();
-            ex_ = o.ex_;
-            state_ = std::move(o.state_);
-        }
-        return *this;
-    }
-
-    /// The executor given to create() (kept after a move).
-    executor_type get_executor() const noexcept { return ex_; }
+    /// As create(), throwing bpfco::error_exception on failure.
+    log_stream(const executor_type& ex, const object& obj, ring_buffer_options options = {});
+    /// On `ctx`'s executor, as Asio's I/O objects take an io_context.
+    template <class ExecutionContext>
+        requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
+    log_stream(ExecutionContext& ctx, const object& obj, ring_buffer_options options = {})
+        : log_stream(executor_type(ctx.get_executor()), obj, options) {}
+    /// Takes `o`'s stream; `o` keeps its executor and is left closed.
+    log_stream(log_stream&& o) noexcept = default;
+    /// Closes this stream (as close()), then takes `o`'s.
+    log_stream& operator=(log_stream&& o) noexcept = default;
+    /// Closes: a pending receive completes with operation_aborted.
+    ~log_stream() = default;
 
     /// Waits for the records BPF has logged and completes with all of them, formatted, in the
     /// order BPF wrote them.
     template <BOOST_ASIO_COMPLETION_TOKEN_FOR(completion_signature) Token =
                   boost::asio::default_completion_token_t<executor_type>>
     auto async_receive(Token&& token = boost::asio::default_completion_token_t<executor_type>()) {
-        return boost::asio::async_compose<Token, completion_signature>(receive_op{ex_, state_}, token, ex_);
+        return this->template async_start<completion_signature, &start_receive>(std::forward<Token>(token));
     }
 
-    /// Records BPF could not log because the ring was full (summed over CPUs).
-    result<std::uint64_t> dropped() const {
-        if (!state_) return failure(EBADF, "log stream: moved from");
-        return read_drop_counter(state_->drops);
-    }
-    /// A pending receive completes with operation_aborted. Idempotent.
-    void close() noexcept {
-        if (state_) state_->ring.close();
-    }
-    /// Not closed and not moved from.
-    bool is_open() const noexcept { return state_ && state_->ring.is_open(); }
+    /// Records BPF could not log because the ring was full (summed over CPUs); EBADF once moved from.
+    result<std::uint64_t> dropped() const;
 
 private:
-    struct state {
-        ring_buffer ring;
-        map drops;
-        log_formats formats;
-    };
-    struct receive_op {
-        executor_type ex;
-        std::shared_ptr<state> s;
-        bool started = false;
-        template <class Self>
-        void operator()(Self& self, boost::system::error_code ec = {}, ring_batch batch = {}) {
-            if (!started) {
-                started = true;
-                if (!s) {
-                    const auto e = ex;
-                    return boost::asio::post(e, boost::asio::append(std::move(self), boost::asio::error::bad_descriptor, ring_batch()));
-                }
-                return s->ring.async_receive(std::move(self));
-            }
-            std::vector<log_record> out;
-            if (!ec) {
-                out.reserve(batch.size());
-                for (const auto& rec : batch) out.push_back(s->formats.format(rec.data()));
-                batch.release();
-            }
-            self.complete(ec, std::move(out));
-        }
-    };
-    log_stream(executor_type ex, std::shared_ptr<state> s) noexcept : ex_(std::move(ex)), state_(std::move(s)) {}
-    executor_type ex_;
-    std::shared_ptr<state> state_;
+    log_stream(executor_type ex, std::shared_ptr<detail::log_state> s) noexcept
+        : io_object(std::move(ex), std::move(s)) {}
+    static void start_receive(const executor_type& ex, const std::shared_ptr<detail::log_state>& state,
+                              boost::asio::any_completion_handler<completion_signature> handler);
 };
 
 }  // namespace bpfco

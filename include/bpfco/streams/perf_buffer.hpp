@@ -3,10 +3,10 @@
 // Records carry their CPU; lost-sample records arrive in the stream and are counted.
 #pragma once
 
-#include <bpfco/streams/detail/event_stream.hpp>
-#include <bpfco/streams/detail/type_mismatches.hpp>
 #include <bpfco/error.hpp>
 #include <bpfco/maps/map.hpp>
+#include <bpfco/streams/detail/event_stream.hpp>
+#include <bpfco/streams/detail/type_mismatches.hpp>
 #include <bpfco/streams/ring_records.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -15,17 +15,17 @@
 #include <boost/asio/execution_context.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <algorithm>
 #include <iterator>
 #include <memory>
 #include <optional>
 #include <span>
-#include <utility>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace bpfco {
@@ -76,11 +76,6 @@ struct perf_buffer_options {
 /// report from the kernel.
 class perf_record {
 public:
-    /// A sample of `cpu`'s ring. `mismatches`: where as<T>() counts a sample that does not fit T
-    /// (the stream's count).
-    perf_record(std::uint32_t cpu, std::span<const std::byte> data,
-                const detail::type_mismatch_counter* mismatches = nullptr) noexcept
-        : cpu_(cpu), data_(data), mismatches_(mismatches) {}
     /// A report that the kernel dropped `lost` records of `cpu`'s ring.
     static perf_record lost_report(std::uint32_t cpu, std::uint64_t lost) noexcept {
         perf_record r(cpu, {});
@@ -116,6 +111,13 @@ public:
     }
 
 private:
+    friend class perf_batch;
+    // A sample of `cpu`'s ring. `mismatches`: where as<T>() counts a sample that does not fit T
+    // (the stream's count).
+    perf_record(std::uint32_t cpu, std::span<const std::byte> data,
+                const detail::type_mismatch_counter* mismatches = nullptr) noexcept
+        : cpu_(cpu), data_(data), mismatches_(mismatches) {}
+
     std::uint32_t cpu_;
     bool is_lost_ = false;
     std::uint64_t lost_ = 0;
@@ -276,11 +278,14 @@ public:
 
     /// An empty batch holding nothing.
     perf_batch() = default;
+    /// Takes `o`'s items; `o` becomes empty. Iterators into `o` are invalidated.
+    // Made by the stream (and by the unit tests of the record walk); not part of the API.
+    /// \cond
     /// A batch over `ranges` (one per ring with items) of the stream `state`; made by the stream.
     perf_batch(std::shared_ptr<detail::perf_state> state, std::vector<detail::perf_range> ranges, bool empty,
                const detail::type_mismatch_counter* mismatches = nullptr) noexcept
         : state_(std::move(state)), mismatches_(mismatches), ranges_(std::move(ranges)), empty_(empty) {}
-    /// Takes `o`'s items; `o` becomes empty. Iterators into `o` are invalidated.
+    /// \endcond
     perf_batch(perf_batch&& o) noexcept { take_from(o); }
     /// Releases this batch, then takes `o`'s items.
     perf_batch& operator=(perf_batch&& o) noexcept {
@@ -357,6 +362,12 @@ private:
     mutable std::vector<detail::perf_range> ranges_;
     bool empty_ = true;
 };
+
+namespace detail {
+// Instantiated in src/streams/perf_buffer.cpp, where perf_state is defined.
+extern template class io_object<perf_state>;
+extern template class event_stream<perf_state, perf_batch>;
+}  // namespace detail
 
 /// A BPF perf event array as an Asio I/O object.
 ///

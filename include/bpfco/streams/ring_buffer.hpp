@@ -3,10 +3,10 @@
 // zero-copy record views; the consumer position moves when the batch is released.
 #pragma once
 
-#include <bpfco/streams/detail/event_stream.hpp>
-#include <bpfco/streams/detail/type_mismatches.hpp>
 #include <bpfco/error.hpp>
 #include <bpfco/maps/map.hpp>
+#include <bpfco/streams/detail/event_stream.hpp>
+#include <bpfco/streams/detail/type_mismatches.hpp>
 #include <bpfco/streams/ring_records.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -21,8 +21,8 @@
 #include <iterator>
 #include <memory>
 #include <span>
-#include <utility>
 #include <type_traits>
+#include <utility>
 
 namespace bpfco {
 
@@ -55,10 +55,6 @@ struct ring_buffer_options {
 /// One record of a batch: a view into the ring, valid while its batch lives.
 class ring_record {
 public:
-    /// `mismatches`: where as<T>() counts a record that is not sizeof(T) (the stream's count).
-    explicit ring_record(std::span<const std::byte> data,
-                         const detail::type_mismatch_counter* mismatches = nullptr) noexcept
-        : data_(data), mismatches_(mismatches) {}
     /// The record's bytes, in the ring.
     std::span<const std::byte> data() const noexcept { return data_; }
     /// The record's length in bytes.
@@ -78,22 +74,21 @@ public:
     }
 
 private:
+    friend class ring_batch;
+    // `mismatches`: where as<T>() counts a record that is not sizeof(T) (the stream's count).
+    explicit ring_record(std::span<const std::byte> data,
+                         const detail::type_mismatch_counter* mismatches = nullptr) noexcept
+        : data_(data), mismatches_(mismatches) {}
     std::span<const std::byte> data_;
     const detail::type_mismatch_counter* mismatches_ = nullptr;
 };
 
-/// The records one receive delivered: a lazy view over the ring. Move-only; releasing it (or
-/// destroying it) hands their space back to the producer by storing the consumer position once
-/// for the whole batch.
-///
-/// A batch is walked once. The receive only proves that one submitted record is there; the
-/// batch covers the records from there up to the producer position read at that moment (and
-/// max_records/max_bytes), and the iterator validates each header as it reaches it (loaded once,
-/// acquire): it skips DISCARD records and the batch ends at the first BUSY record or at a length
-/// that cannot be (the next receive then fails with bad_message). Where the batch ends is fixed
-/// the first time it is needed: when an iteration reaches the end, or by size(), bytes(),
-/// release() or the next receive, which walk the headers to find it. Releasing commits
-/// everything before that end, records not iterated included, as before.
+/// The records one receive delivered: a lazy view over the ring, walked once. Move-only;
+/// releasing it (or destroying it) hands their space back to the producer by storing the
+/// consumer position once for the whole batch, records not iterated included. The iterator skips
+/// discarded records; the batch ends at the first record still being written, or at a length
+/// that cannot be (the next receive then fails with bad_message). size() and bytes() walk the
+/// headers the first time unless an iteration already reached the end (docs/streams.md).
 ///
 /// Iterators point into the batch: moving the batch invalidates them. Release batches in the
 /// order they were received: a batch commits everything before its end.
@@ -174,15 +169,11 @@ public:
             return f;
         }
 
-        // Without a prefetch a drain waits on the first load of each header: 78-91 % of the
-        // samples of every reader (libbpf's, a plain C loop, this one) landed on that load. So
-        // the step asks for the line 2 KiB ahead, below the producer position only, so as not to
-        // pull lines the producer is about to write; 2 KiB did best of 1, 2 and 4 KiB
-        // (docs/performance.md).
+        // Ahead of the header loads a drain would otherwise wait on, below the producer
+        // position only; measured in docs/performance.md, explained in docs/streams.md.
         static constexpr std::ptrdiff_t prefetch_distance = 2048;
-        // Every member is a pointer or 32 bits wide, so that the stores a loop body makes to
-        // 64-bit counters cannot alias them (type-based aliasing): the compiler keeps them in
-        // registers even where the iterator lives in a coroutine frame.
+        // Every member is a pointer or 32 bits wide: no alias with a loop body's 64-bit stores
+        // (docs/streams.md).
         const ring_batch* b_ = nullptr;     // the batch; nullptr: the end. Its limit_p_ is read at
                                             // every step: a receive fixing the end lowers it.
         const std::byte* p_ = nullptr;      // the current record's header
@@ -193,6 +184,8 @@ public:
     };
 
     ring_batch() = default;
+    // Made by the stream (and by the unit tests of the record walk); not part of the API.
+    /// \cond
     /// A batch over [begin, ...): `first` is its first submitted record (its header already
     /// checked, `first_len` its length), `limit` the position no record of the batch starts at or
     /// after, `producer_pos` the snapshot bounding every record's end (at most a ring ahead of
@@ -210,6 +203,7 @@ public:
     /// An empty batch over [begin, end) (discarded records only, or nothing): resolved already.
     ring_batch(std::shared_ptr<detail::ring_state> state, std::uint64_t begin, std::uint64_t end) noexcept
         : state_(std::move(state)), begin_(begin), first_(end), limit_(end), producer_pos_(end), end_(end) {}
+    /// \endcond
     /// Takes `o`'s records; `o` becomes empty. Iterators into `o` are invalidated.
     ring_batch(ring_batch&& o) noexcept { take_from(o); }
     /// Releases this batch, then takes `o`'s records.
@@ -324,6 +318,12 @@ private:
     bool empty_ = true;
 };
 
+namespace detail {
+// Instantiated in src/streams/ring_buffer.cpp, where ring_state is defined.
+extern template class io_object<ring_state>;
+extern template class event_stream<ring_state, ring_batch>;
+}  // namespace detail
+
 /// A BPF ring buffer as an Asio I/O object.
 ///
 /// Completion Signature: `void(boost::system::error_code, bpfco::ring_batch)`. A receive
@@ -338,10 +338,8 @@ private:
 /// timer.async_wait(use_awaitable))` safe.
 ///
 /// Thread Safety: distinct objects are safe to use from different threads; a shared object is
-/// not (use a strand, as with Asio sockets). One receive may be pending at a time. The stream
-/// re-checks the ring after every commit (with a full fence) before it waits, which makes a lost
-/// edge-triggered wake-up impossible when the stream's executor runs on one thread; with several
-/// threads running the io_context, set a poll interval as a bound.
+/// not (use a strand, as with Asio sockets). One receive may be pending at a time. No wake-up is
+/// lost while one thread runs the executor; with several, set a poll interval as a bound.
 class ring_buffer : public detail::event_stream<detail::ring_state, ring_batch> {
 public:
     /// Maps the ring of `ring_map` (which must be a BPF_MAP_TYPE_RINGBUF map) and registers its

@@ -6,24 +6,27 @@
 
 #include <bpfco/error.hpp>
 #include <bpfco/maps/map.hpp>
+#include <bpfco/streams/detail/io_object.hpp>
 
-#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/compose.hpp>
-#include <boost/asio/error.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/asio/execution_context.hpp>
 #include <boost/system/error_code.hpp>
 
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
-
-struct user_ring_buffer;
+#include <type_traits>
+#include <utility>
 
 namespace bpfco {
+
+namespace detail {
+struct user_ring_state;
+// Instantiated in src/streams/user_ring_writer.cpp, where user_ring_state is defined.
+extern template class io_object<user_ring_state>;
+}  // namespace detail
 
 /// A user ring buffer writer as an Asio I/O object.
 ///
@@ -39,40 +42,33 @@ namespace bpfco {
 /// cancelled reserve has reserved nothing.
 ///
 /// Thread Safety: as Asio sockets (one object, one strand). One reserve may be pending at a time.
-class user_ring_writer {
+class user_ring_writer : public detail::io_object<detail::user_ring_state> {
 public:
-    /// The executor a reserve waits and completes on unless the handler has its own.
-    using executor_type = boost::asio::any_io_executor;
     /// Completion signature of async_reserve: an error, or the reserved record.
     using completion_signature = void(boost::system::error_code, std::span<std::byte>);
 
     /// `ring` must be a BPF_MAP_TYPE_USER_RINGBUF map; the error names it.
     static result<user_ring_writer> create(const executor_type& ex, map ring);
-    /// As create(), for code that uses exceptions: throws its error (as result::value()).
+    /// As create(), throwing bpfco::error_exception on failure.
     user_ring_writer(const executor_type& ex, map ring);
-
-    /// Takes `o`'s ring; `o` is left closed.
-    user_ring_writer(user_ring_writer&& o) noexcept : ex_(o.ex_), state_(std::move(o.state_)) {}
+    /// On `ctx`'s executor, as Asio's I/O objects take an io_context.
+    template <class ExecutionContext>
+        requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
+    user_ring_writer(ExecutionContext& ctx, map ring) : user_ring_writer(executor_type(ctx.get_executor()), std::move(ring)) {}
+    /// Takes `o`'s ring; `o` keeps its executor and is left closed.
+    user_ring_writer(user_ring_writer&& o) noexcept = default;
     /// Closes this writer (as close()), then takes `o`'s ring.
-    user_ring_writer& operator=(user_ring_writer&& o) noexcept {
-        if (this != &o) {
-            close();
-            ex_ = o.ex_;
-            state_ = std::move(o.state_);
-        }
-        return *this;
-    }
-    user_ring_writer(const user_ring_writer&) = delete;
-    user_ring_writer& operator=(const user_ring_writer&) = delete;
-    /// Closes; records reserved and not yet submitted are discarded with the ring.
-    ~user_ring_writer() { close(); }
+    user_ring_writer& operator=(user_ring_writer&& o) noexcept = default;
+    /// Closes: a pending reserve completes with operation_aborted; records reserved and not yet
+    /// submitted are discarded with the ring.
+    ~user_ring_writer() = default;
 
-    /// The executor given to create().
-    executor_type get_executor() const noexcept { return ex_; }
-    /// The ring's data size in bytes (the map's max_entries); a record takes 8 more, rounded up to 8.
-    std::uint32_t capacity() const noexcept { return state_ ? state_->ring.info().max_entries : 0; }
+    /// The ring's data size in bytes (the map's max_entries); a record takes 8 more, rounded up
+    /// to 8. 0 once moved from.
+    std::uint32_t capacity() const noexcept;
 
-    /// Reserves `size` bytes now: ENOSPC when the ring has no room yet, E2BIG when it never will.
+    /// Reserves `size` bytes now: ENOSPC when the ring has no room yet, E2BIG when it never will,
+    /// EBADF when closed.
     result<std::span<std::byte>> try_reserve(std::uint32_t size);
     /// Hands a reserved record to BPF.
     void submit(std::span<std::byte> record) noexcept;
@@ -83,81 +79,14 @@ public:
     template <BOOST_ASIO_COMPLETION_TOKEN_FOR(completion_signature) Token =
                   boost::asio::default_completion_token_t<executor_type>>
     auto async_reserve(std::uint32_t size, Token&& token = boost::asio::default_completion_token_t<executor_type>()) {
-        return boost::asio::async_compose<Token, completion_signature>(reserve_op(ex_, state_, size), token, ex_);
+        return this->template async_start<completion_signature, &start_reserve>(std::forward<Token>(token), size);
     }
-
-    /// A pending reserve completes with operation_aborted. Idempotent.
-    void close() noexcept {
-        if (state_ && !state_->closed) {
-            state_->closed = true;
-            boost::system::error_code ignored;
-            state_->wake.close(ignored);
-        }
-    }
-    /// Not closed (nor moved from).
-    bool is_open() const noexcept { return state_ && !state_->closed; }
 
 private:
-    struct state {
-        state(const executor_type& e, map m) : ring(std::move(m)), wake(e) {}
-        ~state();
-        state(const state&) = delete;
-        state& operator=(const state&) = delete;
-        map ring;
-        ::user_ring_buffer* rb = nullptr;
-        boost::asio::posix::stream_descriptor wake;  // a dup of the map fd: writable after a drain
-        bool closed = false;
-        bool pending = false;
-    };
-    // errno of a failed reserve, 0 with *out set on success.
-    static int reserve(state& s, std::uint32_t size, std::span<std::byte>* out) noexcept;
-
-    struct reserve_op {
-        reserve_op(executor_type e, std::shared_ptr<state> st, std::uint32_t n) noexcept
-            : ex(std::move(e)), s(std::move(st)), size(n) {}
-        executor_type ex;
-        std::shared_ptr<state> s;
-        std::uint32_t size;
-        bool started = false;
-        bool owner = false;
-        boost::system::error_code refused;
-
-        template <class Self>
-        void operator()(Self& self, boost::system::error_code ec = {}) {
-            namespace error = boost::asio::error;
-            if (!started) {
-                started = true;
-                if (!s || s->closed)
-                    refused = error::bad_descriptor;
-                else if (s->pending)
-                    refused = error::already_started;
-                else
-                    s->pending = owner = true;
-                self.reset_cancellation_state(boost::asio::enable_total_cancellation());
-                // Even a reserve that could succeed now completes through the executor, never
-                // inside the initiating function; the reservation is made only then, so a
-                // reserve cancelled before it runs has reserved nothing.
-                return boost::asio::post(ex, std::move(self));
-            }
-            if (!owner) return self.complete(refused, {});
-            if (!ec && (s->closed || self.cancelled() != boost::asio::cancellation_type::none))
-                ec = error::operation_aborted;
-            std::span<std::byte> record;
-            if (!ec) {
-                int e = reserve(*s, size, &record);
-                if (e == ENOSPC) return s->wake.async_wait(boost::asio::posix::stream_descriptor::wait_write,
-                                                           std::move(self));
-                if (e == E2BIG) ec = error::message_size;
-                else if (e) ec = boost::system::error_code(e, boost::system::system_category());
-            }
-            s->pending = false;
-            self.complete(ec, record);
-        }
-    };
-
-    user_ring_writer(executor_type ex, std::shared_ptr<state> s) noexcept : ex_(std::move(ex)), state_(std::move(s)) {}
-    executor_type ex_;
-    std::shared_ptr<state> state_;
+    user_ring_writer(executor_type ex, std::shared_ptr<detail::user_ring_state> s) noexcept
+        : io_object(std::move(ex), std::move(s)) {}
+    static void start_reserve(const executor_type& ex, const std::shared_ptr<detail::user_ring_state>& state,
+                              boost::asio::any_completion_handler<completion_signature> handler, std::uint32_t size);
 };
 
 }  // namespace bpfco
