@@ -1,6 +1,6 @@
 // The layout check on BTF built here (libbpf's btf__add_* API), so it runs without a kernel:
 // member enumeration of C++ mirrors, and each kind of drift named in the message.
-#include <bpfco/loader/btf_layout.hpp>
+#include <bpfco/btf_layout.hpp>
 
 #include <doctest/doctest.h>
 

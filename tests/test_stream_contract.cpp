@@ -314,7 +314,7 @@ struct map_watch_io {
     using args = std::tuple<view, std::chrono::seconds>;
     static constexpr bool waits = true;
     std::optional<stream> open(asio::io_context& ctx) {
-        auto counters = view::make(bpfco::map::create(BPF_MAP_TYPE_ARRAY, "contract_arr", 4, 8, 2).value()).value();
+        auto counters = view::make(bpfco::map::create(bpfco::map_type::array, "contract_arr", 4, 8, 2).value()).value();
         return stream(ctx, std::move(counters), 10s);
     }
     // The first receive reads a baseline and waits an interval.
@@ -349,7 +349,7 @@ struct user_ring_io {
     using args = std::tuple<bpfco::map>;
     static constexpr bool waits = true;
     std::optional<stream> open(asio::io_context& ctx) {
-        return stream(ctx, bpfco::map::create(BPF_MAP_TYPE_USER_RINGBUF, "contract_urb", 0, 0, 4096).value());
+        return stream(ctx, bpfco::map::create(bpfco::map_type::user_ringbuf, "contract_urb", 0, 0, 4096).value());
     }
     // Fills the ring to the last byte (a record takes 8 more than its size; nothing drains it),
     // so the map fd is not writable and the reserve waits.

@@ -1,8 +1,10 @@
 // The umbrella header: everything bpfco offers.
 #pragma once
 
+#include <bpfco/btf_layout.hpp>
 #include <bpfco/cpus.hpp>
 #include <bpfco/error.hpp>
+#include <bpfco/kinds.hpp>
 #include <bpfco/unique_fd.hpp>
 #include <bpfco/version.hpp>
 

@@ -1,7 +1,6 @@
 // Opening and loading BPF objects: object, program, globals, layouts, features, test_run.
 #pragma once
 
-#include <bpfco/loader/btf_layout.hpp>
 #include <bpfco/loader/features.hpp>
 #include <bpfco/loader/global.hpp>
 #include <bpfco/loader/object.hpp>

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <bpfco/error.hpp>
-#include <bpfco/loader/btf_layout.hpp>
+#include <bpfco/btf_layout.hpp>
 #include <bpfco/maps/map.hpp>
 #include <bpfco/maps/map_cursor.hpp>
 #include <bpfco/maps/map_entries.hpp>

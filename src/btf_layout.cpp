@@ -1,4 +1,4 @@
-#include <bpfco/loader/btf_layout.hpp>
+#include <bpfco/btf_layout.hpp>
 
 #include "internal/libbpf_log.hpp"
 
