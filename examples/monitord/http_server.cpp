@@ -1,8 +1,9 @@
 #include "http_server.hpp"
 
+#include "output.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -28,6 +29,7 @@ struct http_server::state {
     std::list<beast::tcp_stream*> sessions;  // to close them all on close()
     std::size_t active = 0;                  // sessions spawned and not finished (some not started yet)
     http_refusals refused;
+    std::function<void(std::string)> log;  // serve()'s
     bool closed = false;
 };
 
@@ -147,6 +149,7 @@ void turn_away(tcp::socket& socket) {
 
 asio::awaitable<void> http_server::serve(std::function<std::string()> render, std::function<void(std::string)> log) {
     auto s = s_;
+    s->log = log;
     std::uint64_t refused = 0;  // accepts that failed for lack of fds, in the current episode
     for (;;) {
         auto [ec, socket] = co_await s->acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
@@ -175,7 +178,10 @@ asio::awaitable<void> http_server::serve(std::function<std::string()> render, st
             continue;
         }
         ++s->active;
-        asio::co_spawn(s->acceptor.get_executor(), session(s, std::move(socket), render), asio::detached);
+        // An exception ends only its own connection, and says so.
+        asio::co_spawn(s->acceptor.get_executor(), session(s, std::move(socket), render), [s](std::exception_ptr e) {
+            if (e) s->log("an HTTP connection ended by an exception: " + exception_text(e));
+        });
     }
 }
 

@@ -12,7 +12,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -29,6 +28,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -45,10 +45,10 @@ using namespace monitord;
 
 namespace {
 
-void log(const std::string& line) { fmt::print(stderr, "monitord: {}\n", line); }
+void log(const std::string& line) { log_line(line); }
 
 [[noreturn]] void fail(int status, const std::string& message) {
-    fmt::print(stderr, "monitord: {}\n", message);
+    log_line(message);
     std::exit(status);
 }
 
@@ -186,6 +186,7 @@ struct monitor_state {
         m.connect_events = connect_events;
         if (events) m.record_type_mismatches = events->type_mismatches();
         if (output) m.output_dropped = output->dropped();
+        m.log_dropped = log_dropped();
         if (server) m.http = server->refusals();
         return m;
     }
@@ -215,6 +216,25 @@ asio::awaitable<void> print_events(monitor_state& d, bpfco::ring_buffer& events,
                 ++d.malformed;
         }
     }
+}
+
+// Runs a long-lived coroutine; when an exception ends it, logs that and starts it again. A second
+// failure within a second is one that restarting does not cure: `give_up` ends monitord then.
+template <class MakeCoroutine>
+void supervise(asio::io_context& io, std::string name, MakeCoroutine make, std::function<void()> give_up,
+               std::chrono::steady_clock::time_point last_failure = {}) {
+    auto coroutine = make();
+    asio::co_spawn(io, std::move(coroutine),
+                   [&io, name = std::move(name), make = std::move(make), give_up = std::move(give_up),
+                    last_failure](std::exception_ptr e) mutable {
+                       if (!e) return;
+                       const auto now = std::chrono::steady_clock::now();
+                       const bool again = now - last_failure < std::chrono::seconds(1);
+                       log(fmt::format("{} ended by an exception: {}; {}", name, exception_text(e),
+                                       again ? "it failed twice within a second, stopping monitord" : "restarting it"));
+                       if (again) return give_up();
+                       supervise(io, std::move(name), std::move(make), std::move(give_up), now);
+                   });
 }
 
 // What the arguments name, resolved before anything is bound, loaded or attached, so that every
@@ -407,13 +427,17 @@ void run_until_stopped(asio::io_context& io, std::optional<std::chrono::seconds>
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Before anything is opened; and a stream whose reader is gone fails its writes (counted)
+    // instead of killing monitord.
+    std::signal(SIGPIPE, SIG_IGN);
+    if (!open_standard_fds()) fail(1, fmt::format("cannot open /dev/null onto a closed standard stream: {}",
+                                                  std::strerror(errno)));
     std::vector<std::string_view> args(argv + 1, argv + argc);
     auto parsed = parse_options(args);
     if (!parsed) fail(2, parsed.error().message);
     const options& opt = parsed.value();
     if (opt.help) {
-        fmt::print("{}", usage());
-        return 0;
+        return write_fully(STDOUT_FILENO, usage()) ? 0 : 1;
     }
     if (opt.detach) return detach_pinned(opt.pin_dir);
     const resolved r = check_arguments(opt);
@@ -429,18 +453,23 @@ int main(int argc, char** argv) {
     if (!events) fail(1, events.error().message);
     become_unprivileged(r, netlink_tc);
 
-    // A closed stdout drops lines (counted) instead of killing the daemon.
-    std::signal(SIGPIPE, SIG_IGN);
-    std::fflush(stdout);
     auto out = std::make_unique<line_output>(STDOUT_FILENO, opt.output_queue);
     d.events = &events.value();
     d.output = out.get();
     d.server = &server.value();
     const auto format = opt.json ? output_format::json : output_format::log;
-    asio::co_spawn(io, print_events(d, events.value(), format, *out), asio::detached);
-    asio::co_spawn(io, server.value().serve([&d] { return render_prometheus(d.snapshot()); },
-                                        [](std::string line) { log(line); }),
-                  asio::detached);
+    int status = 0;
+    auto give_up = [&] {
+        status = 1;
+        io.stop();
+    };
+    supervise(io, "the event printer", [&] { return print_events(d, events.value(), format, *out); }, give_up);
+    supervise(io, "the HTTP server",
+              [&] {
+                  return server.value().serve([&d] { return render_prometheus(d.snapshot()); },
+                                              [](std::string line) { log(line); });
+              },
+              give_up);
     const auto ep = server.value().local_endpoint();
     log(fmt::format("metrics on http://{}/metrics", host_port(ep.address().to_string(), ep.port())));
 
@@ -462,5 +491,5 @@ int main(int argc, char** argv) {
     log(fmt::format("stopped: {} exec, {} open, {} connect events; {} dropped in the kernel, {} malformed, "
                     "{} lines not printed",
                     m.exec_events, m.open_events, m.connect_events, m.events_dropped, d.malformed, m.output_dropped));
-    return 0;
+    return status;
 }

@@ -39,6 +39,9 @@ std::string render_prometheus(const metrics& m) {
     header(out, "monitord_output_dropped_total", "counter",
            "Event lines not printed because stdout did not keep up (its queue was full) or failed.");
     put("monitord_output_dropped_total", "", m.output_dropped);
+    header(out, "monitord_log_dropped_total", "counter",
+           "Log lines not written because stderr failed (closed, or its reader gone).");
+    put("monitord_log_dropped_total", "", m.log_dropped);
     header(out, "monitord_record_type_mismatches_total", "counter",
            "Event records from the ring buffer that did not fit the type they were read as.");
     put("monitord_record_type_mismatches_total", "", m.record_type_mismatches);

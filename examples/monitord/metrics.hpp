@@ -24,8 +24,9 @@ struct metrics {
     std::uint64_t blocked_packets = 0;
     std::uint64_t exec_events = 0, open_events = 0, connect_events = 0;
     std::uint64_t events_dropped = 0;  ///< the BPF side could not reserve ring space
-    std::uint64_t output_dropped = 0;
-    std::uint64_t record_type_mismatches = 0;  ///< ring records too short for the event type read  ///< event lines not written: stdout too slow or gone
+    std::uint64_t output_dropped = 0;          ///< event lines not written: stdout too slow or gone
+    std::uint64_t log_dropped = 0;             ///< log lines not written: stderr closed or gone
+    std::uint64_t record_type_mismatches = 0;  ///< ring records too short for the event type read
     http_refusals http;
     bpfco::histogram lifetime_us = bpfco::histogram::log2({});  ///< exec-to-exit, microseconds
     std::uint64_t lifetime_sum_us = 0;
