@@ -25,6 +25,9 @@ struct http_limits {
     std::chrono::milliseconds idle_timeout{15000};   ///< between requests on a keep-alive connection
     std::size_t max_connections = 64;                ///< more are answered 503 and closed
     std::size_t max_header_bytes = 8192;             ///< more is answered 431
+    /// More from one client address are answered 503 and closed, so that one peer holding
+    /// connections open cannot starve the scrapes of another.
+    std::size_t max_connections_per_address = 8;
 };
 
 class http_server {

@@ -14,6 +14,7 @@ namespace monitord {
 /// HTTP connections monitord refused or cut, by reason (answered 404/405 are not refusals).
 struct http_refusals {
     std::uint64_t over_cap = 0;        ///< past --max-connections: 503
+    std::uint64_t over_address_cap = 0;  ///< past the per-client-address cap: 503
     std::uint64_t header_timeout = 0;  ///< header (or the reading of its answer) not done in time
     std::uint64_t bad_request = 0;     ///< 400 malformed, 431 header too large, 413 with a body
     std::uint64_t no_fds = 0;          ///< accept failed for lack of fds or memory (each retry)

@@ -7,7 +7,6 @@ namespace of its own. usage: test_monitord_streams.py MONITORD"""
 import fcntl
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -124,8 +123,8 @@ class MonitordStreamsTest(unittest.TestCase):
         reader_leaves(r)
         conns = []
         try:
-            for _ in range(100):  # idle: they send nothing, the header timeout cuts them
-                conns.append(socket.create_connection(("127.0.0.1", abuse.PORT)))
+            for i in range(100):  # idle: they send nothing, the header timeout cuts them
+                conns.append(abuse.client(i))
             time.sleep(0.5)
             self.assertGreaterEqual(abuse.fds(proc.pid), 55, "the fd limit was not reached")
             status, took = scrape_within(30)
