@@ -194,9 +194,10 @@ asio::awaitable<void> http_server::serve(std::function<std::string()> render, st
         ++from_peer;
         ++s->active;
         // An exception ends only its own connection, and says so.
-        asio::co_spawn(s->acceptor.get_executor(), session(s, std::move(socket), peer, render), [s](std::exception_ptr e) {
-            if (e) s->log("an HTTP connection ended by an exception: " + exception_text(e));
-        });
+        asio::co_spawn(s->acceptor.get_executor(), session(s, std::move(socket), peer, render),
+                       [s](std::exception_ptr e) {
+                           if (e) s->log("an HTTP connection ended by an exception: " + exception_text(e));
+                       });
     }
 }
 

@@ -138,16 +138,19 @@ std::string iterator_refusal(std::string_view target) {
         return {};
     }
     const int e = errno;
-    // The verifier prints its statistics even when a check before the first instruction fails;
-    // an empty log means the refusal came before the verifier ran at all.
-    const std::string_view stage = std::strstr(log, "processed 0 insns") ? ", before verifying any instruction"
-                                   : log[0] == '\0'                       ? ", before the verifier ran"
-                                                                          : "";
+    // The verifier ends its log with its statistics even when a check before the first
+    // instruction fails; a log that is only those, or empty, gives no reason.
+    const std::string_view text(log);
+    std::string why;
+    if (text.starts_with("processed 0 insns"))
+        why = ", before verifying any instruction, without saying why";
+    else if (text.empty())
+        why = ", before the verifier ran, without saying why";
+    else
+        why = fmt::format(": {}", text.substr(0, text.find('\n')));
     const auto missing = detail::missing_capabilities();
-    return fmt::format("this kernel refuses iter/{} programs: {}{} (a minimal one, loaded by a process that has "
-                       "CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN{}{}); the kernel does not say which of its checks refused it",
-                       t, std::strerror(e), stage, missing.empty() ? " and every other capability" : " and lacks ",
-                       missing);
+    return fmt::format("this kernel refuses iter/{} programs: {}{} (measured with a minimal one, by a process that {})",
+                       t, std::strerror(e), why, missing.empty() ? "has every capability" : "lacks " + missing);
 }
 
 std::string active_lsms() {
