@@ -4,6 +4,7 @@
 #include "metrics.hpp"
 #include "options.hpp"
 #include "output.hpp"
+#include "pins.hpp"
 #include "privileges.hpp"
 
 #include "monitord.bpf.skel.h"
@@ -18,11 +19,8 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <bpf/libbpf.h>
-#include <dirent.h>
 #include <linux/bpf.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -70,39 +68,9 @@ std::string choose_connect_programs(bpfco::object& obj) {
                        fmt::join(first.skipped, "; not "));
 }
 
-// --pin-dir: the maps that carry state across a restart (the counters and the blocklist), and the
-// names of the pinned packet links. Process-event maps and links are per run: see attach().
-constexpr std::array<const char*, 6> pinned_maps{"packets",     "counters",   "blocked_v4",
-                                                 "blocked_v6", "lifetime_us", "event_drops"};
-// BPF_LINK_TYPE_TCX (Linux 6.6): Debian 12's uapi headers predate it.
-constexpr std::uint32_t link_type_tcx = 11;
-std::string xdp_pin(const std::string& dir, const std::string& interface) { return dir + "/xdp_" + interface; }
-std::string tc_pin(const std::string& dir, const std::string& interface) { return dir + "/tc_egress_" + interface; }
-
 bool exists(const std::string& path) {
     struct stat st {};
     return ::lstat(path.c_str(), &st) == 0;
-}
-
-// --pin-dir DIR --detach: unpinning the last reference to a link detaches it.
-int detach_pinned(const std::string& dir) {
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) {
-        if (errno == ENOENT) {
-            log(fmt::format("{}: nothing pinned (no such directory)", dir));
-            return 0;
-        }
-        fail(1, fmt::format("--pin-dir {}: {}", dir, std::strerror(errno)));
-    }
-    std::vector<std::string> names;
-    while (auto* e = ::readdir(d))
-        if (std::string_view n = e->d_name; n != "." && n != "..") names.emplace_back(n);
-    ::closedir(d);
-    for (auto& n : names)
-        if (auto r = bpfco::unpin(dir + "/" + n); !r) fail(1, r.error().message);
-    if (::rmdir(dir.c_str()) != 0) fail(1, fmt::format("removing {}: {}", dir, std::strerror(errno)));
-    log(fmt::format("{}: {} pins removed, programs detached", dir, names.size()));
-    return 0;
 }
 
 // Pinned links re-opened from --pin-dir, by interface; empty where nothing is pinned yet.
@@ -114,28 +82,16 @@ struct pinned_links {
 // layout, all checked first, so that a DIR of another layout is refused whole, never half-used.
 pinned_links check_pin_dir(bpfco::object& obj, const options& opt) {
     const auto& dir = opt.pin_dir;
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-        fail(1, fmt::format("--pin-dir {}: {}", dir, std::strerror(errno)));
-    struct statfs st {};
-    if (::statfs(dir.c_str(), &st) != 0 || static_cast<unsigned long>(st.f_type) != BPF_FS_MAGIC)
-        fail(2, fmt::format("--pin-dir {}: not a directory on bpffs (/sys/fs/bpf)", dir));
+    if (auto err = make_pin_dir(dir); !err.empty()) fail(1, err);
     for (const char* name : pinned_maps) {
         const auto path = dir + "/" + name;
         if (!exists(path)) continue;
         auto pinned = bpfco::map::from_pinned(path);
         if (!pinned) fail(1, fmt::format("--pin-dir: {}", pinned.error().message));
-        const auto& have = pinned.value().info();
-        const bpf_map* want = bpf_object__find_map_by_name(obj.native_handle(), name);
-        if (have.type != bpf_map__type(want) || have.key_size != bpf_map__key_size(want) ||
-            have.value_size != bpf_map__value_size(want) || have.max_entries != bpf_map__max_entries(want) ||
-            have.flags != bpf_map__map_flags(want))
-            fail(1, fmt::format("--pin-dir: {} is a {} map (key {} B, value {} B, {} entries, flags {:#x}); this "
-                                "monitord needs a {} map (key {} B, value {} B, {} entries, flags {:#x}): pinned by "
-                                "another version? Remove it with --pin-dir {} --detach",
-                                path, bpfco::map_type_name(have.type), have.key_size, have.value_size,
-                                have.max_entries, have.flags, bpfco::map_type_name(bpf_map__type(want)),
-                                bpf_map__key_size(want), bpf_map__value_size(want), bpf_map__max_entries(want),
-                                bpf_map__map_flags(want), dir));
+        if (auto why = map_mismatch(obj, name, pinned.value().info()); !why.empty())
+            fail(1, fmt::format("--pin-dir: {} is {}: pinned by another program or version? monitord removes only "
+                                "what it pinned: remove it yourself (rm {})",
+                                path, why, path));
     }
     pinned_links links;
     auto reopen = [&](const std::string& path, std::uint32_t type) {
@@ -246,6 +202,8 @@ struct resolved {
 
 resolved check_arguments(const options& opt) {
     if (auto missing = missing_start_capabilities(); !missing.empty()) fail(2, missing);
+    if (!opt.pin_dir.empty())
+        if (auto problem = pin_dir_problem(opt.pin_dir); !problem.empty()) fail(2, problem);
     resolved r;
     for (auto& name : opt.interfaces) {
         auto idx = bpfco::interface_index(name);
@@ -439,7 +397,12 @@ int main(int argc, char** argv) {
     if (opt.help) {
         return write_fully(STDOUT_FILENO, usage()) ? 0 : 1;
     }
-    if (opt.detach) return detach_pinned(opt.pin_dir);
+    if (opt.detach) {
+        // Opened, not loaded: only the maps' layouts are read, to tell monitord's pins from others.
+        auto obj = bpfco::object::open_skeleton("monitord", monitord_bpf__elf_bytes);
+        if (!obj) fail(1, obj.error().message);
+        return detach_pinned(obj.value(), opt.pin_dir);
+    }
     const resolved r = check_arguments(opt);
     asio::io_context io;
     auto server = http_server::bind(io.get_executor(), opt.listen_address, opt.listen_port,
