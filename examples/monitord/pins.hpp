@@ -16,7 +16,8 @@
 
 namespace monitord {
 
-/// The maps that carry state across a restart (the counters and the blocklist).
+/// The maps that carry state across a restart (the counters and the blocklist); the process-event
+/// maps and links are per run and never pinned.
 inline constexpr std::array<const char*, 6> pinned_maps{"packets",     "counters",   "blocked_v4",
                                                         "blocked_v6", "lifetime_us", "event_drops"};
 /// BPF_LINK_TYPE_TCX (Linux 6.6): Debian 12's uapi headers predate it.
