@@ -116,8 +116,8 @@ result<kernel_map_info> map_info_of(const map& m);
 result<kernel_link_info> link_info_of(const link& l);
 
 /// Run-time statistics (BPF_ENABLE_STATS with BPF_STATS_RUN_TIME): while any process holds one of
-/// these handles open the kernel counts every program's runs and their time, which costs two clock
-/// reads per program run (tens of ns); the counting stops when the last handle on the host
+/// these handles open the kernel counts every program's runs and their time, which adds two clock
+/// reads and a per-CPU counter update to every program run; the counting stops when the last handle on the host
 /// closes. The sysctl kernel.bpf_stats_enabled turns it on too, independently. Move-only; one
 /// owner at a time.
 class run_time_stats {
@@ -172,8 +172,9 @@ struct program_stats {
     std::vector<program_presence> disappeared;  ///< unloaded since the previous
 };
 
-/// Snapshots of every program's run count and run time (one BPF_OBJ_GET_INFO_BY_FD per program),
-/// each compared with the one before. Counts grow only while run-time statistics are on: hold a
+/// Snapshots of every program's run count and run time, each compared with the one before. A
+/// snapshot makes four bpf() calls per program on the host (next id, fd by id, info, close), as
+/// raw libbpf would: bench/introspect_bench measures it. Counts grow only while run-time statistics are on: hold a
 /// run_time_stats while sampling. A program id the kernel reuses after an unload is seen as the
 /// same program only if its load time is the same. Not synchronised: one thread samples.
 class program_sampler {
