@@ -100,10 +100,6 @@ inline double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
 }
-inline double percentile(std::vector<double> v, double p) {
-    std::sort(v.begin(), v.end());
-    return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
-}
 
 inline void result(const std::string& name, double value, const char* unit) {
     std::printf("RESULT %s %.4g %s\n", name.c_str(), value, unit);
