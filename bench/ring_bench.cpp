@@ -173,7 +173,7 @@ void drain_matrix(const bench::cache_sizes& caches) {
 
 constexpr std::uint32_t ring_bytes_concurrent = 1u << 22;  // 4 MiB
 constexpr double round_s = 0.25;                            // a paced round's length
-constexpr std::uint64_t unpaced_events = 200000;
+constexpr std::uint64_t unpaced_events = 100000;
 
 int producer_cpu() { return 1 % bench::online_cpus(); }
 
