@@ -81,8 +81,7 @@ std::string not_bpffs(const std::string& dir, const std::string& where, unsigned
 // What kind of pinned object `path` is, for "not a directory".
 std::string pinned_kind(const std::string& path) {
     if (auto m = bpfco::map::from_pinned(path))
-        return fmt::format("a pinned BPF map ('{}', {}), not a directory", m.value().name(),
-                           bpfco::map_type_name(m.value().info().type));
+        return fmt::format("a pinned BPF map ('{}', {}), not a directory", m.value().name(), m.value().info().type);
     if (bpfco::unique_fd fd(::bpf_obj_get(path.c_str())); fd) return "a pinned BPF program or link, not a directory";
     return "not a directory";
 }
@@ -93,8 +92,8 @@ std::string parent_of(const std::string& dir) {
 }
 
 // Why the link pinned at `path` is not an `link_type` link running monitord's `program`.
-std::string link_mismatch(const std::string& path, std::uint32_t link_type, const char* program) {
-    auto l = bpfco::link::from_pinned(path, link_type);
+std::string link_mismatch(const std::string& path, bpfco::link_type type, const char* program) {
+    auto l = bpfco::link::from_pinned(path, type);
     if (!l) return l.error().message;
     bpf_link_info info{};
     std::uint32_t len = sizeof info;
@@ -120,8 +119,8 @@ std::string foreign_reason(bpfco::object& obj, const std::string& dir, const std
         auto m = bpfco::map::from_pinned(path);
         if (!m) return m.error().message;
         const auto& i = m.value().info();
-        if (i.name != marker_map_name || i.type != BPF_MAP_TYPE_ARRAY || i.max_entries != 1)
-            return fmt::format("a {} map '{}', not monitord's marker", bpfco::map_type_name(i.type), i.name);
+        if (i.name != marker_map_name || i.type != bpfco::map_type::array || i.max_entries != 1)
+            return fmt::format("a {} map '{}', not monitord's marker", i.type, i.name);
         return {};
     }
     if (std::find_if(pinned_maps.begin(), pinned_maps.end(), [&](const char* n) { return name == n; }) !=
@@ -130,8 +129,8 @@ std::string foreign_reason(bpfco::object& obj, const std::string& dir, const std
         if (!m) return m.error().message;
         return map_mismatch(obj, name.c_str(), m.value().info());
     }
-    if (name.starts_with(xdp_prefix)) return link_mismatch(path, BPF_LINK_TYPE_XDP, "monitord_xdp");
-    if (name.starts_with(tc_prefix)) return link_mismatch(path, link_type_tcx, "monitord_tc_egress");
+    if (name.starts_with(xdp_prefix)) return link_mismatch(path, bpfco::link_type::xdp, "monitord_xdp");
+    if (name.starts_with(tc_prefix)) return link_mismatch(path, bpfco::link_type::tcx, "monitord_tc_egress");
     return "not a name monitord pins";
 }
 
@@ -171,7 +170,7 @@ std::string make_pin_dir(const std::string& dir) {
         if (errno == EEXIST) return {};
         return fmt::format("--pin-dir {}: creating it: {}", dir, std::strerror(errno));
     }
-    auto marker = bpfco::map::create(BPF_MAP_TYPE_ARRAY, marker_map_name, 4, 4, 1);
+    auto marker = bpfco::map::create(bpfco::map_type::array, marker_map_name, 4, 4, 1);
     if (!marker) return fmt::format("--pin-dir {}: {}", dir, marker.error().message);
     if (auto r = marker.value().pin(dir + "/" + created_marker); !r)
         return fmt::format("--pin-dir {}: {}", dir, r.error().message);
@@ -180,14 +179,14 @@ std::string make_pin_dir(const std::string& dir) {
 
 std::string map_mismatch(bpfco::object& obj, const char* name, const bpfco::map_info& have) {
     const bpf_map* want = bpf_object__find_map_by_name(obj.native_handle(), name);
-    if (have.name == name && have.type == bpf_map__type(want) && have.key_size == bpf_map__key_size(want) &&
+    if (have.name == name && have.type == bpfco::map_type(bpf_map__type(want)) && have.key_size == bpf_map__key_size(want) &&
         have.value_size == bpf_map__value_size(want) && have.max_entries == bpf_map__max_entries(want) &&
         have.flags == bpf_map__map_flags(want))
         return {};
     return fmt::format("a {} map '{}' (key {} B, value {} B, {} entries, flags {:#x}); monitord's is a {} map '{}' "
                        "(key {} B, value {} B, {} entries, flags {:#x})",
-                       bpfco::map_type_name(have.type), have.name, have.key_size, have.value_size, have.max_entries,
-                       have.flags, bpfco::map_type_name(bpf_map__type(want)), name, bpf_map__key_size(want),
+                       have.type, have.name, have.key_size, have.value_size, have.max_entries,
+                       have.flags, bpfco::map_type(bpf_map__type(want)), name, bpf_map__key_size(want),
                        bpf_map__value_size(want), bpf_map__max_entries(want), bpf_map__map_flags(want));
 }
 

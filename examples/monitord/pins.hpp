@@ -20,8 +20,6 @@ namespace monitord {
 /// maps and links are per run and never pinned.
 inline constexpr std::array<const char*, 6> pinned_maps{"packets",     "counters",   "blocked_v4",
                                                         "blocked_v6", "lifetime_us", "event_drops"};
-/// BPF_LINK_TYPE_TCX (Linux 6.6): Debian 12's uapi headers predate it.
-inline constexpr std::uint32_t link_type_tcx = 11;
 /// Where the XDP and TC egress links of an interface are pinned.
 std::string xdp_pin(const std::string& dir, const std::string& interface);
 std::string tc_pin(const std::string& dir, const std::string& interface);
