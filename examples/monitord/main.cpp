@@ -112,6 +112,9 @@ pinned_links check_pin_dir(bpfco::object& obj, const options& opt) {
 struct monitor_state {
     bpfco::object obj;
     std::vector<bpfco::link> links;
+    /// The programs behind `links`, each once; their cost is exported with --bpf-stats.
+    std::vector<bpfco::program> attached;
+    bool bpf_stats = false;
     bpfco::per_cpu_array<monitord_packets> packets;
     bpfco::per_cpu_array<std::uint64_t> counters;
     bpfco::map lifetime;
@@ -130,6 +133,11 @@ struct monitor_state {
                     p.packets += v.packets;
                     p.bytes += v.bytes;
                 }
+        // Right after the packet counts, so that the XDP program's runs match them.
+        if (bpf_stats)
+            for (auto& p : attached)
+                if (auto info = bpfco::program_info_of(p); info)
+                    m.programs.push_back({std::string(p.name()), info.value().run_count, info.value().run_time});
         if (auto all = counters.read_all_summed(); all)
             for (auto& [slot, v] : all.value()) {
                 if (slot == MONITORD_BLOCKED_PACKETS) m.blocked_packets = v;
@@ -279,9 +287,11 @@ pinned_links load(monitor_state& d, const options& opt) {
 // Returns whether a TC program went through a netlink filter (which only our exit deletes).
 bool attach(monitor_state& d, const options& opt, const std::vector<int>& ifindexes, pinned_links& pinned) {
     std::vector<std::string> left_out;
-    auto keep = [&](std::string_view what, bpfco::result<bpfco::link> l) {
+    auto keep = [&](std::string_view what, const bpfco::program& p, bpfco::result<bpfco::link> l) {
         if (l) {
             d.links.push_back(std::move(l).value());
+            if (std::none_of(d.attached.begin(), d.attached.end(), [&](auto& a) { return a.fd() == p.fd(); }))
+                d.attached.push_back(p);
         } else {
             left_out.push_back(std::string(what));
             log(fmt::format("left out {}: {}", what, l.error().message));
@@ -302,13 +312,13 @@ bool attach(monitor_state& d, const options& opt, const std::vector<int>& ifinde
         if (old) {
             if (auto r = old.update(p); !r) fail(1, fmt::format("{}: updating {}: {}", what, path, r.error().message));
             log(fmt::format("{}: program swapped behind the link pinned at {}", what, path));
-            keep(what, std::move(old));
+            keep(what, p, std::move(old));
             return;
         }
         auto l = attach_new();
         if (l && pinning)
             if (auto r = l.value().pin(path); !r) fail(1, fmt::format("{}: {}", what, r.error().message));
-        keep(what, std::move(l));
+        keep(what, p, std::move(l));
     };
     bool netlink_tc = false;
     const auto xdp = d.obj.program("monitord_xdp").value();
@@ -338,7 +348,7 @@ bool attach(monitor_state& d, const options& opt, const std::vector<int>& ifinde
     // short gap (the packet hooks have none).
     for (auto& p : d.obj.programs()) {
         if (p.name() == "monitord_xdp" || p.name() == "monitord_tc_egress" || p.fd() < 0) continue;
-        keep(fmt::format("program {}", p.name()), p.attach());
+        keep(fmt::format("program {}", p.name()), p, p.attach());
     }
     if (left_out.empty()) log("watching everything");
     return netlink_tc;
@@ -409,7 +419,17 @@ int main(int argc, char** argv) {
                                     {opt.header_timeout, opt.idle_timeout, opt.max_connections});
     if (!server) fail(2, server.error().message);
 
+    // Needs CAP_SYS_ADMIN, so before privileges are dropped; the fd keeps statistics on after that.
+    std::optional<bpfco::run_time_stats> stats;
+    if (opt.bpf_stats) {
+        auto enabled = bpfco::run_time_stats::enable();
+        if (!enabled) fail(1, fmt::format("--bpf-stats: {}", enabled.error().message));
+        stats = std::move(enabled).value();
+        log("BPF run-time statistics on (for every program on this host) while monitord runs");
+    }
+
     monitor_state d;
+    d.bpf_stats = opt.bpf_stats;
     auto pinned = load(d, opt);
     const bool netlink_tc = attach(d, opt, r.ifindexes, pinned);
     auto events = bpfco::ring_buffer::create(io.get_executor(), d.obj.map("events").value());

@@ -69,6 +69,19 @@ std::string render_prometheus(const metrics& m) {
     fmt::format_to(std::back_inserter(out), "monitord_process_lifetime_seconds_sum {:g}\n",
                    static_cast<double>(m.lifetime_sum_us) / 1e6);
     put("monitord_process_lifetime_seconds_count", "", cumulative);
+
+    if (!m.programs.empty()) {
+        header(out, "monitord_bpf_program_runs_total", "counter",
+               "Runs of each of monitord's BPF programs, counted while run-time statistics are on.");
+        for (auto& p : m.programs)
+            put("monitord_bpf_program_runs_total", fmt::format("{{program=\"{}\"}}", p.program), p.runs);
+        header(out, "monitord_bpf_program_run_seconds_total", "counter",
+               "CPU time spent in each of monitord's BPF programs, counted while run-time statistics are on.");
+        // Shortest round-trip form, not {:g}'s six digits, which would make a growing counter stall.
+        for (auto& p : m.programs)
+            fmt::format_to(std::back_inserter(out), "monitord_bpf_program_run_seconds_total{{program=\"{}\"}} {}\n",
+                           p.program, static_cast<double>(p.run_time.count()) / 1e9);
+    }
     return out;
 }
 

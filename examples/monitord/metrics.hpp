@@ -6,8 +6,10 @@
 #include <bpfco/analysis/histogram.hpp>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace monitord {
 
@@ -18,6 +20,14 @@ struct http_refusals {
     std::uint64_t header_timeout = 0;  ///< header (or the reading of its answer) not done in time
     std::uint64_t bad_request = 0;     ///< 400 malformed, 431 header too large, 413 with a body
     std::uint64_t no_fds = 0;          ///< accept failed for lack of fds or memory (each retry)
+};
+
+/// What one of monitord's BPF programs has cost since it was loaded (counted while the kernel's
+/// run-time statistics are on).
+struct program_cost {
+    std::string program;
+    std::uint64_t runs = 0;
+    std::chrono::nanoseconds run_time{};
 };
 
 struct metrics {
@@ -31,6 +41,8 @@ struct metrics {
     http_refusals http;
     bpfco::histogram lifetime_us = bpfco::histogram::log2({});  ///< exec-to-exit, microseconds
     std::uint64_t lifetime_sum_us = 0;
+    /// Empty without --bpf-stats: the series are then left out, not exported as zeros.
+    std::vector<program_cost> programs;
 };
 
 std::string render_prometheus(const metrics& m);
