@@ -1,5 +1,7 @@
 // Writes and deletes 100,000 hash entries by batch (BPF_MAP_UPDATE_BATCH / DELETE_BATCH) and one
 // syscall per key, in the same run, on the same map. Needs root.
+#include "bench_common.hpp"
+
 #include <bpfco/bpfco.hpp>
 
 #include <linux/bpf.h>
@@ -39,6 +41,7 @@ int main() {
         std::puts("SKIPPED: batch_write_bench needs root (CAP_BPF)");
         return 0;
     }
+    bench::print_machine_facts();
     auto m = view::make(bpfco::map::create(bpfco::map_type::hash, "bench_batch_w", 4, 8, entries).value()).value();
     std::vector<std::uint32_t> keys(entries);
     std::vector<std::uint64_t> values(entries);

@@ -1,5 +1,6 @@
-// Shared by the stream benchmarks: the producers object, CPU pinning, clocks, and output lines
-// `RESULT <name> <value> <unit>` / `RATIO <name> <value>`.
+// Shared by the stream benchmarks: the producers object and its fills, CPU pinning, clocks,
+// the machine facts every bench prints, the A B B A alternation, and output lines
+// `RESULT <name> <value> <unit>` / `RATIO <name> <value> [(min .. max ..)]`.
 #pragma once
 
 #include <bpfco/bpfco.hpp>
@@ -17,12 +18,18 @@
 #include <sched.h>
 #include <time.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -32,6 +39,7 @@ namespace bench {
 struct producers {
     bpfco::object obj;
     bpfco::map ring, perf;  // their fds for the raw libbpf readers
+    bpfco::global<std::uint32_t> fill_count, fill_payload;
 
     explicit producers(std::uint32_t ring_bytes) {
         std::size_t n = 0;
@@ -42,6 +50,8 @@ struct producers {
         obj.load().value();
         ring = obj.map("ring").value();
         perf = obj.map("perf").value();
+        fill_count = obj.global<std::uint32_t>("fill_count").value();
+        fill_payload = obj.global<std::uint32_t>("fill_payload").value();
     }
 
     void run(const char* prog, std::uint32_t repeat) const {
@@ -50,6 +60,15 @@ struct producers {
         o.data_in = packet;
         o.repeat = repeat;
         bpfco::test_run(obj.program(prog).value(), o).value();
+    }
+    /// `count` records in one run of `prog` (ring_fill or perf_fill), through bpf_loop, of
+    /// `payload` bytes (ring_fill: 16, 64, 1024, or 0 for mixed); on this thread's CPU.
+    void fill(const char* prog, std::uint32_t count, std::uint32_t payload = 64) const {
+        constexpr std::uint32_t bpf_loop_max = 1u << 23;
+        if (count > bpf_loop_max) throw std::runtime_error("fill: more records than one bpf_loop runs");
+        fill_count.set(count).value();
+        fill_payload.set(payload).value();
+        run(prog, 1);
     }
     std::uint64_t drops() const { return bpfco::read_drop_counter(obj.map("drops").value()).value(); }
 };
@@ -81,21 +100,189 @@ inline double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
 }
-inline double percentile(std::vector<double> v, double p) {
-    std::sort(v.begin(), v.end());
-    return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+
+inline void result(const std::string& name, double value, const char* unit) {
+    std::printf("RESULT %s %.4g %s\n", name.c_str(), value, unit);
+    std::fflush(stdout);
+}
+inline void ratio(const std::string& name, double value) {
+    std::printf("RATIO %s %.3f\n", name.c_str(), value);
+    std::fflush(stdout);
 }
 
-inline void result(const char* name, double value, const char* unit) {
-    std::printf("RESULT %s %.4g %s\n", name, value, unit);
+/// The median of per-repeat ratios with their range.
+struct spread {
+    double median = 0, min = 0, max = 0;
+};
+inline spread spread_of(const std::vector<double>& v) {
+    return {median(v), *std::min_element(v.begin(), v.end()), *std::max_element(v.begin(), v.end())};
+}
+inline void ratio(const std::string& name, const spread& s) {
+    std::printf("RATIO %s %.3f (min %.3f max %.3f)\n", name.c_str(), s.median, s.min, s.max);
     std::fflush(stdout);
 }
-inline void ratio(const char* name, double value) {
-    std::printf("RATIO %s %.3f\n", name, value);
-    std::fflush(stdout);
-}
+
+/// The worst of a matrix's cells, printed as `RATIO <name>_min <value> (<cell>)`.
+class worst_cell {
+public:
+    void note(const std::string& cell, double value) {
+        if (cell_.empty() || value < value_) {
+            cell_ = cell;
+            value_ = value;
+        }
+    }
+    void print(const std::string& name) const {
+        std::printf("RATIO %s_min %.3f (%s)\n", name.c_str(), value_, cell_.c_str());
+        std::fflush(stdout);
+    }
+
+private:
+    std::string cell_;
+    double value_ = 0;
+};
 
 inline int online_cpus() { return static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)); }
+
+// ---- Machine facts --------------------------------------------------------------------------
+
+struct cache_sizes {
+    std::size_t l2 = 0, l3 = 0;  // bytes; 0 where sysfs does not say
+};
+
+/// CPU 0's unified L2 and L3 sizes, from /sys/devices/system/cpu/cpu0/cache/index*/.
+inline cache_sizes read_cache_sizes() {
+    cache_sizes c;
+    for (int i = 0; i < 8; ++i) {
+        const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
+        std::ifstream level_f(dir + "level"), type_f(dir + "type"), size_f(dir + "size");
+        int level = 0;
+        std::string type, size;
+        if (!(level_f >> level) || !(type_f >> type) || !(size_f >> size) || type == "Instruction") continue;
+        std::size_t bytes = std::stoul(size);
+        if (size.back() == 'K') bytes <<= 10;
+        if (size.back() == 'M') bytes <<= 20;
+        if (level == 2) c.l2 = bytes;
+        if (level == 3) c.l3 = bytes;
+    }
+    return c;
+}
+
+inline std::string cpu_model() {
+    std::ifstream f("/proc/cpuinfo");
+    for (std::string line; std::getline(f, line);)
+        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+    return "unknown";
+}
+
+// ---- Ring drains: the same sink and the same settings for every reader ----------------------
+
+/// Counts the records and sums each one's first u64 (its index): the same work per record for
+/// every reader, whatever the payload.
+struct sink {
+    std::uint64_t count = 0, sum = 0;
+    void take(const void* data) {
+        std::uint64_t seq;
+        std::memcpy(&seq, data, sizeof seq);
+        ++count;
+        sum += seq;
+    }
+};
+
+inline int libbpf_ring_sample(void* ctx, void* data, std::size_t) {
+    static_cast<sink*>(ctx)->take(data);
+    return 0;
+}
+
+/// Timed drains of one side: records and seconds.
+struct drained {
+    std::uint64_t records = 0;
+    double seconds = 0;
+    drained& operator+=(const drained& o) {
+        records += o.records;
+        seconds += o.seconds;
+        return *this;
+    }
+    double rate() const { return seconds > 0 ? double(records) / seconds : 0; }
+};
+
+/// Fill-then-drain passes until the drains add up to `min_s`: `pass()` fills (untimed) and
+/// returns its timed drain.
+template <class Pass>
+drained timed_passes(Pass pass, double min_s) {
+    drained d;
+    while (d.seconds < min_s) d += pass();
+    return d;
+}
+
+/// The count check every drain makes: a pass that drained other than it filled is reported.
+inline void check_drained(const char* who, std::uint64_t got, std::uint64_t filled) {
+    if (got != filled) std::printf("  %s drained %lu of %lu records\n", who, got, filled);
+}
+
+/// libbpf's ring drain as shipped (ring_buffer__consume) over passes of `records` records of
+/// `payload` bytes, for `min_s` of timed drains.
+inline drained libbpf_ring_drain(const producers& p, std::uint32_t records, std::uint32_t payload, double min_s) {
+    sink s;
+    ::ring_buffer* rb = ring_buffer__new(p.ring.fd(), libbpf_ring_sample, &s, nullptr);
+    if (!rb) throw std::runtime_error("ring_buffer__new failed");
+    const drained d = timed_passes([&] {
+        p.fill("ring_fill", records, payload);
+        s = {};
+        const double t0 = now_s();
+        ring_buffer__consume(rb);
+        const double t1 = now_s();
+        check_drained("libbpf", s.count, records);
+        return drained{s.count, t1 - t0};
+    }, min_s);
+    ring_buffer__free(rb);
+    return d;
+}
+
+/// Prints what the figures depend on: CPU, caches, kernel, libbpf, and the speed mark, libbpf's
+/// ring drain of 64-byte records from a backlog of a quarter of the L3 (100 ms, CPU 0).
+inline cache_sizes print_machine_facts() {
+    const cache_sizes c = read_cache_sizes();
+    utsname u{};
+    ::uname(&u);
+    std::printf("MACHINE cpu \"%s\" (%d online), L2 %zu KiB, L3 %zu KiB, kernel %s, libbpf %s\n", cpu_model().c_str(),
+                online_cpus(), c.l2 >> 10, c.l3 >> 10, u.release, libbpf_version_string());
+    const std::size_t backlog = c.l3 ? c.l3 / 4 : std::size_t(8) << 20;
+    std::uint32_t ring_bytes = 4096;
+    while (ring_bytes < 2 * backlog) ring_bytes *= 2;
+    const producers p(ring_bytes);
+    pin(0);
+    const auto records = static_cast<std::uint32_t>(backlog / (sizeof(bpfco_seq_event) + 8));
+    libbpf_ring_drain(p, records, 64, 0.02);  // warm-up
+    result("machine_libbpf_ring_drain", libbpf_ring_drain(p, records, 64, 0.1).rate() / 1e6, "M/s");
+    return c;
+}
+
+// ---- A B B A ---------------------------------------------------------------------------------
+
+/// Measures `sides` (each runs a window of at least the seconds it is given and returns its
+/// drains) `repeats` times, in the order 0 1 .. n-1 n-1 .. 1 0 within a repeat, each window
+/// at least `half_s`: drift in the machine's load falls on every side alike. Returns each side's
+/// rate per repeat.
+inline std::vector<std::vector<double>> alternate(const std::vector<std::function<drained(double)>>& sides,
+                                                  int repeats, double half_s) {
+    std::vector<std::vector<double>> rates(sides.size());
+    for (int r = 0; r < repeats; ++r) {
+        std::vector<drained> d(sides.size());
+        for (std::size_t i = 0; i < sides.size(); ++i) d[i] += sides[i](half_s);
+        for (std::size_t i = sides.size(); i-- > 0;) d[i] += sides[i](half_s);
+        for (std::size_t i = 0; i < sides.size(); ++i) rates[i].push_back(d[i].rate());
+    }
+    return rates;
+}
+
+/// Element-wise a[i] / b[i].
+inline std::vector<double> ratios(const std::vector<double>& a, const std::vector<double>& b) {
+    std::vector<double> r;
+    for (std::size_t i = 0; i < a.size(); ++i) r.push_back(b[i] > 0 ? a[i] / b[i] : 0);
+    return r;
+}
+
+// ---- Concurrent rounds -----------------------------------------------------------------------
 
 /// Counts the syscalls one thread enters, with a BPF program on the raw syscall tracepoint
 /// (bpf/bench_syscalls.bpf.c): the benches measure bpfco and libbpf consumers the same way.
@@ -127,42 +314,82 @@ private:
     bpfco::link link_;
 };
 
-struct consumer_rate {
-    double events_per_s = 0, cpu_ns_per_event = 0, syscalls_per_wakeup = 0, syscalls_per_1k_events = 0;
+/// What one concurrent round cost: CPU seconds of the consumer and of the producers, and the
+/// consumer's syscalls.
+struct round_cost {
+    double cpu_s = 0;
+    std::uint64_t syscalls = 0, received = 0, lost = 0;
+    round_cost& operator+=(const round_cost& o) {
+        cpu_s += o.cpu_s;
+        syscalls += o.syscalls;
+        received += o.received;
+        lost += o.lost;
+        return *this;
+    }
+    double cpu_ns_per_event() const { return received ? cpu_s * 1e9 / double(received) : 0; }
+    double syscalls_per_1k_events() const { return received ? double(syscalls) * 1000 / double(received) : 0; }
 };
 
+/// Emits `total` records through `emit(k)` (one BPF_PROG_TEST_RUN of k records) at `rate` per
+/// second, catching up every 100 us; rate 0: as fast as it goes, 1,000 records a run.
+template <class Emit>
+void paced(Emit emit, std::uint64_t total, double rate) {
+    const double t0 = now_s();
+    std::uint64_t sent = 0;
+    while (sent < total) {
+        std::uint64_t due = total;
+        if (rate > 0) due = std::min<std::uint64_t>(total, static_cast<std::uint64_t>((now_s() - t0) * rate));
+        if (due > sent) {
+            const auto k = static_cast<std::uint32_t>(std::min<std::uint64_t>(due - sent, 1000));
+            emit(k);
+            sent += k;
+        } else {
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+        }
+    }
+}
+
 /// One concurrent round, the same for every consumer: `consume()` runs on a thread pinned to
-/// CPU 0 until the producer is done and a 100 ms wait finds nothing, and returns its wake-ups
-/// (receives or polls that delivered records: a wake-up here is a delivery), while `produce()` runs on this thread. The clock
-/// and CPU-clock reads are the same two on both sides, outside the loop; the consumer thread's
-/// syscalls are counted from its first wait to its last. `received` is read at the end.
-template <class Consume, class Produce>
-consumer_rate consume_while_producing(const syscall_counter& sys, Consume consume, Produce produce,
-                                      const std::uint64_t& received) {
-    consumer_rate r;
+/// CPU 0 until the producers are done and a 100 ms wait finds nothing, while producer thread i
+/// runs `produce(i)` pinned to CPU `producer_cpus[i]`; then this thread sets `done` and runs
+/// `last()`, one record that ends a consumer's wait. CPU time is the consumer's and the
+/// producers' threads'; syscalls the consumer's, from its first wait to its last.
+template <class Consume, class Produce, class Last>
+round_cost concurrent_round(const syscall_counter& sys, Consume consume, const std::vector<int>& producer_cpus,
+                            Produce produce, std::atomic<bool>& done, Last last) {
     std::atomic<std::uint32_t> tid{0};
     std::atomic<bool> go{false};
-    std::uint64_t wakeups = 0;
+    double consumer_cpu = 0;
     std::thread consumer([&] {
         pin(0);
         tid = static_cast<std::uint32_t>(::gettid());
         while (!go) std::this_thread::yield();
-        const double c0 = thread_cpu_s(), t0 = now_s();
-        wakeups = consume();
-        const double t1 = now_s(), c1 = thread_cpu_s();
-        r.events_per_s = received / (t1 - t0);
-        r.cpu_ns_per_event = (c1 - c0) * 1e9 / received;
+        const double c0 = thread_cpu_s();
+        consume();
+        consumer_cpu = thread_cpu_s() - c0;
     });
     while (tid == 0) std::this_thread::yield();
     sys.watch(tid);
+    std::vector<double> producer_cpu(producer_cpus.size());
+    std::vector<std::thread> threads;
     go = true;
-    produce();
+    for (std::size_t i = 0; i < producer_cpus.size(); ++i)
+        threads.emplace_back([&, i] {
+            pin(producer_cpus[i]);
+            const double c0 = thread_cpu_s();
+            produce(i);
+            producer_cpu[i] = thread_cpu_s() - c0;
+        });
+    for (auto& t : threads) t.join();
+    done = true;
+    last();
     consumer.join();
-    const std::uint64_t calls = sys.count();
+    round_cost c;
+    c.syscalls = sys.count();
     sys.watch(0);
-    r.syscalls_per_wakeup = wakeups ? double(calls) / double(wakeups) : 0;
-    r.syscalls_per_1k_events = received ? double(calls) * 1000 / double(received) : 0;
-    return r;
+    c.cpu_s = consumer_cpu;
+    for (double s : producer_cpu) c.cpu_s += s;
+    return c;
 }
 
 /// A libbpf reader's consume(): `poll()` (ring_buffer__poll or perf_buffer__poll with a 100 ms
@@ -170,11 +397,9 @@ consumer_rate consume_while_producing(const syscall_counter& sys, Consume consum
 template <class Poll>
 auto poll_loop(Poll poll, const std::atomic<bool>& done) {
     return [poll, &done] {
-        std::uint64_t wakeups = 0;
         for (;;) {
             const int n = poll();
-            if (n > 0) ++wakeups;
-            else if (done) return wakeups;
+            if (n <= 0 && done) return;
         }
     };
 }
@@ -186,41 +411,20 @@ auto receive_loop(boost::asio::io_context& ctx, Stream& stream, Take take, const
     return [&ctx, &stream, take, &done] {
         using namespace boost::asio::experimental::awaitable_operators;
         namespace asio = boost::asio;
-        std::uint64_t wakeups = 0;
         asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
             for (;;) {
                 if (!done) {
                     take(co_await stream.async_receive(asio::use_awaitable));
-                    ++wakeups;
                     continue;
                 }
                 asio::steady_timer t(ctx, std::chrono::milliseconds(100));
                 auto v = co_await (stream.async_receive(asio::use_awaitable) || t.async_wait(asio::use_awaitable));
                 if (v.index() == 1) break;
                 take(std::get<0>(v));
-                ++wakeups;
             }
         }, asio::detached);
         ctx.run();
-        return wakeups;
     };
-}
-
-/// Runs `pass()` (an untimed fill, then a timed drain returning {records, seconds}) until the
-/// timed drains add up to at least 100 ms, or `max_passes` passes where filling is too slow for
-/// that (`timed_s` says how long the drains took); returns records per second over them.
-template <class Pass>
-double drain_rate(Pass pass, int max_passes = 1000, double* timed_s = nullptr) {
-    pass();  // one pass untimed: the first drain of a run was slower (not explained yet)
-    std::uint64_t n = 0;
-    double s = 0;
-    for (int i = 0; i < max_passes && s < 0.1; ++i) {
-        const auto [records, seconds] = pass();
-        n += records;
-        s += seconds;
-    }
-    if (timed_s) *timed_s = s;
-    return double(n) / s;
 }
 
 }  // namespace bench

@@ -1,20 +1,27 @@
 // Wake-up latency: one tracepoint event at a time (getppid), kernel timestamp (bpf_ktime_get_ns,
 // CLOCK_MONOTONIC) against CLOCK_MONOTONIC when the consumer resumes. bpfco co_await against
 // libbpf ring_buffer__poll. Consumer pinned to CPU 0, producer to CPU 1 (cross-CPU wake-up).
+// Blocks of samples alternate A B B A; the ratios' 95 % intervals come from resampling whole
+// blocks (samples within a block share the machine's state, so they are not independent).
 #include "bench_common.hpp"
 
 #include <boost/asio.hpp>
 
 #include <atomic>
+#include <random>
 #include <thread>
 
 namespace asio = boost::asio;
 using bench::producers;
 
 namespace {
-constexpr int samples = 2000;
+constexpr int block_samples = 2500;
+constexpr int blocks_per_side = 20;  // 50,000 samples per side
+constexpr int resamples = 1000;
 
-std::vector<double> latencies;
+using block = std::vector<double>;  // latencies in us
+
+block latencies;
 std::atomic<int> seen{0};
 
 int on_libbpf(void*, void* data, std::size_t) {
@@ -27,20 +34,21 @@ int on_libbpf(void*, void* data, std::size_t) {
 // The producer waits for each event to be seen before making the next, with a short gap.
 void produce(int cpu) {
     bench::pin(cpu);
-    for (int i = 0; i < samples; ++i) {
+    for (int i = 0; i < block_samples; ++i) {
         ::syscall(SYS_getppid);
         while (seen.load(std::memory_order_acquire) <= i) std::this_thread::yield();
-        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
 }
 
-std::vector<double> run_libbpf(producers& p, int consumer_cpu, int producer_cpu) {
+block run_libbpf(const producers& p, int consumer_cpu, int producer_cpu) {
     latencies.clear();
     seen = 0;
     ::ring_buffer* rb = ring_buffer__new(p.ring.fd(), on_libbpf, nullptr, nullptr);
+    if (!rb) throw std::runtime_error("ring_buffer__new failed");
     std::thread consumer([&] {
         bench::pin(consumer_cpu);
-        while (seen < samples) ring_buffer__poll(rb, 100);
+        while (seen < block_samples) ring_buffer__poll(rb, 100);
     });
     produce(producer_cpu);
     consumer.join();
@@ -48,13 +56,13 @@ std::vector<double> run_libbpf(producers& p, int consumer_cpu, int producer_cpu)
     return latencies;
 }
 
-std::vector<double> run_bpfco(producers& p, int consumer_cpu, int producer_cpu) {
+block run_bpfco(const producers& p, int consumer_cpu, int producer_cpu) {
     latencies.clear();
     seen = 0;
     asio::io_context ctx;
-    bpfco::ring_buffer rb(ctx.get_executor(), p.obj.map("ring").value());
+    bpfco::ring_buffer rb(ctx, p.obj.map("ring").value());
     asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
-        while (seen < samples) {
+        while (seen < block_samples) {
             auto b = co_await rb.async_receive(asio::use_awaitable);
             const std::uint64_t t = bench::now_ns();
             for (const auto& rec : b) {
@@ -71,24 +79,63 @@ std::vector<double> run_bpfco(producers& p, int consumer_cpu, int producer_cpu) 
     consumer.join();
     return latencies;
 }
+
+double quantile(std::vector<double>& v, double q) {
+    const auto k = std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())));
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+    return v[k];
+}
+
+std::vector<double> pooled(const std::vector<block>& blocks) {
+    std::vector<double> all;
+    for (const auto& b : blocks) all.insert(all.end(), b.begin(), b.end());
+    return all;
+}
+
+// The 2.5 % and 97.5 % points of libbpf's quantile q over bpfco's, over resamples of whole
+// blocks (with replacement, each side's blocks alike).
+std::pair<double, double> interval(const std::vector<block>& lib, const std::vector<block>& co, double q) {
+    std::mt19937_64 rng(42);
+    std::uniform_int_distribution<std::size_t> pick(0, lib.size() - 1);
+    std::vector<double> ratios;
+    std::vector<double> l, c;
+    for (int i = 0; i < resamples; ++i) {
+        l.clear();
+        c.clear();
+        for (std::size_t k = 0; k < lib.size(); ++k) {
+            const auto& bl = lib[pick(rng)];
+            const auto& bc = co[pick(rng)];
+            l.insert(l.end(), bl.begin(), bl.end());
+            c.insert(c.end(), bc.begin(), bc.end());
+        }
+        ratios.push_back(quantile(l, q) / quantile(c, q));
+    }
+    return {quantile(ratios, 0.025), quantile(ratios, 0.975)};
+}
 }  // namespace
 
 int main() {
-    producers p(1 << 20);
+    bench::print_machine_facts();
+    const producers p(1 << 20);
     auto link = p.obj.program("ring_getppid").value().attach().value();
     const int other = 1 % bench::online_cpus();
-    std::printf("wake-up latency: %d events one at a time; consumer CPU 0, producer CPU %d\n", samples, other);
-    std::vector<double> lib, co;
-    for (int r = 0; r < 2; ++r) {  // alternate, so drift in the machine's load hits both
-        auto l = run_libbpf(p, 0, other);
-        auto c = run_bpfco(p, 0, other);
-        lib.insert(lib.end(), l.begin(), l.end());
-        co.insert(co.end(), c.begin(), c.end());
+    std::printf("wake-up latency: %d blocks of %d events one at a time per side, in the order A B B A; consumer CPU 0, "
+                "producer CPU %d; 95 %% intervals from %d block resamples\n",
+                blocks_per_side, block_samples, other, resamples);
+    std::vector<block> lib, co;
+    for (int r = 0; r < blocks_per_side / 2; ++r) {
+        lib.push_back(run_libbpf(p, 0, other));
+        co.push_back(run_bpfco(p, 0, other));
+        co.push_back(run_bpfco(p, 0, other));
+        lib.push_back(run_libbpf(p, 0, other));
     }
-    bench::result("wakeup_libbpf_p50", bench::percentile(lib, 0.5), "us");
-    bench::result("wakeup_libbpf_p99", bench::percentile(lib, 0.99), "us");
-    bench::result("wakeup_bpfco_p50", bench::percentile(co, 0.5), "us");
-    bench::result("wakeup_bpfco_p99", bench::percentile(co, 0.99), "us");
-    bench::ratio("wakeup_latency_p50", bench::percentile(lib, 0.5) / bench::percentile(co, 0.5));
-    bench::ratio("wakeup_latency_p99", bench::percentile(lib, 0.99) / bench::percentile(co, 0.99));
+    auto all_lib = pooled(lib), all_co = pooled(co);
+    for (const auto& [name, q] : {std::pair{"p50", 0.5}, std::pair{"p99", 0.99}}) {
+        const double l = quantile(all_lib, q), c = quantile(all_co, q);
+        const auto [low, high] = interval(lib, co, q);
+        bench::result(std::string("wakeup_libbpf_") + name, l, "us");
+        bench::result(std::string("wakeup_bpfco_") + name, c, "us");
+        std::printf("RATIO wakeup_latency_%s %.3f (95 %% interval %.3f %.3f)\n", name, l / c, low, high);
+        bench::ratio(std::string("wakeup_latency_") + name + "_ci_high", high);
+    }
 }

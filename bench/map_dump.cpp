@@ -1,6 +1,8 @@
 // Dumps a 100,000-entry hash map in place by batch lookup, by raw bpf_map_lookup_batch and by
 // get-next-key + lookup in the same run, then measures what one map_watch poll of that map costs
 // on each path. Needs root.
+#include "bench_common.hpp"
+
 #include <bpfco/bpfco.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -97,6 +99,7 @@ int main() {
         std::puts("SKIPPED: map_dump needs root (CAP_BPF)");
         return 0;
     }
+    bench::print_machine_facts();
     auto m = view::make(bpfco::map::create(bpfco::map_type::hash, "bench_dump", 4, 8, entries).value()).value();
     for (std::uint32_t k = 0; k < entries; ++k) m.insert(k * 2654435761u, k).value();
     fmt::print("# {} entries, {} repeats, median; batch_ops: {}\n", entries, repeats,

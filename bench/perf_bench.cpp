@@ -1,175 +1,255 @@
-// Perf buffer: (i) drain a pre-filled CPU ring alone, (ii) producer and consumer concurrently on
-// different CPUs; bpfco against libbpf's perf_buffer__consume/poll in the same run. Each consumer
-// is made fresh per round: the map slot belongs to whichever perf buffer opened last.
+// Perf buffer: (i) drains of a pre-filled CPU ring at two backlogs (fits L2, fits L3), (ii)
+// producers on two CPUs paced at fixed rates with the consumer on CPU 0. bpfco (co_await
+// batches) against libbpf as shipped (perf_buffer__consume / __poll) in the same run, with the
+// same ring sizes, wake-up setting and no per-ring budget on either side. Each reader is made
+// fresh per window: the map's slots belong to whichever perf buffer opened last.
+//
+// `perf_bench drain` or `perf_bench concurrent` runs one part only.
 #include "bench_common.hpp"
 
-#include <atomic>
-#include <thread>
+#include <linux/perf_event.h>
+
+#include <string>
+#include <string_view>
 
 namespace asio = boost::asio;
+using bench::drained;
 using bench::producers;
 
 namespace {
-constexpr std::size_t pages = 4096;  // 16 MiB per CPU ring: 200k samples of 80 bytes
-constexpr std::uint32_t drain_records = 150000;
-constexpr int rounds = 3;
-// Filling is what limits the drain's timed window: BPF_PROG_TEST_RUN with bpf_perf_event_output
-// took about 27 us per sample here (against a drain of about 20 ns), so >= 100 ms of drains would
-// take minutes of filling. Each side drains at most this many timed passes per round, and the
-// bench prints how long its drains took.
-constexpr int max_passes = 3;
+constexpr int repeats = 5;
+constexpr double half_window_s = 0.05;  // A B B A: 100 ms per side per repeat
+constexpr std::size_t page_size = 4096;
+constexpr std::size_t sample_span = 80;  // header, raw size and a 64-byte bpfco_seq_event
 
-struct sink {
-    std::uint64_t count = 0, sum = 0, lost = 0;
+struct perf_sink {
+    bench::sink s;
+    std::uint64_t lost = 0;
 };
 
-void libbpf_sample(void* ctx, int, void* data, __u32 size) {
-    auto* s = static_cast<sink*>(ctx);
-    if (size >= sizeof(bpfco_seq_event)) {
-        ++s->count;
-        s->sum += static_cast<const bpfco_seq_event*>(data)->seq;
-    }
-}
-void libbpf_lost(void* ctx, int, __u64 n) { static_cast<sink*>(ctx)->lost += n; }
+void libbpf_sample(void* ctx, int, void* data, __u32) { static_cast<perf_sink*>(ctx)->s.take(data); }
+void libbpf_lost(void* ctx, int, __u64 n) { static_cast<perf_sink*>(ctx)->lost += n; }
 
-void take(sink& s, const bpfco::perf_batch& b) {
+void take(perf_sink& s, const bpfco::perf_batch& b) {
     for (const auto& rec : b) {
-        if (rec.is_lost()) {
+        if (rec.is_lost())
             s.lost += rec.lost_count();
-        } else if (auto e = rec.as<bpfco_seq_event>()) {
-            ++s.count;
-            s.sum += e->seq;
-        }
+        else
+            s.s.take(rec.data().data());
     }
 }
 
-double drain_libbpf(producers& p, double& timed_s) {
-    sink s;
-    perf_buffer* pb = perf_buffer__new(p.perf.fd(), pages, libbpf_sample, libbpf_lost, &s, nullptr);
-    const double rate = bench::drain_rate([&] {
-        p.run("perf_test_run", drain_records);
+// bpfco's per-ring budget at least what a ring holds: libbpf takes everything, so both do.
+bpfco::perf_buffer_options bpfco_options(std::size_t pages) {
+    return {.page_count = pages, .per_cpu_budget = pages * page_size / 8};
+}
+
+::perf_buffer* libbpf_open(const producers& p, std::size_t pages, perf_sink& s) {
+    ::perf_buffer* pb = perf_buffer__new(p.perf.fd(), pages, libbpf_sample, libbpf_lost, &s, nullptr);
+    if (!pb) throw std::runtime_error("perf_buffer__new failed");
+    return pb;
+}
+
+// A wake-up per sample costs the fill an interrupt each (tens of microseconds in a VM), which
+// would make 100 ms of drains take minutes of filling; the drains read without waiting, so both
+// sides are woken once per pass instead. libbpf 1.1's perf_buffer__new fixes wakeup_events at 1,
+// its raw constructor takes the attributes: its callback decodes what perf_buffer__new's does.
+std::uint32_t drain_wakeup_events(std::uint32_t records) { return records + 1; }
+
+bpf_perf_event_ret libbpf_raw_event(void* ctx, int, perf_event_header* e) {
+    auto* s = static_cast<perf_sink*>(ctx);
+    if (e->type == PERF_RECORD_SAMPLE) {
+        s->s.take(reinterpret_cast<const std::byte*>(e) + sizeof(perf_event_header) + sizeof(std::uint32_t));
+    } else if (e->type == PERF_RECORD_LOST) {
+        std::uint64_t lost;
+        std::memcpy(&lost, reinterpret_cast<const std::byte*>(e) + sizeof(perf_event_header) + sizeof(std::uint64_t),
+                    sizeof lost);
+        s->lost += lost;
+    }
+    return LIBBPF_PERF_EVENT_CONT;
+}
+
+drained drain_libbpf(const producers& p, std::size_t pages, std::uint32_t records, double min_s) {
+    perf_sink s;
+    perf_event_attr attr{};
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_BPF_OUTPUT;
+    attr.sample_type = PERF_SAMPLE_RAW;
+    attr.sample_period = 1;
+    attr.wakeup_events = drain_wakeup_events(records);
+    ::perf_buffer* pb = perf_buffer__new_raw(p.perf.fd(), pages, &attr, libbpf_raw_event, &s, nullptr);
+    if (!pb) throw std::runtime_error("perf_buffer__new_raw failed");
+    const drained d = bench::timed_passes([&] {
+        p.fill("perf_fill", records);
         s = {};
         const double t0 = bench::now_s();
         perf_buffer__consume(pb);
         const double t1 = bench::now_s();
-        return std::pair{s.count, t1 - t0};
-    }, max_passes, &timed_s);
+        bench::check_drained("libbpf", s.s.count, records);
+        return drained{s.s.count, t1 - t0};
+    }, min_s);
     perf_buffer__free(pb);
-    return rate;
+    return d;
 }
 
-// The coroutine is spawned once and runs every pass: the timed windows hold only receives.
-double drain_bpfco(producers& p, double& timed_s) {
+// The coroutine runs every pass of the window: the timed parts hold only receives.
+drained drain_bpfco(const producers& p, std::size_t pages, std::uint32_t records, double min_s) {
     asio::io_context ctx;
-    bpfco::perf_buffer pb(ctx.get_executor(), p.obj.map("perf").value(), {.page_count = pages, .per_cpu_budget = 4096});
-    double rate = 0;
+    auto options = bpfco_options(pages);
+    options.wakeup_events = drain_wakeup_events(records);
+    bpfco::perf_buffer pb(ctx, p.obj.map("perf").value(), options);
+    drained d;
     asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
-        sink s;
-        std::uint64_t n = 0;
-        double secs = 0;
-        for (int pass = -1; pass < 0 || (secs < 0.1 && pass < max_passes); ++pass) {
-            p.run("perf_test_run", drain_records);
+        perf_sink s;
+        while (d.seconds < min_s) {
+            p.fill("perf_fill", records);
             s = {};
             const double t0 = bench::now_s();
-            while (s.count + s.lost < drain_records) take(s, co_await pb.async_receive(asio::use_awaitable));
+            while (s.s.count + s.lost < records) take(s, co_await pb.async_receive(asio::use_awaitable));
             const double t1 = bench::now_s();
-            if (pass >= 0) {  // the first pass untimed, as bench::drain_rate does
-                n += s.count;
-                secs += t1 - t0;
-            }
+            bench::check_drained("bpfco", s.s.count, records);
+            d += drained{s.s.count, t1 - t0};
         }
-        rate = double(n) / secs;
-        timed_s = secs;
     }, asio::detached);
     ctx.run();
-    return rate;
+    return d;
 }
 
-// With wakeup_events = 1 (both readers) every sample wakes the consumer, and this VM delivers
-// about 60k samples/s that way for libbpf and bpfco alike: 200k samples per side keep a round
-// under 10 s.
-constexpr int producer_chunks = 20;
-constexpr std::uint32_t chunk = 10000;
-
-struct concurrent_result {
-    bench::consumer_rate rate;
-    std::uint64_t received = 0, lost = 0;
-};
-
-void produce(producers& p, std::atomic<bool>& done) {
-    bench::pin(1 % bench::online_cpus());
-    for (int i = 0; i < producer_chunks; ++i) p.run("perf_test_run", chunk);
-    done = true;
-    p.run("perf_test_run", 1);
+void drain_matrix(const bench::cache_sizes& caches) {
+    const std::size_t l2 = caches.l2 ? caches.l2 : std::size_t(512) << 10;
+    const std::size_t l3 = caches.l3 ? caches.l3 : std::size_t(32) << 20;
+    struct level {
+        const char* name;
+        std::size_t backlog;
+    };
+    const level levels[] = {{"l2", l2 / 2}, {"l3", l3 / 4}};
+    std::printf("perf drain: backlogs of L2/2 and L3/4 of 64-byte samples on CPU 0 in a ring twice as large, "
+                "a wake-up per pass, libbpf and bpfco in the order A B B A, %.0f ms per side per repeat, %d repeats; RATIO: median of "
+                "the repeats' ratios\n", 2 * half_window_s * 1e3, repeats);
+    bench::pin(0);  // the fills write CPU 0's ring
+    const producers p(4096);
+    bench::worst_cell worst;
+    for (const level& lv : levels) {
+        std::size_t pages = 1;
+        while (pages * page_size < 2 * lv.backlog) pages *= 2;
+        const auto records = static_cast<std::uint32_t>(lv.backlog / sample_span);
+        const double t0 = bench::now_s();
+        const auto rates = bench::alternate({[&](double s) { return drain_libbpf(p, pages, records, s); },
+                                             [&](double s) { return drain_bpfco(p, pages, records, s); }},
+                                            repeats, half_window_s);
+        const std::string cell = lv.name;
+        bench::result("perf_drain_libbpf[" + cell + "]", bench::median(rates[0]) / 1e6, "M/s");
+        bench::result("perf_drain_bpfco[" + cell + "]", bench::median(rates[1]) / 1e6, "M/s");
+        const auto r = bench::spread_of(bench::ratios(rates[1], rates[0]));
+        bench::ratio("perf_buffer_drain[" + cell + "]", r);
+        worst.note(cell, r.median);
+        std::printf("  (%s: %u samples a pass, %zu pages per CPU, %.1f s)\n", lv.name, records, pages,
+                    bench::now_s() - t0);
+    }
+    worst.print("perf_buffer_drain");
 }
 
-concurrent_result concurrent_libbpf(producers& p, const bench::syscall_counter& sys) {
-    sink s;
-    perf_buffer* pb = perf_buffer__new(p.perf.fd(), 64, libbpf_sample, libbpf_lost, &s, nullptr);
+// ---- Concurrent -------------------------------------------------------------------------------
+
+constexpr std::size_t pages_concurrent = 64;
+constexpr double round_s = 0.25;  // a paced round's length
+constexpr std::uint64_t unpaced_events = 100000;
+
+std::vector<int> producer_cpus() { return {0, 1 % bench::online_cpus()}; }
+
+// Each of the producers emits half of `total` at half of `rate`.
+template <class Consume>
+bench::round_cost round(const producers& p, const bench::syscall_counter& sys, Consume consume,
+                        std::atomic<bool>& done, std::uint64_t total, double rate) {
+    const auto cpus = producer_cpus();
+    return bench::concurrent_round(
+        sys, consume, cpus,
+        [&](std::size_t) {
+            bench::paced([&](std::uint32_t k) { p.run("perf_test_run", k); }, total / cpus.size(),
+                         rate / static_cast<double>(cpus.size()));
+        },
+        done, [&] { p.run("perf_test_run", 1); });
+}
+
+bench::round_cost concurrent_libbpf(const producers& p, const bench::syscall_counter& sys, std::uint64_t total,
+                                    double rate) {
+    perf_sink s;
+    ::perf_buffer* pb = libbpf_open(p, pages_concurrent, s);
     std::atomic<bool> done{false};
-    const auto rate = bench::consume_while_producing(
-        sys, bench::poll_loop([&] { return perf_buffer__poll(pb, 100); }, done), [&] { produce(p, done); }, s.count);
+    auto c = round(p, sys, bench::poll_loop([&] { return perf_buffer__poll(pb, 100); }, done), done, total, rate);
     perf_buffer__free(pb);
-    return {rate, s.count, s.lost};
+    c.received = s.s.count;
+    c.lost = s.lost;
+    return c;
 }
 
-concurrent_result concurrent_bpfco(producers& p, const bench::syscall_counter& sys) {
-    sink s;
+bench::round_cost concurrent_bpfco(const producers& p, const bench::syscall_counter& sys, std::uint64_t total,
+                                   double rate) {
+    perf_sink s;
     asio::io_context ctx;
-    bpfco::perf_buffer pb(ctx.get_executor(), p.obj.map("perf").value(), {.page_count = 64});
+    bpfco::perf_buffer pb(ctx, p.obj.map("perf").value(), bpfco_options(pages_concurrent));
     std::atomic<bool> done{false};
-    const auto rate = bench::consume_while_producing(
-        sys, bench::receive_loop(ctx, pb, [&s](const bpfco::perf_batch& b) { take(s, b); }, done),
-        [&] { produce(p, done); }, s.count);
-    return {rate, s.count, s.lost};
+    auto c = round(p, sys, bench::receive_loop(ctx, pb, [&s](const bpfco::perf_batch& b) { take(s, b); }, done), done,
+                   total, rate);
+    c.received = s.s.count;
+    c.lost = s.lost;
+    return c;
+}
+
+void concurrent() {
+    const auto cpus = producer_cpus();
+    std::printf("perf concurrent: consumer on CPU 0, producers on CPUs %d and %d paced at 20,000/s, 200,000/s (in "
+                "all) and unpaced, %zu pages per CPU, sides A B B A, %d repeats; CPU = consumer + producer threads; "
+                "syscalls: the consumer's\n", cpus[0], cpus[1], pages_concurrent, repeats);
+    const producers p(4096);
+    const bench::syscall_counter sys;
+    bench::worst_cell cpu_worst, sys_worst;
+    for (const double rate : {20000.0, 200000.0, 0.0}) {
+        const double t0 = bench::now_s();
+        const std::string label = rate == 20000 ? "20k/s" : rate == 200000 ? "200k/s" : "max";
+        const std::uint64_t total = rate > 0 ? static_cast<std::uint64_t>(rate * round_s) : unpaced_events;
+        const std::uint64_t produced = total / cpus.size() * cpus.size() + 1;
+        std::vector<double> cpu_r, sys_r;
+        bench::round_cost all[2];
+        for (int r = 0; r < repeats; ++r) {
+            bench::round_cost side[2];
+            for (int s : {0, 1, 1, 0}) {
+                const auto c = s == 0 ? concurrent_libbpf(p, sys, total, rate) : concurrent_bpfco(p, sys, total, rate);
+                if (c.received + c.lost != produced)
+                    std::printf("  MISMATCH (%s): produced %lu, received %lu, lost %lu\n", s == 0 ? "libbpf" : "bpfco",
+                                produced, c.received, c.lost);
+                side[s] += c;
+            }
+            cpu_r.push_back(side[0].cpu_ns_per_event() / side[1].cpu_ns_per_event());
+            sys_r.push_back(side[0].syscalls_per_1k_events() / side[1].syscalls_per_1k_events());
+            all[0] += side[0];
+            all[1] += side[1];
+        }
+        std::printf("  [%s] libbpf: %.1f ns CPU/event, %.2f syscalls/1k events, received %lu lost %lu | "
+                    "bpfco: %.1f ns CPU/event, %.2f syscalls/1k events, received %lu lost %lu (%.1f s)\n",
+                    label.c_str(), all[0].cpu_ns_per_event(), all[0].syscalls_per_1k_events(), all[0].received,
+                    all[0].lost, all[1].cpu_ns_per_event(), all[1].syscalls_per_1k_events(), all[1].received,
+                    all[1].lost, bench::now_s() - t0);
+        bench::result("perf_concurrent_libbpf_cpu_per_event[" + label + "]", all[0].cpu_ns_per_event(), "ns");
+        bench::result("perf_concurrent_bpfco_cpu_per_event[" + label + "]", all[1].cpu_ns_per_event(), "ns");
+        bench::result("perf_concurrent_libbpf_syscalls_per_1k_events[" + label + "]", all[0].syscalls_per_1k_events(),
+                      "syscalls");
+        bench::result("perf_concurrent_bpfco_syscalls_per_1k_events[" + label + "]", all[1].syscalls_per_1k_events(),
+                      "syscalls");
+        const auto cpu = bench::spread_of(cpu_r), calls = bench::spread_of(sys_r);
+        bench::ratio("perf_concurrent_cpu_per_event[" + label + "]", cpu);
+        bench::ratio("perf_syscalls_per_1k_events[" + label + "]", calls);
+        cpu_worst.note(label, cpu.median);
+        sys_worst.note(label, calls.median);
+    }
+    cpu_worst.print("perf_concurrent_cpu_per_event");
+    sys_worst.print("perf_syscalls_per_1k_events");
 }
 }  // namespace
 
-int main() {
-    producers p(4096);
-    bench::pin(0);  // the drain producer fills CPU 0's ring
-    std::printf("perf drain: passes of %u samples of %zu bytes on CPU 0, >= 100 ms of drains per side where filling allows, %zu pages "
-                "per CPU, %d rounds (median), at most %d timed passes\n", drain_records, sizeof(bpfco_seq_event), pages, rounds, max_passes);
-    std::vector<double> lib, co;
-    for (int i = 0; i < rounds; ++i) {
-        double lt = 0, ct = 0;
-        lib.push_back(drain_libbpf(p, lt));
-        co.push_back(drain_bpfco(p, ct));
-        std::printf("  drains timed: libbpf %.1f ms, bpfco %.1f ms\n", lt * 1e3, ct * 1e3);
-        std::fflush(stdout);
-    }
-    bench::result("perf_drain_libbpf", bench::median(lib) / 1e6, "M/s");
-    bench::result("perf_drain_bpfco", bench::median(co) / 1e6, "M/s");
-    bench::ratio("perf_buffer_drain", bench::median(co) / bench::median(lib));
-
-    std::printf("perf concurrent: consumer on CPU 0, producer on CPU %d, 64 pages per CPU\n", 1 % bench::online_cpus());
-    const bench::syscall_counter sys;
-    std::vector<double> lr, cr, lc, cc, ls, cs, lk, ck;
-    for (int i = 0; i < 3; ++i) {
-        auto l = concurrent_libbpf(p, sys);
-        auto c = concurrent_bpfco(p, sys);
-        std::printf("  libbpf %.3g ev/s %.1f ns cpu/ev %.2f syscalls/wake-up recv %lu lost %lu | "
-                    "bpfco %.3g ev/s %.1f ns cpu/ev %.2f syscalls/wake-up recv %lu lost %lu\n",
-                    l.rate.events_per_s, l.rate.cpu_ns_per_event, l.rate.syscalls_per_wakeup, l.received, l.lost,
-                    c.rate.events_per_s, c.rate.cpu_ns_per_event, c.rate.syscalls_per_wakeup, c.received, c.lost);
-        lr.push_back(l.rate.events_per_s);
-        cr.push_back(c.rate.events_per_s);
-        lc.push_back(l.rate.cpu_ns_per_event);
-        cc.push_back(c.rate.cpu_ns_per_event);
-        ls.push_back(l.rate.syscalls_per_wakeup);
-        cs.push_back(c.rate.syscalls_per_wakeup);
-        lk.push_back(l.rate.syscalls_per_1k_events);
-        ck.push_back(c.rate.syscalls_per_1k_events);
-    }
-    bench::result("perf_concurrent_libbpf", bench::median(lr) / 1e6, "M/s");
-    bench::result("perf_concurrent_bpfco", bench::median(cr) / 1e6, "M/s");
-    bench::result("perf_concurrent_libbpf_cpu_per_event", bench::median(lc), "ns");
-    bench::result("perf_concurrent_bpfco_cpu_per_event", bench::median(cc), "ns");
-    bench::result("perf_concurrent_libbpf_syscalls_per_wakeup", bench::median(ls), "syscalls");
-    bench::result("perf_concurrent_bpfco_syscalls_per_wakeup", bench::median(cs), "syscalls");
-    bench::result("perf_concurrent_libbpf_syscalls_per_1k_events", bench::median(lk), "syscalls");
-    bench::result("perf_concurrent_bpfco_syscalls_per_1k_events", bench::median(ck), "syscalls");
-    bench::ratio("perf_buffer_concurrent", bench::median(cr) / bench::median(lr));
-    bench::ratio("perf_concurrent_cpu_per_event", bench::median(lc) / bench::median(cc));
-    bench::ratio("perf_syscalls_per_wakeup", bench::median(ls) / bench::median(cs));
+int main(int argc, char** argv) {
+    const std::string_view part = argc > 1 ? argv[1] : "";
+    const auto caches = bench::print_machine_facts();
+    if (part.empty() || part == "drain") drain_matrix(caches);
+    if (part.empty() || part == "concurrent") concurrent();
 }

@@ -1,289 +1,270 @@
-// Ring buffer: (i) drain a pre-filled ring alone, (ii) producer and consumer concurrently on
-// different CPUs. bpfco (co_await batches, callbacks) against libbpf's ring_buffer__consume/poll
-// and against a plain C batch reader, measured in the same run.
+// Ring buffer: (i) drains of a pre-filled ring over a matrix of backlogs (fits L2, fits L3,
+// twice the L3) by record payload (16 B, 64 B, 1 KiB, mixed), (ii) a producer paced at fixed
+// rates with the consumer on another CPU. bpfco (co_await batches) against libbpf as shipped
+// (ring_buffer__consume / __poll) and against a plain C batch reader, without and with bpfco's
+// prefetch, all measured in the same run with the same settings.
+//
+// `ring_bench drain` or `ring_bench concurrent` runs one part only.
 #include "bench_common.hpp"
 
 #include <sys/mman.h>
 
-#include <atomic>
 #include <string>
 #include <string_view>
-#include <thread>
 
 namespace asio = boost::asio;
+using bench::drained;
 using bench::producers;
+using bench::sink;
 
 namespace {
-constexpr std::uint32_t ring_bytes = 1u << 26;  // 64 MiB
-std::uint32_t drain_records = 600000;  // 43 MB of 72-byte slots
-int rounds = 3;
+constexpr int repeats = 5;
+// A B B A: two windows per side per repeat, 100 ms per side.
+constexpr double half_window_s = 0.05;
 
-struct sink {
-    std::uint64_t count = 0, sum = 0;
-    void take(const bpfco_seq_event& e) {
-        ++count;
-        sum += e.seq;
-    }
-};
-
-int libbpf_sample(void* ctx, void* data, std::size_t size) {
-    if (size == sizeof(bpfco_seq_event)) static_cast<sink*>(ctx)->take(*static_cast<const bpfco_seq_event*>(data));
-    return 0;
-}
-
-// The reference a careful C programmer writes: both positions read once, discards skipped, the
-// consumer position stored once per drain, the same size check and sink as the others.
-struct c_batch_reader {
-    std::uint64_t* consumer = nullptr;
-    const std::uint64_t* producer = nullptr;
-    const std::byte* data = nullptr;
-    std::size_t page = 0, mask = 0;
-
-    explicit c_batch_reader(int fd) : page(static_cast<std::size_t>(::sysconf(_SC_PAGESIZE))), mask(ring_bytes - 1) {
-        void* c = ::mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        void* p = ::mmap(nullptr, page + 2 * std::size_t(ring_bytes), PROT_READ, MAP_SHARED, fd, static_cast<off_t>(page));
+// The reference a careful C programmer writes: both positions read once per drain, discards
+// skipped, the consumer position stored once per drain, the same sink as the others. With
+// `Prefetch`, the same prefetch as bpfco's iterator: the line 2 KiB ahead, below the producer
+// position only.
+template <bool Prefetch>
+class c_batch_reader {
+public:
+    c_batch_reader(int fd, std::size_t ring_bytes)
+        : page_(static_cast<std::size_t>(::sysconf(_SC_PAGESIZE))), ring_bytes_(ring_bytes), mask_(ring_bytes - 1) {
+        void* c = ::mmap(nullptr, page_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        void* p = ::mmap(nullptr, page_ + 2 * ring_bytes_, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(page_));
         if (c == MAP_FAILED || p == MAP_FAILED) throw std::runtime_error("mmap ring");
-        consumer = static_cast<std::uint64_t*>(c);
-        producer = static_cast<const std::uint64_t*>(p);
-        data = static_cast<const std::byte*>(p) + page;
+        consumer_ = static_cast<std::uint64_t*>(c);
+        producer_ = static_cast<const std::uint64_t*>(p);
+        data_ = static_cast<const std::byte*>(p) + page_;
     }
     ~c_batch_reader() {
-        ::munmap(consumer, page);
-        ::munmap(const_cast<std::uint64_t*>(producer), page + 2 * std::size_t(ring_bytes));
+        ::munmap(consumer_, page_);
+        ::munmap(const_cast<std::uint64_t*>(producer_), page_ + 2 * ring_bytes_);
     }
     c_batch_reader(const c_batch_reader&) = delete;
     c_batch_reader& operator=(const c_batch_reader&) = delete;
 
     void drain(sink& s) {
-        std::uint64_t cons = __atomic_load_n(consumer, __ATOMIC_RELAXED);
-        const std::uint64_t prod = __atomic_load_n(producer, __ATOMIC_ACQUIRE);
+        constexpr std::uint64_t prefetch_distance = 2048;
+        std::uint64_t cons = __atomic_load_n(consumer_, __ATOMIC_RELAXED);
+        const std::uint64_t prod = __atomic_load_n(producer_, __ATOMIC_ACQUIRE);
         while (cons < prod) {
-            const auto* hdr = reinterpret_cast<const std::uint32_t*>(data + (cons & mask));
+            const auto* hdr = reinterpret_cast<const std::uint32_t*>(data_ + (cons & mask_));
             const std::uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
             if (len & (1u << 31)) break;  // BUSY
             const std::uint32_t size = len & ~(3u << 30);
-            if (!(len & (1u << 30)) && size == sizeof(bpfco_seq_event))  // not DISCARD
-                s.take(*reinterpret_cast<const bpfco_seq_event*>(hdr + 2));
-            cons += (size + 8 + 7) & ~std::uint64_t(7);
+            if (!(len & (1u << 30))) s.take(hdr + 2);  // not DISCARD
+            const std::uint64_t next = cons + ((size + 8 + 7) & ~std::uint64_t(7));
+            // The double mapping makes the line ahead contiguous, as in bpfco.
+            if (Prefetch && prod > next && prod - next > prefetch_distance)
+                __builtin_prefetch(data_ + (next & mask_) + prefetch_distance);
+            cons = next;
         }
-        __atomic_store_n(consumer, cons, __ATOMIC_RELEASE);
+        __atomic_store_n(consumer_, cons, __ATOMIC_RELEASE);
     }
+
+private:
+    std::uint64_t* consumer_ = nullptr;
+    const std::uint64_t* producer_ = nullptr;
+    const std::byte* data_ = nullptr;
+    std::size_t page_, ring_bytes_, mask_;
 };
 
-struct timed {
-    std::uint64_t records;
-    double seconds;
+struct cell {
+    std::string name;  // e.g. "l2,64B"
+    std::uint32_t records, payload;
 };
 
-// One drain pass of a reader: fill (untimed), then time `drain()` (returns the records seen).
-template <class Drain>
-timed fill_and_drain(producers& p, Drain&& drain) {
-    p.run("ring_test_run", drain_records);
-    const double t0 = bench::now_s();
-    const std::uint64_t n = drain();
-    const double t1 = bench::now_s();
-    if (n != drain_records) std::printf("drained %lu of %u\n", n, drain_records);
-    return {n, t1 - t0};
-}
-
-double drain_libbpf(producers& p) {
+template <bool Prefetch>
+drained c_reader_drain(const producers& p, std::size_t ring_bytes, const cell& c, double min_s) {
     sink s;
-    ::ring_buffer* rb = ring_buffer__new(p.ring.fd(), libbpf_sample, &s, nullptr);
-    const double rate = bench::drain_rate([&] {
-        return fill_and_drain(p, [&] {
-            s = {};
-            ring_buffer__consume(rb);
-            return s.count;
-        });
-    });
-    ring_buffer__free(rb);
-    return rate;
+    c_batch_reader<Prefetch> r(p.ring.fd(), ring_bytes);
+    return bench::timed_passes([&] {
+        p.fill("ring_fill", c.records, c.payload);
+        s = {};
+        const double t0 = bench::now_s();
+        r.drain(s);
+        const double t1 = bench::now_s();
+        bench::check_drained(Prefetch ? "prefetching C reader" : "C reader", s.count, c.records);
+        return drained{s.count, t1 - t0};
+    }, min_s);
 }
 
-double drain_c_reader(producers& p) {
-    sink s;
-    c_batch_reader r(p.ring.fd());
-    return bench::drain_rate([&] {
-        return fill_and_drain(p, [&] {
-            s = {};
-            r.drain(s);
-            return s.count;
-        });
-    });
-}
-
-// The coroutine is spawned once and runs every pass: the timed windows hold only receives.
-double drain_bpfco_await(producers& p) {
+// The stream takes whole backlogs per batch (max_bytes 0), as libbpf and the C readers do. The
+// coroutine runs every pass of the window: the timed parts hold only receives.
+drained bpfco_drain(const producers& p, const cell& c, double min_s) {
     asio::io_context ctx;
-    bpfco::ring_buffer rb(ctx.get_executor(), p.obj.map("ring").value());
-    double rate = 0;
+    bpfco::ring_buffer rb(ctx, p.obj.map("ring").value(), {.max_bytes = 0});
+    drained d;
     asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
         sink s;
-        std::uint64_t n = 0;
-        double secs = 0;
-        for (int pass = -1; pass < 0 || secs < 0.1; ++pass) {
-            p.run("ring_test_run", drain_records);
+        while (d.seconds < min_s) {
+            p.fill("ring_fill", c.records, c.payload);
             s = {};
             const double t0 = bench::now_s();
-            while (s.count < drain_records)
-                for (const auto& rec : co_await rb.async_receive(asio::use_awaitable))
-                    if (auto* e = rec.as<bpfco_seq_event>()) s.take(*e);
+            while (s.count < c.records)
+                for (const auto& rec : co_await rb.async_receive(asio::use_awaitable)) s.take(rec.data().data());
             const double t1 = bench::now_s();
-            if (pass >= 0) {  // the first pass untimed, as bench::drain_rate does
-                n += s.count;
-                secs += t1 - t0;
-            }
+            d += drained{s.count, t1 - t0};
         }
-        rate = double(n) / secs;
     }, asio::detached);
     ctx.run();
-    return rate;
+    return d;
 }
 
-double drain_bpfco_callback(producers& p) {
-    asio::io_context ctx;
-    bpfco::ring_buffer rb(ctx.get_executor(), p.obj.map("ring").value());
-    // A plain callback that re-arms itself: what a user without coroutines writes. It starts the
-    // next pass itself when one ends, so no co_spawn or run() lies inside a timed window.
-    struct state {
-        producers* p;
-        bpfco::ring_buffer* rb;
-        sink s;
-        int pass = -1;
-        std::uint64_t n = 0;
-        double secs = 0, t0 = 0;
-        void start_pass() {
-            p->run("ring_test_run", drain_records);
-            s = {};
-            t0 = bench::now_s();
-        }
-    } st{&p, &rb, {}};
-    struct on_batch {
-        state* st;
-        void operator()(boost::system::error_code ec, bpfco::ring_batch b) const {
-            if (ec) return;
-            for (const auto& rec : b)
-                if (auto* e = rec.as<bpfco_seq_event>()) st->s.take(*e);
-            b.release();
-            if (st->s.count >= drain_records) {
-                const double t1 = bench::now_s();
-                if (st->pass++ >= 0) {
-                    st->n += st->s.count;
-                    st->secs += t1 - st->t0;
-                }
-                if (st->secs >= 0.1) return;
-                st->start_pass();
-            }
-            st->rb->async_receive(*this);
-        }
+void drain_matrix(const bench::cache_sizes& caches) {
+    struct level {
+        const char* name;
+        std::size_t backlog;
     };
-    st.start_pass();
-    rb.async_receive(on_batch{&st});
-    ctx.run();
-    return double(st.n) / st.secs;
+    const std::size_t l2 = caches.l2 ? caches.l2 : std::size_t(512) << 10;
+    const std::size_t l3 = caches.l3 ? caches.l3 : std::size_t(32) << 20;
+    const level levels[] = {{"l2", l2 / 2}, {"l3", l3 / 4}, {"2xl3", 2 * l3}};
+    struct payload {
+        const char* name;
+        std::uint32_t bytes;   // 0: mixed
+        std::uint32_t span4;   // ring bytes of four records (8-byte header each)
+    };
+    const payload payloads[] = {{"16B", 16, 4 * 24}, {"64B", 64, 4 * 72}, {"1KiB", 1024, 4 * 1032},
+                                {"mixed", 0, 24 + 72 + 24 + 1032}};
+    std::printf("ring drain: backlogs of L2/2, L3/4 and 2 x L3 in a ring twice as large, payloads 16 B, 64 B, 1 KiB "
+                "and mixed (16, 64, 16, 1024 B in turn); libbpf, C reader, prefetching C reader, bpfco in the order "
+                "A B C D D C B A, %.0f ms per side per repeat, %d repeats; RATIO: median of the repeats' ratios\n",
+                2 * half_window_s * 1e3, repeats);
+    bench::worst_cell vs_libbpf, vs_prefetch;
+    for (const level& lv : levels) {
+        std::uint32_t ring_bytes = 4096;
+        while (ring_bytes < 2 * lv.backlog) ring_bytes *= 2;
+        const producers p(ring_bytes);
+        for (const payload& pl : payloads) {
+            const cell c{std::string(lv.name) + "," + pl.name, static_cast<std::uint32_t>(lv.backlog * 4 / pl.span4),
+                         pl.bytes};
+            const double t0 = bench::now_s();
+            const std::vector<std::function<drained(double)>> sides = {
+                [&](double s) { return bench::libbpf_ring_drain(p, c.records, c.payload, s); },
+                [&](double s) { return c_reader_drain<false>(p, ring_bytes, c, s); },
+                [&](double s) { return c_reader_drain<true>(p, ring_bytes, c, s); },
+                [&](double s) { return bpfco_drain(p, c, s); },
+            };
+            const auto rates = bench::alternate(sides, repeats, half_window_s);
+            const char* names[] = {"libbpf", "c_batch_reader", "c_prefetch_reader", "bpfco"};
+            for (std::size_t i = 0; i < sides.size(); ++i)
+                bench::result("ring_drain_" + std::string(names[i]) + "[" + c.name + "]", bench::median(rates[i]) / 1e6,
+                              "M/s");
+            const auto lib = bench::spread_of(bench::ratios(rates[3], rates[0]));
+            const auto plain = bench::spread_of(bench::ratios(rates[3], rates[1]));
+            const auto pf = bench::spread_of(bench::ratios(rates[3], rates[2]));
+            bench::ratio("ring_buffer_drain[" + c.name + "]", lib);
+            bench::ratio("ring_buffer_drain_vs_batch_reader[" + c.name + "]", plain);
+            bench::ratio("ring_buffer_drain_vs_prefetch_reader[" + c.name + "]", pf);
+            vs_libbpf.note(c.name, lib.median);
+            vs_prefetch.note(c.name, pf.median);
+            std::printf("  (%s: %u records a pass, %u KiB ring, %.1f s)\n", c.name.c_str(), c.records, ring_bytes >> 10,
+                        bench::now_s() - t0);
+            if (const auto drops = p.drops()) std::printf("  DROPS in the fills: %lu\n", drops);
+        }
+    }
+    vs_libbpf.print("ring_buffer_drain");
+    vs_prefetch.print("ring_buffer_drain_vs_prefetch_reader");
 }
 
-struct concurrent_result {
-    bench::consumer_rate rate;
-    std::uint64_t received = 0, dropped = 0;
-};
+// ---- Concurrent -------------------------------------------------------------------------------
 
-constexpr int producer_chunks = 300;
-constexpr std::uint32_t chunk = 10000;
+constexpr std::uint32_t ring_bytes_concurrent = 1u << 22;  // 4 MiB
+constexpr double round_s = 0.25;                            // a paced round's length
+constexpr std::uint64_t unpaced_events = 100000;
 
-// The producer (CPU 1) runs test_run in chunks and sets `done`, then emits one more record so a
-// consumer blocked on a wake-up sees the end.
-void produce(producers& p, std::atomic<bool>& done) {
-    bench::pin(1 % bench::online_cpus());
-    for (int i = 0; i < producer_chunks; ++i) p.run("ring_test_run", chunk);
-    done = true;
-    p.run("ring_test_run", 1);
-}
+int producer_cpu() { return 1 % bench::online_cpus(); }
 
-concurrent_result concurrent_libbpf(producers& p, const bench::syscall_counter& sys) {
+bench::round_cost concurrent_libbpf(const producers& p, const bench::syscall_counter& sys, std::uint64_t total,
+                                    double rate) {
     sink s;
-    ::ring_buffer* rb = ring_buffer__new(p.ring.fd(), libbpf_sample, &s, nullptr);
+    ::ring_buffer* rb = ring_buffer__new(p.ring.fd(), bench::libbpf_ring_sample, &s, nullptr);
+    if (!rb) throw std::runtime_error("ring_buffer__new failed");
     const auto drops0 = p.drops();
     std::atomic<bool> done{false};
-    const auto rate = bench::consume_while_producing(
-        sys, bench::poll_loop([&] { return ring_buffer__poll(rb, 100); }, done), [&] { produce(p, done); }, s.count);
+    auto c = bench::concurrent_round(
+        sys, bench::poll_loop([&] { return ring_buffer__poll(rb, 100); }, done), {producer_cpu()},
+        [&](std::size_t) { bench::paced([&](std::uint32_t k) { p.run("ring_test_run", k); }, total, rate); }, done,
+        [&] { p.run("ring_test_run", 1); });
     ring_buffer__free(rb);
-    return {rate, s.count, p.drops() - drops0};
+    c.received = s.count;
+    c.lost = p.drops() - drops0;
+    return c;
 }
 
-concurrent_result concurrent_bpfco(producers& p, const bench::syscall_counter& sys) {
+bench::round_cost concurrent_bpfco(const producers& p, const bench::syscall_counter& sys, std::uint64_t total,
+                                   double rate) {
     sink s;
     asio::io_context ctx;
-    bpfco::ring_buffer rb(ctx.get_executor(), p.obj.map("ring").value());
+    bpfco::ring_buffer rb(ctx, p.obj.map("ring").value(), {.max_bytes = 0});
     const auto drops0 = p.drops();
     std::atomic<bool> done{false};
     auto take = [&s](const bpfco::ring_batch& b) {
-        for (const auto& rec : b)
-            if (auto* e = rec.as<bpfco_seq_event>()) s.take(*e);
+        for (const auto& rec : b) s.take(rec.data().data());
     };
-    const auto rate = bench::consume_while_producing(sys, bench::receive_loop(ctx, rb, take, done),
-                                                     [&] { produce(p, done); }, s.count);
-    return {rate, s.count, p.drops() - drops0};
+    auto c = bench::concurrent_round(
+        sys, bench::receive_loop(ctx, rb, take, done), {producer_cpu()},
+        [&](std::size_t) { bench::paced([&](std::uint32_t k) { p.run("ring_test_run", k); }, total, rate); }, done,
+        [&] { p.run("ring_test_run", 1); });
+    c.received = s.count;
+    c.lost = p.drops() - drops0;
+    return c;
+}
+
+void concurrent() {
+    std::printf("ring concurrent: consumer on CPU 0, producer on CPU %d paced at 20,000/s, 200,000/s and unpaced, "
+                "%u KiB ring, sides A B B A, %d repeats; CPU = consumer + producer threads; syscalls: the consumer's\n",
+                producer_cpu(), ring_bytes_concurrent >> 10, repeats);
+    const producers p(ring_bytes_concurrent);
+    const bench::syscall_counter sys;
+    bench::worst_cell cpu_worst, sys_worst;
+    for (const double rate : {20000.0, 200000.0, 0.0}) {
+        const double t0 = bench::now_s();
+        const std::string label = rate == 20000 ? "20k/s" : rate == 200000 ? "200k/s" : "max";
+        const std::uint64_t total = rate > 0 ? static_cast<std::uint64_t>(rate * round_s) : unpaced_events;
+        std::vector<double> cpu_r, sys_r;
+        bench::round_cost all[2];
+        for (int r = 0; r < repeats; ++r) {
+            bench::round_cost side[2];
+            for (int s : {0, 1, 1, 0}) {
+                const auto c = s == 0 ? concurrent_libbpf(p, sys, total, rate) : concurrent_bpfco(p, sys, total, rate);
+                if (c.received + c.lost != total + 1)
+                    std::printf("  MISMATCH (%s): produced %lu, received %lu, dropped %lu\n", s == 0 ? "libbpf" : "bpfco",
+                                total + 1, c.received, c.lost);
+                side[s] += c;
+            }
+            cpu_r.push_back(side[0].cpu_ns_per_event() / side[1].cpu_ns_per_event());
+            sys_r.push_back(side[0].syscalls_per_1k_events() / side[1].syscalls_per_1k_events());
+            all[0] += side[0];
+            all[1] += side[1];
+        }
+        std::printf("  [%s] libbpf: %.1f ns CPU/event, %.2f syscalls/1k events, received %lu dropped %lu | "
+                    "bpfco: %.1f ns CPU/event, %.2f syscalls/1k events, received %lu dropped %lu (%.1f s)\n",
+                    label.c_str(), all[0].cpu_ns_per_event(), all[0].syscalls_per_1k_events(), all[0].received,
+                    all[0].lost, all[1].cpu_ns_per_event(), all[1].syscalls_per_1k_events(), all[1].received,
+                    all[1].lost, bench::now_s() - t0);
+        bench::result("ring_concurrent_libbpf_cpu_per_event[" + label + "]", all[0].cpu_ns_per_event(), "ns");
+        bench::result("ring_concurrent_bpfco_cpu_per_event[" + label + "]", all[1].cpu_ns_per_event(), "ns");
+        bench::result("ring_concurrent_libbpf_syscalls_per_1k_events[" + label + "]", all[0].syscalls_per_1k_events(),
+                      "syscalls");
+        bench::result("ring_concurrent_bpfco_syscalls_per_1k_events[" + label + "]", all[1].syscalls_per_1k_events(),
+                      "syscalls");
+        const auto cpu = bench::spread_of(cpu_r), calls = bench::spread_of(sys_r);
+        bench::ratio("ring_concurrent_cpu_per_event[" + label + "]", cpu);
+        bench::ratio("ring_syscalls_per_1k_events[" + label + "]", calls);
+        cpu_worst.note(label, cpu.median);
+        sys_worst.note(label, calls.median);
+    }
+    cpu_worst.print("ring_concurrent_cpu_per_event");
+    sys_worst.print("ring_syscalls_per_1k_events");
 }
 }  // namespace
 
-// `ring_bench drain N`: only the drain, N records per pass, one round (for callgrind); no
-// argument: all.
 int main(int argc, char** argv) {
-    const bool drain_only = argc == 3 && std::string_view(argv[1]) == "drain";
-    if (drain_only) {
-        drain_records = static_cast<std::uint32_t>(std::stoul(argv[2]));
-        rounds = 1;
-    }
-    producers p(ring_bytes);
-    std::printf("ring drain: passes of %u records of %zu bytes, >= 100 ms of drains per side, %d rounds (median); "
-                "concurrent: consumer on CPU 0, producer on CPU %d\n",
-                drain_records, sizeof(bpfco_seq_event), rounds, 1 % bench::online_cpus());
-    std::vector<double> lib, cr, aw, cb;
-    for (int i = 0; i < rounds; ++i) {
-        lib.push_back(drain_libbpf(p));
-        cr.push_back(drain_c_reader(p));
-        aw.push_back(drain_bpfco_await(p));
-        cb.push_back(drain_bpfco_callback(p));
-    }
-    bench::result("ring_drain_libbpf", bench::median(lib) / 1e6, "M/s");
-    bench::result("ring_drain_c_batch_reader", bench::median(cr) / 1e6, "M/s");
-    bench::result("ring_drain_bpfco_await", bench::median(aw) / 1e6, "M/s");
-    bench::result("ring_drain_bpfco_callback", bench::median(cb) / 1e6, "M/s");
-    bench::ratio("ring_buffer_drain", bench::median(aw) / bench::median(lib));
-    bench::ratio("ring_buffer_drain_callback", bench::median(cb) / bench::median(lib));
-    bench::ratio("ring_buffer_drain_vs_batch_reader", bench::median(aw) / bench::median(cr));
-    if (drain_only) return 0;
-
-    const bench::syscall_counter sys;
-    std::vector<double> lib_rate, co_rate, lib_cpu, co_cpu, lib_sys, co_sys, lib_k, co_k;
-    for (int i = 0; i < 3; ++i) {
-        auto l = concurrent_libbpf(p, sys);
-        auto c = concurrent_bpfco(p, sys);
-        std::printf("  libbpf %.3g ev/s %.1f ns cpu/ev %.2f syscalls/wake-up recv %lu drop %lu | "
-                    "bpfco %.3g ev/s %.1f ns cpu/ev %.2f syscalls/wake-up recv %lu drop %lu\n",
-                    l.rate.events_per_s, l.rate.cpu_ns_per_event, l.rate.syscalls_per_wakeup, l.received, l.dropped,
-                    c.rate.events_per_s, c.rate.cpu_ns_per_event, c.rate.syscalls_per_wakeup, c.received, c.dropped);
-        if (l.received + l.dropped != producer_chunks * chunk + 1 || c.received + c.dropped != producer_chunks * chunk + 1)
-            std::printf("  MISMATCH: produced %u\n", producer_chunks * chunk + 1);
-        lib_rate.push_back(l.rate.events_per_s);
-        co_rate.push_back(c.rate.events_per_s);
-        lib_cpu.push_back(l.rate.cpu_ns_per_event);
-        co_cpu.push_back(c.rate.cpu_ns_per_event);
-        lib_sys.push_back(l.rate.syscalls_per_wakeup);
-        co_sys.push_back(c.rate.syscalls_per_wakeup);
-        lib_k.push_back(l.rate.syscalls_per_1k_events);
-        co_k.push_back(c.rate.syscalls_per_1k_events);
-    }
-    bench::result("ring_concurrent_libbpf", bench::median(lib_rate) / 1e6, "M/s");
-    bench::result("ring_concurrent_bpfco", bench::median(co_rate) / 1e6, "M/s");
-    bench::result("ring_concurrent_libbpf_cpu_per_event", bench::median(lib_cpu), "ns");
-    bench::result("ring_concurrent_bpfco_cpu_per_event", bench::median(co_cpu), "ns");
-    bench::result("ring_concurrent_libbpf_syscalls_per_wakeup", bench::median(lib_sys), "syscalls");
-    bench::result("ring_concurrent_bpfco_syscalls_per_wakeup", bench::median(co_sys), "syscalls");
-    bench::result("ring_concurrent_libbpf_syscalls_per_1k_events", bench::median(lib_k), "syscalls");
-    bench::result("ring_concurrent_bpfco_syscalls_per_1k_events", bench::median(co_k), "syscalls");
-    bench::ratio("ring_buffer_concurrent", bench::median(co_rate) / bench::median(lib_rate));
-    bench::ratio("ring_concurrent_cpu_per_event", bench::median(lib_cpu) / bench::median(co_cpu));
-    bench::ratio("ring_syscalls_per_wakeup", bench::median(lib_sys) / bench::median(co_sys));
+    const std::string_view part = argc > 1 ? argv[1] : "";
+    const auto caches = bench::print_machine_facts();
+    if (part.empty() || part == "drain") drain_matrix(caches);
+    if (part.empty() || part == "concurrent") concurrent();
 }

@@ -7,6 +7,7 @@
 #include <linux/types.h>
 #include <bpfco/profile.h>
 
+#include "bench_common.hpp"
 #include "profile.bpf.skel.h"
 
 #include <unistd.h>
@@ -116,6 +117,7 @@ double timed_work() {
 
 int main() {
     try {
+        bench::print_machine_facts();
         const auto user = user_addresses(20000);
         const auto kernel = kernel_addresses(20000);
         const auto r = symbolize_rates(user, kernel);

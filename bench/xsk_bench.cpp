@@ -7,6 +7,7 @@
 // datagrams received between its first and last arrival. Drops (socket buffer, AF_XDP ring) are
 // printed beside. Prints `RESULT` and `RATIO xsk_vs_udp_socket_rx` (median over rounds).
 //   xsk_bench [DATAGRAMS_PER_ROUND] [ROUNDS]
+#include "bench_common.hpp"
 #include "net_test.bpf.skel.h"
 
 #include <bpfco/bpfco.hpp>
@@ -252,6 +253,7 @@ int main(int argc, char** argv) {
         std::printf("SKIPPED: xsk_bench needs root\n");
         return 77;
     }
+    bench::print_machine_facts();
     topology net;
     pin(0);
     enter(ns_recv);

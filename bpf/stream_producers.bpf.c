@@ -1,6 +1,7 @@
 // Producers for the ring buffer and perf buffer tests and benches: tracepoint programs that emit
 // one record per getppid() of one process, and XDP programs that BPF_PROG_TEST_RUN drives
-// (repeat N) to write a known sequence of 64-byte records.
+// (repeat N) to write a known sequence of 64-byte records; and the benches' fills, which emit
+// many records per BPF_PROG_TEST_RUN through bpf_loop.
 #include <bpfco/common.bpf.h>
 #include <bpfco/ringbuf.bpf.h>
 #include <bpfco/stream_events.h>
@@ -82,6 +83,73 @@ SEC("xdp")
 int perf_test_run(struct xdp_md *ctx)
 {
     perf_emit(ctx);
+    return XDP_PASS;
+}
+
+/* The fills: one run emits fill_count records through bpf_loop, each starting with its index
+ * (a u64). Ring records carry fill_payload bytes: 16, 64 or 1024, or 0 for 16, 64, 16, 1024 in
+ * turn; perf samples are a struct bpfco_seq_event. Set through the .bss map before a run. */
+__u32 fill_count = 0;
+__u32 fill_payload = 64;
+
+struct payload_16 {
+    __u64 seq;
+    __u64 pad;
+};
+struct payload_1k {
+    __u64 seq;
+    __u64 pad[127];
+};
+
+#define RING_PUT(type, i)                                                   \
+    ({                                                                      \
+        type *__r = bpfco_ringbuf_reserve(&ring, sizeof(type), &drops);     \
+        if (__r) {                                                          \
+            __r->seq = (i);                                                 \
+            bpf_ringbuf_submit(__r, ring_flags);                            \
+        }                                                                   \
+    })
+
+static long ring_fill_one(__u64 i, void *unused)
+{
+    __u32 size = fill_payload;
+    if (size == 0)
+        size = (i & 1) == 0 ? 16 : (i & 2) ? 1024 : 64;
+    if (size == 16)
+        RING_PUT(struct payload_16, i);
+    else if (size == 1024)
+        RING_PUT(struct payload_1k, i);
+    else
+        RING_PUT(struct bpfco_seq_event, i);
+    return 0;
+}
+
+SEC("xdp")
+int ring_fill(struct xdp_md *ctx)
+{
+    bpf_loop(fill_count, ring_fill_one, NULL, 0);
+    return XDP_PASS;
+}
+
+/* bpf_perf_event_output needs the program's context: the callback reads it back from the
+ * caller's stack, where the verifier keeps its type. */
+struct perf_fill_ctx {
+    struct xdp_md *ctx;
+};
+
+static long perf_fill_one(__u64 i, struct perf_fill_ctx *c)
+{
+    struct bpfco_seq_event e = {};
+    e.seq = i;
+    bpf_perf_event_output(c->ctx, &perf, BPF_F_CURRENT_CPU, &e, sizeof(e));
+    return 0;
+}
+
+SEC("xdp")
+int perf_fill(struct xdp_md *ctx)
+{
+    struct perf_fill_ctx c = {ctx};
+    bpf_loop(fill_count, perf_fill_one, &c, 0);
     return XDP_PASS;
 }
 

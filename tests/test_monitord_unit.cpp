@@ -168,9 +168,50 @@ TEST_CASE("log lines: a forged newline, quotes or spaces in a name stay inside o
     CHECK(line.find(R"(comm="a\"b\\c\x1b" path=/plain/path )") != std::string::npos);
     std::strcpy(o.path, "/a\xc2\x9b""31mred/\xc3\xa9t\xc3\xa9");  // C1 CSI escaped; UTF-8 letters kept
     line = format_event(bytes_of(o), output_format::log).value();
-    CHECK(line.find(R"(path="/a\xc2\x9b31mred/)" "\xc3\xa9t\xc3\xa9\" ") != std::string::npos);
+    CHECK(line.find(R"(path="/a\u{009b}31mred/)" "\xc3\xa9t\xc3\xa9\" ") != std::string::npos);
     std::strcpy(o.comm, "");
     CHECK(format_event(bytes_of(o), output_format::log).value().find(R"(comm="" )") != std::string::npos);
+}
+
+// Names that forge lines or fields for some reader: each comes out escaped in both formats, and the
+// JSON form holds only valid UTF-8.
+TEST_CASE("names with invalid UTF-8, controls, line and paragraph separators and bidi controls") {
+    monitord_open o{};
+    o.kind = MONITORD_OPEN;
+    std::strcpy(o.comm, "x");
+    const auto json_path = [&](const char* path) {
+        std::strcpy(o.path, path);
+        auto line = format_event(bytes_of(o), output_format::json).value();
+        const auto at = line.find("\"path\":") + 7;
+        return line.substr(at, line.find(",\"flags\"") - at);
+    };
+    const auto log_path = [&](const char* path) {
+        std::strcpy(o.path, path);
+        auto line = format_event(bytes_of(o), output_format::log).value();
+        const auto at = line.find("path=") + 5;
+        return line.substr(at, line.find(" flags=") - at);
+    };
+    CHECK(json_path("/a\xff\xfe" "b") == R"("/a\ufffd\ufffdb")");          // invalid bytes
+    CHECK(json_path("/\xc2\x9b[31m\x7f") == R"("/\u009b[31m\u007f")");  // C1 CSI, DEL
+    CHECK(json_path("/a\xe2\x80\xa8" "exec") == R"("/a\u2028exec")");       // U+2028
+    CHECK(json_path("/a\xe2\x80\xa9" "b") == R"("/a\u2029b")");             // U+2029
+    CHECK(json_path("/\xe2\x80\xaegpj.exe") == R"("/\u202egpj.exe")");   // U+202E
+    CHECK(json_path("/\xc0\xaf") == R"("/\ufffd\ufffd")");              // overlong '/'
+    CHECK(json_path("/\xc3\xa9") == "\"/\xc3\xa9\"");                    // letters stay
+    CHECK(log_path("/a\xff") == R"("/a\xff")");
+    CHECK(log_path("/a\xe2\x80\xa8" "b") == R"("/a\u{2028}b")");
+    CHECK(log_path("/\xe2\x81\xa6x") == R"("/\u{2066}x")");                // U+2066
+    CHECK(log_path("/\xe2\x80\xaex") == R"("/\u{202e}x")");
+    CHECK(log_path("/\xc3\xa9") == "/\xc3\xa9");
+
+    // A path that filled its array is cut on a character boundary and marked.
+    std::string full(MONITORD_PATH_LEN - 3, 'a');
+    full += "\xc3\xa9";  // the last character whole: 255 bytes
+    CHECK(json_path(full.c_str()) == "\"" + full + "\u2026\"");
+    std::string split(MONITORD_PATH_LEN - 2, 'a');
+    split += "\xe2";  // a lead byte whose sequence was cut off
+    CHECK(json_path(split.c_str()) == "\"" + split.substr(0, split.size() - 1) + "\u2026\"");
+    CHECK(log_path(split.c_str()) == split.substr(0, split.size() - 1) + "\u2026");
 }
 
 TEST_CASE("line output: a stdout nobody reads costs counted lines, never a blocked caller") {

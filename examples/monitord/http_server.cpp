@@ -1,8 +1,9 @@
 #include "http_server.hpp"
 
+#include "output.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -10,6 +11,7 @@
 
 #include <array>
 #include <list>
+#include <map>
 #include <optional>
 
 #include <fmt/format.h>
@@ -27,7 +29,9 @@ struct http_server::state {
     asio::steady_timer backoff;
     std::list<beast::tcp_stream*> sessions;  // to close them all on close()
     std::size_t active = 0;                  // sessions spawned and not finished (some not started yet)
+    std::map<asio::ip::address, std::size_t> active_by_address;  // the same sessions, by peer address
     http_refusals refused;
+    std::function<void(std::string)> log;  // serve()'s
     bool closed = false;
 };
 
@@ -68,18 +72,21 @@ std::optional<http::response<http::string_body>> refusal(boost::system::error_co
     return std::nullopt;
 }
 
-asio::awaitable<void> session(std::shared_ptr<http_server::state> s, tcp::socket socket,
+asio::awaitable<void> session(std::shared_ptr<http_server::state> s, tcp::socket socket, asio::ip::address peer,
                               std::function<std::string()> render) {
     beast::tcp_stream stream(std::move(socket));
     auto self = s->sessions.insert(s->sessions.end(), &stream);
     struct unregister {
         http_server::state& s;
         std::list<beast::tcp_stream*>::iterator it;
+        asio::ip::address peer;
         ~unregister() {
             s.sessions.erase(it);
             --s.active;
+            if (auto n = s.active_by_address.find(peer); n != s.active_by_address.end() && --n->second == 0)
+                s.active_by_address.erase(n);
         }
-    } guard{*s, self};
+    } guard{*s, self, peer};
     if (s->closed) co_return;  // spawned just before close()
 
     beast::flat_buffer buffer;
@@ -147,6 +154,7 @@ void turn_away(tcp::socket& socket) {
 
 asio::awaitable<void> http_server::serve(std::function<std::string()> render, std::function<void(std::string)> log) {
     auto s = s_;
+    s->log = log;
     std::uint64_t refused = 0;  // accepts that failed for lack of fds, in the current episode
     for (;;) {
         auto [ec, socket] = co_await s->acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
@@ -174,8 +182,22 @@ asio::awaitable<void> http_server::serve(std::function<std::string()> render, st
             turn_away(socket);
             continue;
         }
+        boost::system::error_code peer_ec;
+        const auto peer = socket.remote_endpoint(peer_ec).address();
+        if (peer_ec) continue;  // already gone
+        auto& from_peer = s->active_by_address[peer];
+        if (from_peer >= s->limits.max_connections_per_address) {
+            ++s->refused.over_address_cap;
+            turn_away(socket);
+            continue;
+        }
+        ++from_peer;
         ++s->active;
-        asio::co_spawn(s->acceptor.get_executor(), session(s, std::move(socket), render), asio::detached);
+        // An exception ends only its own connection, and says so.
+        asio::co_spawn(s->acceptor.get_executor(), session(s, std::move(socket), peer, render),
+                       [s](std::exception_ptr e) {
+                           if (e) s->log("an HTTP connection ended by an exception: " + exception_text(e));
+                       });
     }
 }
 

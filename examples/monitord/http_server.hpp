@@ -25,6 +25,9 @@ struct http_limits {
     std::chrono::milliseconds idle_timeout{15000};   ///< between requests on a keep-alive connection
     std::size_t max_connections = 64;                ///< more are answered 503 and closed
     std::size_t max_header_bytes = 8192;             ///< more is answered 431
+    /// More from one client address are answered 503 and closed, so that one peer holding
+    /// connections open cannot starve the scrapes of another.
+    std::size_t max_connections_per_address = 8;
 };
 
 class http_server {
@@ -33,7 +36,8 @@ public:
                                            std::uint16_t port, http_limits limits);
     /// Accepts until close(); GET /metrics answers with render(), other targets 404, other
     /// methods 405, a request with a body 413, a header too large 431, a malformed one 400.
-    /// `log` gets one line when the process runs out of fds and one when it accepts again.
+    /// `log` gets one line when the process runs out of fds, one when it accepts again, and one
+    /// for each connection an exception ended (the others carry on).
     boost::asio::awaitable<void> serve(std::function<std::string()> render, std::function<void(std::string)> log);
     /// Closes the listener and every open connection at once.
     void close();

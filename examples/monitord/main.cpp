@@ -4,6 +4,7 @@
 #include "metrics.hpp"
 #include "options.hpp"
 #include "output.hpp"
+#include "pins.hpp"
 #include "privileges.hpp"
 
 #include "monitord.bpf.skel.h"
@@ -12,23 +13,20 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <bpf/libbpf.h>
-#include <dirent.h>
 #include <linux/bpf.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -45,10 +43,10 @@ using namespace monitord;
 
 namespace {
 
-void log(const std::string& line) { fmt::print(stderr, "monitord: {}\n", line); }
+void log(const std::string& line) { log_line(line); }
 
 [[noreturn]] void fail(int status, const std::string& message) {
-    fmt::print(stderr, "monitord: {}\n", message);
+    log_line(message);
     std::exit(status);
 }
 
@@ -70,37 +68,9 @@ std::string choose_connect_programs(bpfco::object& obj) {
                        fmt::join(first.skipped, "; not "));
 }
 
-// --pin-dir: the maps that carry state across a restart (the counters and the blocklist), and the
-// names of the pinned packet links. Process-event maps and links are per run: see attach().
-constexpr std::array<const char*, 6> pinned_maps{"packets",     "counters",   "blocked_v4",
-                                                 "blocked_v6", "lifetime_us", "event_drops"};
-std::string xdp_pin(const std::string& dir, const std::string& interface) { return dir + "/xdp_" + interface; }
-std::string tc_pin(const std::string& dir, const std::string& interface) { return dir + "/tc_egress_" + interface; }
-
 bool exists(const std::string& path) {
     struct stat st {};
     return ::lstat(path.c_str(), &st) == 0;
-}
-
-// --pin-dir DIR --detach: unpinning the last reference to a link detaches it.
-int detach_pinned(const std::string& dir) {
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) {
-        if (errno == ENOENT) {
-            log(fmt::format("{}: nothing pinned (no such directory)", dir));
-            return 0;
-        }
-        fail(1, fmt::format("--pin-dir {}: {}", dir, std::strerror(errno)));
-    }
-    std::vector<std::string> names;
-    while (auto* e = ::readdir(d))
-        if (std::string_view n = e->d_name; n != "." && n != "..") names.emplace_back(n);
-    ::closedir(d);
-    for (auto& n : names)
-        if (auto r = bpfco::unpin(dir + "/" + n); !r) fail(1, r.error().message);
-    if (::rmdir(dir.c_str()) != 0) fail(1, fmt::format("removing {}: {}", dir, std::strerror(errno)));
-    log(fmt::format("{}: {} pins removed, programs detached", dir, names.size()));
-    return 0;
 }
 
 // Pinned links re-opened from --pin-dir, by interface; empty where nothing is pinned yet.
@@ -112,28 +82,16 @@ struct pinned_links {
 // layout, all checked first, so that a DIR of another layout is refused whole, never half-used.
 pinned_links check_pin_dir(bpfco::object& obj, const options& opt) {
     const auto& dir = opt.pin_dir;
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-        fail(1, fmt::format("--pin-dir {}: {}", dir, std::strerror(errno)));
-    struct statfs st {};
-    if (::statfs(dir.c_str(), &st) != 0 || static_cast<unsigned long>(st.f_type) != BPF_FS_MAGIC)
-        fail(2, fmt::format("--pin-dir {}: not a directory on bpffs (/sys/fs/bpf)", dir));
+    if (auto err = make_pin_dir(dir); !err.empty()) fail(1, err);
     for (const char* name : pinned_maps) {
         const auto path = dir + "/" + name;
         if (!exists(path)) continue;
         auto pinned = bpfco::map::from_pinned(path);
         if (!pinned) fail(1, fmt::format("--pin-dir: {}", pinned.error().message));
-        const auto& have = pinned.value().info();
-        const bpf_map* want = bpf_object__find_map_by_name(obj.native_handle(), name);
-        if (have.type != static_cast<bpfco::map_type>(bpf_map__type(want)) || have.key_size != bpf_map__key_size(want) ||
-            have.value_size != bpf_map__value_size(want) || have.max_entries != bpf_map__max_entries(want) ||
-            have.flags != bpf_map__map_flags(want))
-            fail(1, fmt::format("--pin-dir: {} is a {} map (key {} B, value {} B, {} entries, flags {:#x}); this "
-                                "monitord needs a {} map (key {} B, value {} B, {} entries, flags {:#x}): pinned by "
-                                "another version? Remove it with --pin-dir {} --detach",
-                                path, have.type, have.key_size, have.value_size,
-                                have.max_entries, have.flags, static_cast<bpfco::map_type>(bpf_map__type(want)),
-                                bpf_map__key_size(want), bpf_map__value_size(want), bpf_map__max_entries(want),
-                                bpf_map__map_flags(want), dir));
+        if (auto why = map_mismatch(obj, name, pinned.value().info()); !why.empty())
+            fail(1, fmt::format("--pin-dir: {} is {}: pinned by another program or version? monitord removes only "
+                                "what it pinned: remove it yourself (rm {})",
+                                path, why, path));
     }
     pinned_links links;
     auto reopen = [&](const std::string& path, bpfco::link_type type) {
@@ -154,6 +112,9 @@ pinned_links check_pin_dir(bpfco::object& obj, const options& opt) {
 struct monitor_state {
     bpfco::object obj;
     std::vector<bpfco::link> links;
+    /// The programs behind `links`, each once; their cost is exported with --bpf-stats.
+    std::vector<bpfco::program> attached;
+    bool bpf_stats = false;
     bpfco::per_cpu_array<monitord_packets> packets;
     bpfco::per_cpu_array<std::uint64_t> counters;
     bpfco::map lifetime;
@@ -172,6 +133,11 @@ struct monitor_state {
                     p.packets += v.packets;
                     p.bytes += v.bytes;
                 }
+        // Right after the packet counts, so that the XDP program's runs match them.
+        if (bpf_stats)
+            for (auto& p : attached)
+                if (auto info = bpfco::program_info_of(p); info)
+                    m.programs.push_back({std::string(p.name()), info.value().run_count, info.value().run_time});
         if (auto all = counters.read_all_summed(); all)
             for (auto& [slot, v] : all.value()) {
                 if (slot == MONITORD_BLOCKED_PACKETS) m.blocked_packets = v;
@@ -184,6 +150,7 @@ struct monitor_state {
         m.connect_events = connect_events;
         if (events) m.record_type_mismatches = events->type_mismatches();
         if (output) m.output_dropped = output->dropped();
+        m.log_dropped = log_dropped();
         if (server) m.http = server->refusals();
         return m;
     }
@@ -215,6 +182,25 @@ asio::awaitable<void> print_events(monitor_state& d, bpfco::ring_buffer& events,
     }
 }
 
+// Runs a long-lived coroutine; when an exception ends it, logs that and starts it again. A second
+// failure within a second is one that restarting does not cure: `give_up` ends monitord then.
+template <class MakeCoroutine>
+void supervise(asio::io_context& io, std::string name, MakeCoroutine make, std::function<void()> give_up,
+               std::chrono::steady_clock::time_point last_failure = {}) {
+    auto coroutine = make();
+    asio::co_spawn(io, std::move(coroutine),
+                   [&io, name = std::move(name), make = std::move(make), give_up = std::move(give_up),
+                    last_failure](std::exception_ptr e) mutable {
+                       if (!e) return;
+                       const auto now = std::chrono::steady_clock::now();
+                       const bool again = now - last_failure < std::chrono::seconds(1);
+                       log(fmt::format("{} ended by an exception: {}; {}", name, exception_text(e),
+                                       again ? "it failed twice within a second, stopping monitord" : "restarting it"));
+                       if (again) return give_up();
+                       supervise(io, std::move(name), std::move(make), std::move(give_up), now);
+                   });
+}
+
 // What the arguments name, resolved before anything is bound, loaded or attached, so that every
 // mistake in them exits 2 with nothing to undo.
 struct resolved {
@@ -224,6 +210,8 @@ struct resolved {
 
 resolved check_arguments(const options& opt) {
     if (auto missing = missing_start_capabilities(); !missing.empty()) fail(2, missing);
+    if (!opt.pin_dir.empty())
+        if (auto problem = pin_dir_problem(opt.pin_dir); !problem.empty()) fail(2, problem);
     resolved r;
     for (auto& name : opt.interfaces) {
         auto idx = bpfco::interface_index(name);
@@ -299,9 +287,11 @@ pinned_links load(monitor_state& d, const options& opt) {
 // Returns whether a TC program went through a netlink filter (which only our exit deletes).
 bool attach(monitor_state& d, const options& opt, const std::vector<int>& ifindexes, pinned_links& pinned) {
     std::vector<std::string> left_out;
-    auto keep = [&](std::string_view what, bpfco::result<bpfco::link> l) {
+    auto keep = [&](std::string_view what, const bpfco::program& p, bpfco::result<bpfco::link> l) {
         if (l) {
             d.links.push_back(std::move(l).value());
+            if (std::none_of(d.attached.begin(), d.attached.end(), [&](auto& a) { return a.fd() == p.fd(); }))
+                d.attached.push_back(p);
         } else {
             left_out.push_back(std::string(what));
             log(fmt::format("left out {}: {}", what, l.error().message));
@@ -322,13 +312,13 @@ bool attach(monitor_state& d, const options& opt, const std::vector<int>& ifinde
         if (old) {
             if (auto r = old.update(p); !r) fail(1, fmt::format("{}: updating {}: {}", what, path, r.error().message));
             log(fmt::format("{}: program swapped behind the link pinned at {}", what, path));
-            keep(what, std::move(old));
+            keep(what, p, std::move(old));
             return;
         }
         auto l = attach_new();
         if (l && pinning)
             if (auto r = l.value().pin(path); !r) fail(1, fmt::format("{}: {}", what, r.error().message));
-        keep(what, std::move(l));
+        keep(what, p, std::move(l));
     };
     bool netlink_tc = false;
     const auto xdp = d.obj.program("monitord_xdp").value();
@@ -358,7 +348,7 @@ bool attach(monitor_state& d, const options& opt, const std::vector<int>& ifinde
     // short gap (the packet hooks have none).
     for (auto& p : d.obj.programs()) {
         if (p.name() == "monitord_xdp" || p.name() == "monitord_tc_egress" || p.fd() < 0) continue;
-        keep(fmt::format("program {}", p.name()), p.attach());
+        keep(fmt::format("program {}", p.name()), p, p.attach());
     }
     if (left_out.empty()) log("watching everything");
     return netlink_tc;
@@ -405,40 +395,64 @@ void run_until_stopped(asio::io_context& io, std::optional<std::chrono::seconds>
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Before anything is opened; and a stream whose reader is gone fails its writes (counted)
+    // instead of killing monitord.
+    std::signal(SIGPIPE, SIG_IGN);
+    if (!open_standard_fds()) fail(1, fmt::format("cannot open /dev/null onto a closed standard stream: {}",
+                                                  std::strerror(errno)));
     std::vector<std::string_view> args(argv + 1, argv + argc);
     auto parsed = parse_options(args);
     if (!parsed) fail(2, parsed.error().message);
     const options& opt = parsed.value();
     if (opt.help) {
-        fmt::print("{}", usage());
-        return 0;
+        return write_fully(STDOUT_FILENO, usage()) ? 0 : 1;
     }
-    if (opt.detach) return detach_pinned(opt.pin_dir);
+    if (opt.detach) {
+        // Opened, not loaded: only the maps' layouts are read, to tell monitord's pins from others.
+        auto obj = bpfco::object::open_skeleton("monitord", monitord_bpf__elf_bytes);
+        if (!obj) fail(1, obj.error().message);
+        return detach_pinned(obj.value(), opt.pin_dir);
+    }
     const resolved r = check_arguments(opt);
     asio::io_context io;
     auto server = http_server::bind(io.get_executor(), opt.listen_address, opt.listen_port,
                                     {opt.header_timeout, opt.idle_timeout, opt.max_connections});
     if (!server) fail(2, server.error().message);
 
+    // Needs CAP_SYS_ADMIN, so before privileges are dropped; the fd keeps statistics on after that.
+    std::optional<bpfco::run_time_stats> stats;
+    if (opt.bpf_stats) {
+        auto enabled = bpfco::run_time_stats::enable();
+        if (!enabled) fail(1, fmt::format("--bpf-stats: {}", enabled.error().message));
+        stats = std::move(enabled).value();
+        log("BPF run-time statistics on (for every program on this host) while monitord runs");
+    }
+
     monitor_state d;
+    d.bpf_stats = opt.bpf_stats;
     auto pinned = load(d, opt);
     const bool netlink_tc = attach(d, opt, r.ifindexes, pinned);
     auto events = bpfco::ring_buffer::create(io.get_executor(), d.obj.map("events").value());
     if (!events) fail(1, events.error().message);
     become_unprivileged(r, netlink_tc);
 
-    // A closed stdout drops lines (counted) instead of killing the daemon.
-    std::signal(SIGPIPE, SIG_IGN);
-    std::fflush(stdout);
     auto out = std::make_unique<line_output>(STDOUT_FILENO, opt.output_queue);
     d.events = &events.value();
     d.output = out.get();
     d.server = &server.value();
     const auto format = opt.json ? output_format::json : output_format::log;
-    asio::co_spawn(io, print_events(d, events.value(), format, *out), asio::detached);
-    asio::co_spawn(io, server.value().serve([&d] { return render_prometheus(d.snapshot()); },
-                                        [](std::string line) { log(line); }),
-                  asio::detached);
+    int status = 0;
+    auto give_up = [&] {
+        status = 1;
+        io.stop();
+    };
+    supervise(io, "the event printer", [&] { return print_events(d, events.value(), format, *out); }, give_up);
+    supervise(io, "the HTTP server",
+              [&] {
+                  return server.value().serve([&d] { return render_prometheus(d.snapshot()); },
+                                              [](std::string line) { log(line); });
+              },
+              give_up);
     const auto ep = server.value().local_endpoint();
     log(fmt::format("metrics on http://{}/metrics", host_port(ep.address().to_string(), ep.port())));
 
@@ -460,5 +474,5 @@ int main(int argc, char** argv) {
     log(fmt::format("stopped: {} exec, {} open, {} connect events; {} dropped in the kernel, {} malformed, "
                     "{} lines not printed",
                     m.exec_events, m.open_events, m.connect_events, m.events_dropped, d.malformed, m.output_dropped));
-    return 0;
+    return status;
 }

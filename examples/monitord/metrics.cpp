@@ -39,12 +39,17 @@ std::string render_prometheus(const metrics& m) {
     header(out, "monitord_output_dropped_total", "counter",
            "Event lines not printed because stdout did not keep up (its queue was full) or failed.");
     put("monitord_output_dropped_total", "", m.output_dropped);
+    header(out, "monitord_log_dropped_total", "counter",
+           "Log lines not written because stderr failed (closed, or its reader gone).");
+    put("monitord_log_dropped_total", "", m.log_dropped);
     header(out, "monitord_record_type_mismatches_total", "counter",
            "Event records from the ring buffer that did not fit the type they were read as.");
     put("monitord_record_type_mismatches_total", "", m.record_type_mismatches);
     header(out, "monitord_http_refused_total", "counter",
-           "HTTP connections refused or cut: over the connection cap, header timeout, bad request, no fds.");
+           "HTTP connections refused or cut: over the connection cap or the per-address cap, header timeout, "
+           "bad request, no fds.");
     put("monitord_http_refused_total", "{reason=\"over_cap\"}", m.http.over_cap);
+    put("monitord_http_refused_total", "{reason=\"over_address_cap\"}", m.http.over_address_cap);
     put("monitord_http_refused_total", "{reason=\"header_timeout\"}", m.http.header_timeout);
     put("monitord_http_refused_total", "{reason=\"bad_request\"}", m.http.bad_request);
     put("monitord_http_refused_total", "{reason=\"no_fds\"}", m.http.no_fds);
@@ -64,6 +69,19 @@ std::string render_prometheus(const metrics& m) {
     fmt::format_to(std::back_inserter(out), "monitord_process_lifetime_seconds_sum {:g}\n",
                    static_cast<double>(m.lifetime_sum_us) / 1e6);
     put("monitord_process_lifetime_seconds_count", "", cumulative);
+
+    if (!m.programs.empty()) {
+        header(out, "monitord_bpf_program_runs_total", "counter",
+               "Runs of each of monitord's BPF programs, counted while run-time statistics are on.");
+        for (auto& p : m.programs)
+            put("monitord_bpf_program_runs_total", fmt::format("{{program=\"{}\"}}", p.program), p.runs);
+        header(out, "monitord_bpf_program_run_seconds_total", "counter",
+               "CPU time spent in each of monitord's BPF programs, counted while run-time statistics are on.");
+        // Shortest round-trip form, not {:g}'s six digits, which would make a growing counter stall.
+        for (auto& p : m.programs)
+            fmt::format_to(std::back_inserter(out), "monitord_bpf_program_run_seconds_total{{program=\"{}\"}} {}\n",
+                           p.program, static_cast<double>(p.run_time.count()) / 1e9);
+    }
     return out;
 }
 

@@ -6,17 +6,28 @@
 #include <bpfco/analysis/histogram.hpp>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace monitord {
 
 /// HTTP connections monitord refused or cut, by reason (answered 404/405 are not refusals).
 struct http_refusals {
     std::uint64_t over_cap = 0;        ///< past --max-connections: 503
+    std::uint64_t over_address_cap = 0;  ///< past the per-client-address cap: 503
     std::uint64_t header_timeout = 0;  ///< header (or the reading of its answer) not done in time
     std::uint64_t bad_request = 0;     ///< 400 malformed, 431 header too large, 413 with a body
     std::uint64_t no_fds = 0;          ///< accept failed for lack of fds or memory (each retry)
+};
+
+/// What one of monitord's BPF programs has cost since it was loaded (counted while the kernel's
+/// run-time statistics are on).
+struct program_cost {
+    std::string program;
+    std::uint64_t runs = 0;
+    std::chrono::nanoseconds run_time{};
 };
 
 struct metrics {
@@ -24,11 +35,14 @@ struct metrics {
     std::uint64_t blocked_packets = 0;
     std::uint64_t exec_events = 0, open_events = 0, connect_events = 0;
     std::uint64_t events_dropped = 0;  ///< the BPF side could not reserve ring space
-    std::uint64_t output_dropped = 0;
-    std::uint64_t record_type_mismatches = 0;  ///< ring records too short for the event type read  ///< event lines not written: stdout too slow or gone
+    std::uint64_t output_dropped = 0;          ///< event lines not written: stdout too slow or gone
+    std::uint64_t log_dropped = 0;             ///< log lines not written: stderr closed or gone
+    std::uint64_t record_type_mismatches = 0;  ///< ring records too short for the event type read
     http_refusals http;
     bpfco::histogram lifetime_us = bpfco::histogram::log2({});  ///< exec-to-exit, microseconds
     std::uint64_t lifetime_sum_us = 0;
+    /// Empty without --bpf-stats: the series are then left out, not exported as zeros.
+    std::vector<program_cost> programs;
 };
 
 std::string render_prometheus(const metrics& m);

@@ -132,6 +132,12 @@ void define(examples::command_line& cli, options& o) {
     cli.add_flag("--detach", o.detach, "with --pin-dir: remove everything pinned under DIR (detaching it)\n"
                                         "and exit")
         ->disable_flag_override();
+    cli.add_flag("--bpf-stats", o.bpf_stats,
+                 "export the run count and CPU time of monitord's BPF programs\n"
+                 "(monitord_bpf_program_runs_total, ..._run_seconds_total); turns on the\n"
+                 "kernel's BPF run-time statistics while monitord runs, which adds a\n"
+                 "little to every BPF program run on the host (default off)")
+        ->disable_flag_override();
 }
 
 examples::command_line monitord_command_line() {

@@ -45,6 +45,9 @@ struct options {
     /// attached at exit. Empty: everything is detached at exit.
     std::string pin_dir;
     bool detach = false;  ///< with pin_dir: remove what is pinned there and exit
+    /// Export the run count and run time of monitord's own BPF programs, keeping the kernel's
+    /// run-time statistics on (for every program on the host) while monitord runs.
+    bool bpf_stats = false;
     bool help = false;
 };
 

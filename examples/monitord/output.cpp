@@ -1,5 +1,6 @@
 #include "output.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -12,6 +13,59 @@
 #include <thread>
 
 namespace monitord {
+
+namespace {
+std::atomic<std::uint64_t> lost_log_lines{0};
+}  // namespace
+
+bool open_standard_fds() noexcept {
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        // open() takes the lowest free number, which is this one: the lower ones are open.
+        const int null = ::open("/dev/null", O_RDWR);
+        if (null != fd) {
+            if (null >= 0) ::close(null);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool write_fully(int fd, std::string_view data) noexcept {
+    while (!data.empty()) {
+        auto n = ::write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+void log_line(std::string_view line) noexcept {
+    // One write per line, so that lines from several threads never interleave.
+    static constexpr std::string_view prefix = "monitord: ";
+    bool written = false;
+    try {
+        std::string text;
+        text.reserve(prefix.size() + line.size() + 1);
+        text.append(prefix).append(line) += '\n';
+        written = write_fully(STDERR_FILENO, text);
+    } catch (...) {  // std::bad_alloc: the line is lost like one stderr refused
+    }
+    if (!written) ++lost_log_lines;
+}
+
+std::uint64_t log_dropped() noexcept { return lost_log_lines.load(); }
+
+std::string exception_text(std::exception_ptr e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        return x.what();
+    } catch (...) {
+        return "an exception that is not a std::exception";
+    }
+}
 
 struct line_output::state {
     int fd;
@@ -36,7 +90,7 @@ struct line_output::state {
             pending_lines = 0;
             writing = true;
             lock.unlock();
-            bool ok = write_all(batch);
+            bool ok = write_fully(fd, batch);
             lock.lock();
             writing = false;
             if (!ok) {
@@ -45,16 +99,6 @@ struct line_output::state {
             }
             cv.notify_all();
         }
-    }
-
-    bool write_all(std::string_view data) const {
-        while (!data.empty()) {
-            auto n = ::write(fd, data.data(), data.size());
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return false;
-            data.remove_prefix(static_cast<std::size_t>(n));
-        }
-        return true;
     }
 };
 

@@ -10,8 +10,9 @@ struct bpf_program;
 
 namespace bpfco {
 
-/// For EPERM: the capabilities this process lacks; or, when it has them, that capabilities are not
-/// the cause. Empty for other errnos. Starts with a space: "...: Operation not permitted (...)".
+/// For EPERM: the BPF capabilities this process lacks; or, when it has them, that the kernel gave no
+/// reason, with the other capabilities it lacks (capabilities are ruled out only when it lacks
+/// none). Empty for other errnos. Starts with a space: "...: Operation not permitted (...)".
 std::string privilege_hint(int errnum);
 
 namespace detail {
@@ -26,6 +27,10 @@ std::string missing_feature_hint(const bpf_program* prog);
 /// For a program whose section names no target, or whose kind the generic attach cannot do
 /// alone: the call to use instead ("use attach_xdp(interface)"); else empty.
 std::string attach_call_hint(const bpf_program* prog);
+
+/// The capabilities missing from this process's effective set, by name ("CAP_SYS_RESOURCE"),
+/// comma-separated; empty when it has every capability this kernel knows.
+std::string missing_capabilities();
 
 /// Effective capability bits of this process (CapEff in /proc/self/status).
 std::uint64_t effective_capabilities();

@@ -1,5 +1,6 @@
 #include <bpfco/loader/features.hpp>
 
+#include "internal/hints.hpp"
 #include "internal/libbpf_log.hpp"
 #include "internal/mounts.hpp"
 
@@ -10,6 +11,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <string>
 
@@ -71,6 +73,19 @@ bool ring_buffer() {
     return v;
 }
 
+bool user_ring_buffer() {
+    static const bool v = [] {
+        detail::libbpf_capture quiet;
+        return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_USER_RINGBUF, nullptr) == 1;
+    }();
+    return v;
+}
+
+bool uprobes() {
+    static const bool v = ::access("/sys/bus/event_source/devices/uprobe/type", R_OK) == 0;
+    return v;
+}
+
 bool batch_ops() {
     static const bool v = [] {
         int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "bpfco_batch", 4, 4, 1, nullptr);
@@ -103,6 +118,41 @@ bool kernel_function(std::string_view function) {
     return libbpf_find_vmlinux_btf_id(std::string(function).c_str(), BPF_TRACE_FENTRY) > 0;
 }
 
+std::string iterator_refusal(std::string_view target) {
+    detail::libbpf_capture quiet;
+    const std::string t(target);
+    const int btf_id = libbpf_find_vmlinux_btf_id(t.c_str(), BPF_TRACE_ITER);
+    if (btf_id < 0)
+        return fmt::format("this kernel has no iter/{} programs: bpf_iter_{} is not in its BTF", t, t);
+    const bpf_insn insns[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    char log[1024] = {};
+    LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_ITER,
+                .attach_btf_id = static_cast<std::uint32_t>(btf_id), .log_level = 1, .log_size = sizeof log,
+                .log_buf = log);
+    const int prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "bpfco_iter", "GPL", insns, 2, &opts);
+    if (prog >= 0) {
+        ::close(prog);
+        return {};
+    }
+    const int e = errno;
+    // The verifier ends its log with its statistics even when a check before the first
+    // instruction fails; a log that is only those, or empty, gives no reason.
+    const std::string_view text(log);
+    std::string why;
+    if (text.starts_with("processed 0 insns"))
+        why = ", before verifying any instruction, without saying why";
+    else if (text.empty())
+        why = ", before the verifier ran, without saying why";
+    else
+        why = fmt::format(": {}", text.substr(0, text.find('\n')));
+    const auto missing = detail::missing_capabilities();
+    return fmt::format("this kernel refuses iter/{} programs: {}{} (measured with a minimal one, by a process that {})",
+                       t, std::strerror(e), why, missing.empty() ? "has every capability" : "lacks " + missing);
+}
+
 std::string active_lsms() {
     detail::ensure_mounted("securityfs", "/sys/kernel/security");
     std::ifstream f("/sys/kernel/security/lsm");
@@ -126,10 +176,11 @@ bool perf_event() {
 
 std::string summary() {
     auto yn = [](bool b) { return b ? "yes" : "no"; };
-    return fmt::format("btf: {}\nkprobes: {}\nfentry: {}\nring_buffer: {}\nbatch_ops: {}\nxdp: {}\ntc: {}\n"
-                       "perf_event: {}\nlsm: {}\n",
-                       yn(btf()), yn(kprobes()), yn(fentry()), yn(ring_buffer()), yn(batch_ops()),
-                       yn(xdp()), yn(tc()), yn(perf_event()), yn(lsm()));
+    return fmt::format("btf: {}\nkprobes: {}\nuprobes: {}\nfentry: {}\nring_buffer: {}\nuser_ring_buffer: {}\n"
+                       "batch_ops: {}\nxdp: {}\ntc: {}\nperf_event: {}\nlsm: {}\niter/bpf_map_elem: {}\n",
+                       yn(btf()), yn(kprobes()), yn(uprobes()), yn(fentry()), yn(ring_buffer()),
+                       yn(user_ring_buffer()), yn(batch_ops()), yn(xdp()), yn(tc()), yn(perf_event()), yn(lsm()),
+                       yn(iterator_refusal("bpf_map_elem").empty()));
 }
 
 }  // namespace bpfco::features

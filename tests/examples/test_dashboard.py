@@ -3,7 +3,8 @@
 
 usage: test_dashboard.py DASHBOARD_JSON MONITORD
 
-monitord runs in a network namespace this test makes (and removes), on that namespace's lo.
+monitord runs in a network namespace this test makes (and removes), on that namespace's lo, with
+--bpf-stats so that the panel of its BPF programs' cost has series.
 Every metric a dashboard query names must be in monitord's scrape, with the labels the query
 groups by; then a real Prometheus scrapes monitord and every query, its Grafana variables
 filled in, must return series.
@@ -146,7 +147,7 @@ def main():
     try:
         in_ns("ip", "link", "set", "lo", "up")
         port = free_port()
-        mon = subprocess.Popen(["ip", "netns", "exec", NS, monitord, "--interface", "lo",
+        mon = subprocess.Popen(["ip", "netns", "exec", NS, monitord, "--interface", "lo", "--bpf-stats",
                                 "--listen", f"127.0.0.1:{port}", "--duration", "120"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:

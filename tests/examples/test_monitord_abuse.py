@@ -52,6 +52,14 @@ def metric(name):
     raise AssertionError(f"{name} not in the metrics")
 
 
+def client(i, timeout=None):
+    """The i-th of many connections, eight from each loopback address 127.1.x.y (monitord's
+    per-address cap), none from 127.0.0.1, where the test scrapes."""
+    n = i // 8
+    return socket.create_connection(("127.0.0.1", PORT), timeout=timeout,
+                                    source_address=(f"127.1.{n // 250}.{1 + n % 250}", 0))
+
+
 def raw(request, timeout=5):
     """Sends bytes, returns the status line (b'' when the connection was closed unanswered)."""
     with socket.create_connection(("127.0.0.1", PORT), timeout=timeout) as s:
@@ -119,7 +127,7 @@ class MonitordAbuseTest(unittest.TestCase):
             time.sleep(0.3)
             baseline = fds(mon.proc.pid)
             for i in range(n):
-                s = socket.create_connection(("127.0.0.1", PORT))
+                s = client(i)
                 s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")  # keep-alive, then idle
                 conns.append(s)
             for s in conns:  # each got its answer and stays open
@@ -238,8 +246,8 @@ class MonitordAbuseTest(unittest.TestCase):
         mon = Monitord("--header-timeout", "60", "--max-connections", "1000", prefix=("prlimit", f"--nofile={limit}"))
         conns = []
         try:
-            for _ in range(40):  # 20 of them fill the table, the rest wait in the backlog
-                conns.append(socket.create_connection(("127.0.0.1", PORT)))
+            for i in range(40):  # 20 of them fill the table, the rest wait in the backlog
+                conns.append(client(i))
             time.sleep(0.5)
             self.assertGreaterEqual(fds(mon.proc.pid), limit - 1)
             t0, c0 = time.monotonic(), cpu_seconds(mon.proc.pid)
@@ -400,10 +408,10 @@ class MonitordAbuseTest(unittest.TestCase):
         stop = threading.Event()
         counts = {"slowloris": 0, "bad": 0}
 
-        def slowloris():
+        def slowloris(i):
             while not stop.is_set():
                 try:
-                    with socket.create_connection(("127.0.0.1", PORT), timeout=3) as s:
+                    with client(i, timeout=3) as s:
                         while not stop.is_set():
                             s.sendall(b"G")
                             time.sleep(0.2)
@@ -423,7 +431,7 @@ class MonitordAbuseTest(unittest.TestCase):
 
         d = tempfile.mkdtemp(prefix="bpfco_monitord_abuse_prom_")
         prom = None
-        threads = [threading.Thread(target=slowloris) for _ in range(20)] + [threading.Thread(target=bad_requests)]
+        threads = [threading.Thread(target=slowloris, args=(i,)) for i in range(20)] + [threading.Thread(target=bad_requests)]
         try:
             with open(os.path.join(d, "prometheus.yml"), "w") as f:
                 f.write(f"global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n"
