@@ -103,7 +103,7 @@ TEST_CASE("the kernel's maps include this test's, with their sizes and memory") 
         auto it = std::find_if(maps.begin(), maps.end(), [&](const auto& m) { return m.id == own.info().id; });
         REQUIRE(it != maps.end());
         CHECK(it->name == e.map);
-        CHECK(it->type == own.info().type);
+        CHECK(it->type == static_cast<std::uint32_t>(own.info().type));
         CHECK(it->key_size == 4);
         CHECK(it->value_size == 8);
         CHECK(it->max_entries == own.info().max_entries);

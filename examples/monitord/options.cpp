@@ -129,8 +129,8 @@ void define(examples::command_line& cli, options& o) {
           "swaps the programs behind the pinned XDP/TC links and keeps the\n"
           "counters and blocklist; at exit they stay attached")
         ->type_name("DIR");
-    cli.add_flag("--detach", o.detach, "with --pin-dir: remove everything pinned under DIR (detaching it)\n"
-                                        "and exit")
+    cli.add_flag("--detach", o.detach, "with --pin-dir: remove what monitord pinned under DIR (detaching\n"
+                                        "it) and exit; other pins are left and named")
         ->disable_flag_override();
     cli.add_flag("--bpf-stats", o.bpf_stats,
                  "export the run count and CPU time of monitord's BPF programs\n"
