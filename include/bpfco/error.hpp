@@ -24,6 +24,7 @@
 namespace bpfco {
 
 /// The failure half of a result: what went wrong (code) and about what (message).
+/// `fmt::format("{}", e)` prints the message.
 struct error {
     std::error_code code;  ///< an errno value in std::generic_category()
     std::string message;   ///< the whole message, in the format above
@@ -74,7 +75,9 @@ inline auto failure(error e) { return boost::outcome_v2::failure(std::move(e)); 
 
 }  // namespace bpfco
 
-/// `fmt::format("{}", e)` is e.message, the whole message in the format above.
+// `fmt::format("{}", e)` is e.message, the whole message in the format above. Hidden from the
+// reference: Doxygen cannot place a specialization in fmt's namespace (see bpfco::error).
+/// \cond
 template <>
 struct fmt::formatter<bpfco::error> : fmt::formatter<std::string_view> {
     template <class FormatContext>
@@ -82,6 +85,7 @@ struct fmt::formatter<bpfco::error> : fmt::formatter<std::string_view> {
         return fmt::formatter<std::string_view>::format(e.message, ctx);
     }
 };
+/// \endcond
 
 /// `BPFCO_TRY(auto x, f())` binds f()'s value or returns its failure from the enclosing function
 /// (which must return a result); `BPFCO_TRY(f())` for a result<void>. Outcome's TRY.

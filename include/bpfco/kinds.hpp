@@ -13,7 +13,8 @@
 namespace bpfco {
 
 /// A program type, as the kernel numbers it (enum bpf_prog_type): `program_type::xdp` is BPF_PROG_TYPE_XDP.
-/// Values this list does not name (newer kernels) are still valid.
+/// Values this list does not name (newer kernels) are still valid. `fmt::format("{}", t)` prints the
+/// kernel's name ("xdp", "hash"), or the number for a value the list does not name.
 enum class program_type : std::uint32_t {
     unspec = 0,
     socket_filter = 1,
@@ -52,7 +53,8 @@ enum class program_type : std::uint32_t {
 
 /// An attach type, as the kernel numbers it (enum bpf_attach_type): `attach_type::cgroup_inet_ingress` is
 /// BPF_CGROUP_INET_INGRESS.
-/// Values this list does not name (newer kernels) are still valid.
+/// Values this list does not name (newer kernels) are still valid. `fmt::format("{}", t)` prints the
+/// kernel's name ("xdp", "hash"), or the number for a value the list does not name.
 enum class attach_type : std::uint32_t {
     cgroup_inet_ingress = 0,
     cgroup_inet_egress = 1,
@@ -114,7 +116,8 @@ enum class attach_type : std::uint32_t {
 };
 
 /// A link type, as the kernel numbers it (enum bpf_link_type): `link_type::xdp` is BPF_LINK_TYPE_XDP.
-/// Values this list does not name (newer kernels) are still valid.
+/// Values this list does not name (newer kernels) are still valid. `fmt::format("{}", t)` prints the
+/// kernel's name ("xdp", "hash"), or the number for a value the list does not name.
 enum class link_type : std::uint32_t {
     unspec = 0,
     raw_tracepoint = 1,
@@ -134,7 +137,8 @@ enum class link_type : std::uint32_t {
 };
 
 /// A map type, as the kernel numbers it (enum bpf_map_type): `map_type::hash` is BPF_MAP_TYPE_HASH.
-/// Values this list does not name (newer kernels) are still valid.
+/// Values this list does not name (newer kernels) are still valid. `fmt::format("{}", t)` prints the
+/// kernel's name ("xdp", "hash"), or the number for a value the list does not name.
 enum class map_type : std::uint32_t {
     unspec = 0,
     hash = 1,
@@ -192,15 +196,19 @@ struct kind_formatter : fmt::formatter<std::string_view> {
 
 }  // namespace bpfco
 
-/// `fmt::format("{}", bpfco::program_type::xdp)` is "xdp".
+// Each kind formats with fmt by its kernel name. Hidden from the reference: Doxygen cannot place a
+// specialization in fmt's namespace (the enums' own comments say how they print).
+/// \cond
+// `fmt::format("{}", bpfco::program_type::xdp)` is "xdp".
 template <>
 struct fmt::formatter<bpfco::program_type> : bpfco::detail::kind_formatter<bpfco::program_type> {};
-/// `fmt::format("{}", bpfco::attach_type::cgroup_inet_ingress)` is "cgroup_inet_ingress".
+// `fmt::format("{}", bpfco::attach_type::cgroup_inet_ingress)` is "cgroup_inet_ingress".
 template <>
 struct fmt::formatter<bpfco::attach_type> : bpfco::detail::kind_formatter<bpfco::attach_type> {};
-/// `fmt::format("{}", bpfco::link_type::xdp)` is "xdp".
+// `fmt::format("{}", bpfco::link_type::xdp)` is "xdp".
 template <>
 struct fmt::formatter<bpfco::link_type> : bpfco::detail::kind_formatter<bpfco::link_type> {};
-/// `fmt::format("{}", bpfco::map_type::hash)` is "hash".
+// `fmt::format("{}", bpfco::map_type::hash)` is "hash".
 template <>
 struct fmt::formatter<bpfco::map_type> : bpfco::detail::kind_formatter<bpfco::map_type> {};
+/// \endcond
