@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <utility>
 #include <vector>
 
 using namespace bpfco::ring_records;
@@ -41,6 +42,18 @@ struct fake_ring {
 };
 
 }  // namespace
+
+// Makes batches as the streams do; ring_buffer.hpp and perf_buffer.hpp befriend it for these tests.
+struct bpfco::detail::record_access {
+    template <class... Args>
+    static ring_batch make_ring_batch(Args&&... args) {
+        return ring_batch(std::forward<Args>(args)...);
+    }
+    template <class... Args>
+    static perf_batch make_perf_batch(Args&&... args) {
+        return perf_batch(std::forward<Args>(args)...);
+    }
+};
 
 TEST_SUITE("unit") {
 
@@ -190,7 +203,8 @@ bpfco::ring_batch lazy_batch(fake_ring& r, std::uint64_t begin, std::uint64_t pr
                              std::uint64_t limit = 0) {
     auto f = find_submitted(r.view(), begin, limit ? limit : prod, prod);
     REQUIRE(f.found);
-    return {nullptr, r.view(), begin, f.pos, f.len, limit ? limit : prod, prod, max_records};
+    return bpfco::detail::record_access::make_ring_batch(nullptr, r.view(), begin, f.pos, f.len, limit ? limit : prod,
+                                                          prod, max_records);
 }
 }  // namespace
 
@@ -409,7 +423,7 @@ TEST_CASE("perf_batch decodes in place, ring by ring, with a per-ring cap; wrapp
     pb = b.sample(pb, 8, 0x10);
     pb = b.sample(pb, 8, 0x11);
     std::vector<bpfco::detail::perf_range> ranges{perf_part(a, sa, 0, a0, pa, 3), perf_part(b, sb, 1, 0, pb)};
-    bpfco::perf_batch batch(nullptr, std::move(ranges), false);
+    auto batch = bpfco::detail::record_access::make_perf_batch(nullptr, std::move(ranges), false);
     std::vector<int> got;
     for (const auto& rec : batch) {
         if (rec.is_lost()) {
@@ -437,7 +451,7 @@ TEST_CASE("perf_batch: size() before iterating; a bad size ends that ring's part
     struct { std::uint32_t type; std::uint16_t misc, size; } h{perf_record_sample, 0, 4};
     a.write(p, &h, 8);
     std::vector<bpfco::detail::perf_range> ranges{perf_part(a, sa, 2, 0, p + 64)};
-    bpfco::perf_batch batch(nullptr, std::move(ranges), false);
+    auto batch = bpfco::detail::record_access::make_perf_batch(nullptr, std::move(ranges), false);
     CHECK(batch.size() == 1);
     std::size_t n = 0;
     for (const auto& rec : batch) n += rec.data()[0] == std::byte{0x05};

@@ -476,7 +476,7 @@ TEST_CASE("bpfco_log: 10,000 calls with mixed argument types arrive in order, fo
         if (i > 0) CHECK(got[i].timestamp_ns >= got[i - 1].timestamp_ns);
     }
     CHECK(wrong == 0);
-    MESSAGE(to_string(got[0].level), " ", got[0].text);
+    MESSAGE(fmt::format("{} {}", got[0].level, got[0].text));
 }
 
 TEST_CASE("bpfco_log: with a small ring, produced == received + dropped") {

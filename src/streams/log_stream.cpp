@@ -56,9 +56,8 @@ struct receive_op {
 };
 
 }  // namespace
-}  // namespace detail
 
-std::string_view to_string(log_level l) noexcept {
+std::string_view level_name(log_level l) noexcept {
     switch (l) {
         case log_level::error: return "ERROR";
         case log_level::warn: return "WARN";
@@ -68,6 +67,8 @@ std::string_view to_string(log_level l) noexcept {
     }
     return "LEVEL?";
 }
+
+}  // namespace detail
 
 log_formats log_formats::parse(std::span<const std::byte> section) {
     log_formats f;

@@ -12,6 +12,8 @@
 #include <boost/asio/execution_context.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -34,8 +36,10 @@ extern template class io_object<log_state>;
 /// are those the BPF side writes.
 enum class log_level : std::uint8_t { error = 1, warn = 2, info = 3, debug = 4, trace = 5 };
 
-/// "ERROR", "WARN", "INFO", "DEBUG", "TRACE".
-std::string_view to_string(log_level l) noexcept;
+namespace detail {
+// "ERROR", "WARN", "INFO", "DEBUG", "TRACE"; "LEVEL?" for a value the BPF side never writes.
+std::string_view level_name(log_level l) noexcept;
+}  // namespace detail
 
 /// One bpfco_log() call, formatted.
 struct log_record {
@@ -109,3 +113,15 @@ private:
 };
 
 }  // namespace bpfco
+
+// Doxygen cannot place a specialisation declared outside namespace fmt: kept out of the reference.
+/// \cond
+// `fmt::format("{}", bpfco::log_level::warn)` is "WARN".
+template <>
+struct fmt::formatter<bpfco::log_level> : fmt::formatter<std::string_view> {
+    template <class FormatContext>
+    auto format(bpfco::log_level l, FormatContext& ctx) const {
+        return fmt::formatter<std::string_view>::format(bpfco::detail::level_name(l), ctx);
+    }
+};
+/// \endcond

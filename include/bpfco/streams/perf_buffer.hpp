@@ -34,6 +34,8 @@ class perf_batch;
 
 namespace detail {
 class perf_state;
+// The record-walk unit tests and fuzzers make records and batches directly (they define it).
+struct record_access;
 // One CPU ring's part of a batch: [first, end) of the records below `head`, at most `cap` items.
 struct perf_range {
     std::uint32_t ring = 0;  // index of the ring in the stream
@@ -112,6 +114,7 @@ public:
 
 private:
     friend class perf_batch;
+    friend struct detail::record_access;
     // A sample of `cpu`'s ring. `mismatches`: where as<T>() counts a sample that does not fit T
     // (the stream's count).
     perf_record(std::uint32_t cpu, std::span<const std::byte> data,
@@ -279,13 +282,6 @@ public:
     /// An empty batch holding nothing.
     perf_batch() = default;
     /// Takes `o`'s items; `o` becomes empty. Iterators into `o` are invalidated.
-    // Made by the stream (and by the unit tests of the record walk); not part of the API.
-    /// \cond
-    /// A batch over `ranges` (one per ring with items) of the stream `state`; made by the stream.
-    perf_batch(std::shared_ptr<detail::perf_state> state, std::vector<detail::perf_range> ranges, bool empty,
-               const detail::type_mismatch_counter* mismatches = nullptr) noexcept
-        : state_(std::move(state)), mismatches_(mismatches), ranges_(std::move(ranges)), empty_(empty) {}
-    /// \endcond
     perf_batch(perf_batch&& o) noexcept { take_from(o); }
     /// Releases this batch, then takes `o`'s items.
     perf_batch& operator=(perf_batch&& o) noexcept {
@@ -321,6 +317,12 @@ public:
 
 private:
     friend class detail::perf_state;
+    friend struct detail::record_access;
+
+    // A batch over `ranges` (one per ring with items) of the stream `state`; made by the stream.
+    perf_batch(std::shared_ptr<detail::perf_state> state, std::vector<detail::perf_range> ranges, bool empty,
+               const detail::type_mismatch_counter* mismatches = nullptr) noexcept
+        : state_(std::move(state)), mismatches_(mismatches), ranges_(std::move(ranges)), empty_(empty) {}
 
     void take_from(perf_batch& o) noexcept {
         state_ = std::move(o.state_);

@@ -30,6 +30,8 @@ class ring_batch;
 
 namespace detail {
 class ring_state;
+// The record-walk unit tests and fuzzers make records and batches directly (they define it).
+struct record_access;
 // A released batch hands the ring space before `end` back to the producer.
 void release_ring_space(ring_state& state, std::uint64_t end) noexcept;
 // A batch's end became known (iterated to its end, or resolved): the next batch starts there.
@@ -75,6 +77,7 @@ public:
 
 private:
     friend class ring_batch;
+    friend struct detail::record_access;
     // `mismatches`: where as<T>() counts a record that is not sizeof(T) (the stream's count).
     explicit ring_record(std::span<const std::byte> data,
                          const detail::type_mismatch_counter* mismatches = nullptr) noexcept
@@ -183,27 +186,8 @@ public:
         std::uint32_t max_ = 0;
     };
 
+    /// An empty batch holding nothing.
     ring_batch() = default;
-    // Made by the stream (and by the unit tests of the record walk); not part of the API.
-    /// \cond
-    /// A batch over [begin, ...): `first` is its first submitted record (its header already
-    /// checked, `first_len` its length), `limit` the position no record of the batch starts at or
-    /// after, `producer_pos` the snapshot bounding every record's end (at most a ring ahead of
-    /// begin). Positions in the batch map linearly onto the double mapping. `mismatches` counts
-    /// records that as<T>() found not to be a T.
-    ring_batch(std::shared_ptr<detail::ring_state> state, ring_records::ring_view ring, std::uint64_t begin,
-               std::uint64_t first, std::uint32_t first_len, std::uint64_t limit, std::uint64_t producer_pos,
-               std::size_t max_records, const detail::type_mismatch_counter* mismatches = nullptr) noexcept
-        : state_(std::move(state)), mismatches_(mismatches), ring_(ring), begin_(begin), first_(first), limit_(limit),
-          producer_pos_(producer_pos), first_p_(ring.data + (first & (ring.capacity - 1))), limit_p_(at(limit)),
-          prod_p_(at(producer_pos)),
-          max_records_(max_records != 0 && max_records < UINT32_MAX ? static_cast<std::uint32_t>(max_records)
-                                                                    : UINT32_MAX),
-          first_len_(first_len), resolved_(false), empty_(false) {}
-    /// An empty batch over [begin, end) (discarded records only, or nothing): resolved already.
-    ring_batch(std::shared_ptr<detail::ring_state> state, std::uint64_t begin, std::uint64_t end) noexcept
-        : state_(std::move(state)), begin_(begin), first_(end), limit_(end), producer_pos_(end), end_(end) {}
-    /// \endcond
     /// Takes `o`'s records; `o` becomes empty. Iterators into `o` are invalidated.
     ring_batch(ring_batch&& o) noexcept { take_from(o); }
     /// Releases this batch, then takes `o`'s records.
@@ -248,6 +232,25 @@ public:
 
 private:
     friend class detail::ring_state;
+    friend struct detail::record_access;
+
+    // A batch over [begin, ...): `first` is its first submitted record (its header already
+    // checked, `first_len` its length), `limit` the position no record of the batch starts at or
+    // after, `producer_pos` the snapshot bounding every record's end (at most a ring ahead of
+    // begin). Positions in the batch map linearly onto the double mapping. `mismatches` counts
+    // records that as<T>() found not to be a T.
+    ring_batch(std::shared_ptr<detail::ring_state> state, ring_records::ring_view ring, std::uint64_t begin,
+               std::uint64_t first, std::uint32_t first_len, std::uint64_t limit, std::uint64_t producer_pos,
+               std::size_t max_records, const detail::type_mismatch_counter* mismatches = nullptr) noexcept
+        : state_(std::move(state)), mismatches_(mismatches), ring_(ring), begin_(begin), first_(first), limit_(limit),
+          producer_pos_(producer_pos), first_p_(ring.data + (first & (ring.capacity - 1))), limit_p_(at(limit)),
+          prod_p_(at(producer_pos)),
+          max_records_(max_records != 0 && max_records < UINT32_MAX ? static_cast<std::uint32_t>(max_records)
+                                                                    : UINT32_MAX),
+          first_len_(first_len), resolved_(false), empty_(false) {}
+    // An empty batch over [begin, end) (discarded records only, or nothing): resolved already.
+    ring_batch(std::shared_ptr<detail::ring_state> state, std::uint64_t begin, std::uint64_t end) noexcept
+        : state_(std::move(state)), begin_(begin), first_(end), limit_(end), producer_pos_(end), end_(end) {}
 
     // A position of the batch in the double mapping, and back: [first, producer_pos) is at most
     // a ring long, so it is contiguous there.
