@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cstring>
 #include <deque>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -163,10 +164,18 @@ bpfco::result<event_request> parse_event_request(std::string_view query) {
     return r;
 }
 
+// One event as every subscriber writes it: "id: N\ndata: JSON\n\n", of which NDJSON subscribers
+// write the "JSON\n" part. Built once, written by reference (no copy per subscriber).
+struct frame {
+    std::string sse;
+    std::size_t json_at;
+    asio::const_buffer sse_buffer() const { return asio::buffer(sse); }
+    asio::const_buffer ndjson_buffer() const { return asio::buffer(sse.data() + json_at, sse.size() - json_at - 1); }
+};
+
 struct event_hub::subscriber {
     struct item {
-        std::uint64_t seq;
-        std::shared_ptr<const std::string> json;
+        std::shared_ptr<const frame> event;
         std::uint64_t dropped_before;  // events dropped just before this one, told with it
     };
     subscriber(const asio::any_io_executor& ex, event_request r, beast::tcp_stream& s)
@@ -186,7 +195,7 @@ void event_hub::publish(std::span<const std::byte> record) {
     if (subscribers_.empty()) return;
     decoded d;
     if (!decode(record, d)) return;
-    std::shared_ptr<const std::string> json;  // formatted once, for the first subscriber that takes it
+    std::shared_ptr<const frame> f;  // formatted once, for the first subscriber that takes it
     for (auto& s : subscribers_) {
         if (!matches(s->request, d.view)) continue;
         if (s->queue.size() >= limits_.queue) {
@@ -204,12 +213,13 @@ void event_hub::publish(std::span<const std::byte> record) {
             }
             continue;
         }
-        if (!json) {
-            auto line = format_event(record, output_format::json);
-            if (!line) return;
-            json = std::make_shared<const std::string>(std::move(*line));
+        if (!f) {
+            auto json = format_event(record, output_format::json);
+            if (!json) return;
+            auto head = fmt::format("id: {}\ndata: ", seq);
+            f = std::make_shared<const frame>(frame{head + *json + "\n\n", head.size()});
         }
-        s->queue.push_back({seq, json, std::exchange(s->dropped, 0)});
+        s->queue.push_back({f, std::exchange(s->dropped, 0)});
         if (s->waiting) s->wake.cancel();
     }
 }
@@ -218,14 +228,18 @@ asio::awaitable<void> event_hub::stream(beast::tcp_stream& stream, event_request
     auto s = std::make_shared<subscriber>(stream.get_executor(), std::move(request), stream);
     const bool ndjson = s->request.ndjson;
     auto self = subscribers_.insert(subscribers_.end(), s);
-    std::uint64_t in_flight = 0;  // events in the buffer being written
+    // What the current write refers to: the events (kept alive by their frames), the drop
+    // notices and heartbeats (in a deque: its elements stay put as it grows), the buffers.
+    std::vector<std::shared_ptr<const frame>> in_flight;
+    std::deque<std::string> notes;
+    std::vector<asio::const_buffer> buffers;
     struct unregister {
         event_hub& hub;
         std::list<std::shared_ptr<subscriber>>::iterator it;
-        std::uint64_t& in_flight;
+        const std::vector<std::shared_ptr<const frame>>& in_flight;
         ~unregister() {
             auto& s = **it;
-            hub.stats_.dropped_disconnected += s.queue.size() + in_flight;
+            hub.stats_.dropped_disconnected += s.queue.size() + in_flight.size();
             s.stall.cancel();
             hub.subscribers_.erase(it);
         }
@@ -234,46 +248,47 @@ asio::awaitable<void> event_hub::stream(beast::tcp_stream& stream, event_request
     // A stream ends only with the connection: no length, no keep-alive. Timeouts are the stall
     // timer's job from here on.
     stream.expires_never();
-    std::string buf = fmt::format("HTTP/1.{} 200 OK\r\nServer: monitord\r\nContent-Type: {}\r\nCache-Control: no-cache\r\n"
-                                  "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n",
-                                  version == 10 ? 0 : 1, ndjson ? "application/x-ndjson" : "text/event-stream");
-    auto told = [&](std::uint64_t n) {
-        if (ndjson)
-            fmt::format_to(std::back_inserter(buf), "{{\"dropped\":{}}}\n", n);
-        else
-            fmt::format_to(std::back_inserter(buf), "event: dropped\ndata: {{\"dropped\":{}}}\n\n", n);
+    notes.push_back(fmt::format("HTTP/1.{} 200 OK\r\nServer: monitord\r\nContent-Type: {}\r\nCache-Control: no-cache\r\n"
+                                "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n",
+                                version == 10 ? 0 : 1, ndjson ? "application/x-ndjson" : "text/event-stream"));
+    buffers.push_back(asio::buffer(notes.back()));
+    auto note = [&](std::string text) {
+        notes.push_back(std::move(text));
+        buffers.push_back(asio::buffer(notes.back()));
     };
-    constexpr std::size_t batch = 256;  // events per write: few syscalls, yet the queue frees early
+    auto told = [&](std::uint64_t n) {
+        note(ndjson ? fmt::format("{{\"dropped\":{}}}\n", n) : fmt::format("event: dropped\ndata: {{\"dropped\":{}}}\n\n", n));
+    };
+    constexpr std::size_t batch = 256;  // events per write (and iovecs, well under IOV_MAX)
     for (;;) {
         if (closed_) co_return;
-        if (s->queue.empty() && s->dropped == 0 && buf.empty()) {
+        if (s->queue.empty() && s->dropped == 0 && buffers.empty()) {
             s->waiting = true;
             s->wake.expires_after(limits_.heartbeat);
             auto [ec] = co_await s->wake.async_wait(asio::as_tuple(asio::use_awaitable));
             s->waiting = false;
             if (closed_) co_return;
-            if (!ec) buf = ndjson ? "\n" : ": heartbeat\n\n";
+            if (!ec) note(ndjson ? "\n" : ": heartbeat\n\n");
         }
         for (std::size_t n = 0; n < batch && !s->queue.empty(); ++n) {
             auto& it = s->queue.front();
             if (it.dropped_before) told(it.dropped_before);
-            if (ndjson)
-                fmt::format_to(std::back_inserter(buf), "{}\n", *it.json);
-            else
-                fmt::format_to(std::back_inserter(buf), "id: {}\ndata: {}\n\n", it.seq, *it.json);
+            buffers.push_back(ndjson ? it.event->ndjson_buffer() : it.event->sse_buffer());
+            in_flight.push_back(std::move(it.event));
             s->queue.pop_front();
-            ++in_flight;
         }
         if (s->queue.empty() && s->dropped) told(std::exchange(s->dropped, 0));  // caught up
         if (s->full && s->queue.size() < limits_.queue) {
             s->full = false;
             s->stall.cancel();
         }
-        if (buf.empty()) continue;
-        auto [ec, n] = co_await asio::async_write(stream.socket(), asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+        if (buffers.empty()) continue;
+        auto [ec, n] = co_await asio::async_write(stream.socket(), buffers, asio::as_tuple(asio::use_awaitable));
         if (ec) co_return;
-        stats_.sent += std::exchange(in_flight, 0);
-        buf.clear();
+        stats_.sent += in_flight.size();
+        in_flight.clear();
+        notes.clear();
+        buffers.clear();
     }
 }
 
