@@ -8,6 +8,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <deque>
@@ -188,7 +191,25 @@ struct event_hub::subscriber {
     asio::steady_timer stall;    // runs while the queue is full
     bool waiting = false;
     bool full = false;
+    bool gone = false;  // the peer closed its side
 };
+
+namespace {
+// A subscriber that leaves is noticed at once, not at the next write (a quiet filter may have
+// none for long), so that its connection stops counting against the caps. The peer sends
+// nothing after its request: the socket turning readable means EOF, or a stray byte, dropped.
+void watch_for_leaving(std::weak_ptr<event_hub::subscriber> w, asio::ip::tcp::socket& socket) {
+    socket.async_wait(asio::ip::tcp::socket::wait_read, [w, &socket](boost::system::error_code ec) {
+        auto s = w.lock();
+        if (ec || !s) return;  // while the subscriber lives, so does its socket
+        char byte;
+        const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_DONTWAIT);
+        if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) return watch_for_leaving(w, socket);
+        s->gone = true;
+        s->wake.cancel();
+    });
+}
+}  // namespace
 
 void event_hub::publish(std::span<const std::byte> record) {
     const auto seq = ++seq_;
@@ -228,6 +249,7 @@ asio::awaitable<void> event_hub::stream(beast::tcp_stream& stream, event_request
     auto s = std::make_shared<subscriber>(stream.get_executor(), std::move(request), stream);
     const bool ndjson = s->request.ndjson;
     auto self = subscribers_.insert(subscribers_.end(), s);
+    watch_for_leaving(s, stream.socket());
     // What the current write refers to: the events (kept alive by their frames), the drop
     // notices and heartbeats (in a deque: its elements stay put as it grows), the buffers.
     std::vector<std::shared_ptr<const frame>> in_flight;
@@ -261,13 +283,13 @@ asio::awaitable<void> event_hub::stream(beast::tcp_stream& stream, event_request
     };
     constexpr std::size_t batch = 256;  // events per write (and iovecs, well under IOV_MAX)
     for (;;) {
-        if (closed_) co_return;
+        if (closed_ || s->gone) co_return;
         if (s->queue.empty() && s->dropped == 0 && buffers.empty()) {
             s->waiting = true;
             s->wake.expires_after(limits_.heartbeat);
             auto [ec] = co_await s->wake.async_wait(asio::as_tuple(asio::use_awaitable));
             s->waiting = false;
-            if (closed_) co_return;
+            if (closed_ || s->gone) co_return;
             if (!ec) note(ndjson ? "\n" : ": heartbeat\n\n");
         }
         for (std::size_t n = 0; n < batch && !s->queue.empty(); ++n) {
