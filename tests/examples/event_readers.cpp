@@ -6,7 +6,8 @@
 // Connects COUNT subscribers to 127.0.0.1:PORT/events?QUERY, prints "ready", then reads. A number
 // on stdin is the count of events each subscriber is due: once every stream has received or been
 // told of that many (or 60 s later, or at EOF on stdin with no number), prints one line per
-// stream, "received told out_of_order eof", and exits.
+// stream, "received told out_of_order eof", then "last S": the seconds from "ready" to the last
+// byte received (the bench's time base), and exits.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -91,6 +92,8 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
+    const auto ready = std::chrono::steady_clock::now();
+    auto last_data = ready;
     std::printf("ready\n");
     std::fflush(stdout);
 
@@ -123,11 +126,13 @@ int main(int argc, char** argv) {
                 continue;
             }
             streams[i].feed(buf.data(), static_cast<std::size_t>(n));
+            last_data = std::chrono::steady_clock::now();
         }
     }
     for (auto& s : streams)
         std::printf("%llu %llu %llu %d\n", static_cast<unsigned long long>(s.received),
                     static_cast<unsigned long long>(s.told), static_cast<unsigned long long>(s.out_of_order),
                     s.eof ? 1 : 0);
+    std::printf("last %.3f\n", std::chrono::duration<double>(last_data - ready).count());
     return 0;
 }
