@@ -236,7 +236,8 @@ TEST_CASE("line output: a stdout nobody reads costs counted lines, never a block
 }
 
 TEST_CASE("GET /events query: filters parsed and percent-decoded, a bad one named; the stream options") {
-    auto r = parse_event_request("kind=exec,connect&pid=42&uid=0&comm=a+b%2Fc&path_prefix=%2Fetc%2F&format=ndjson").value();
+    auto r =
+        parse_event_request("kind=exec,connect&pid=42&uid=0&comm=a+b%2Fc&path_prefix=%2Fetc%2F&format=ndjson").value();
     CHECK(r.kinds == ((1u << MONITORD_EXEC) | (1u << MONITORD_CONNECT)));
     CHECK(r.pid == 42u);
     CHECK(r.uid == 0u);
@@ -260,7 +261,8 @@ TEST_CASE("GET /events query: filters parsed and percent-decoded, a bad one name
     CHECK(d.max_connections_per_address == 8);
     CHECK(d.event_queue == 1024);
     CHECK(d.event_stall_timeout == std::chrono::seconds(30));
-    auto o = parse({"--max-connections-per-address", "200", "--event-queue", "16", "--event-stall-timeout", "0.5"}).value();
+    auto o =
+        parse({"--max-connections-per-address", "200", "--event-queue", "16", "--event-stall-timeout", "0.5"}).value();
     CHECK(o.max_connections_per_address == 200);
     CHECK(o.event_queue == 16);
     CHECK(o.event_stall_timeout == std::chrono::milliseconds(500));

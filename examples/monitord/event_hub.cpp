@@ -69,8 +69,8 @@ bool read_into(std::span<const std::byte> r, T& v) {
 
 std::string_view bounded(const char* s, std::size_t cap) { return {s, ::strnlen(s, cap)}; }
 
-// The record stays alive while the view is used (publish's scope); the strings point into copies
-// held by the caller.
+// A copy of the record, read as its kind's struct, and the view the filters use, which points
+// into that copy.
 struct decoded {
     union {
         monitord_exec exec;
@@ -161,7 +161,8 @@ bpfco::result<event_request> parse_event_request(std::string_view query) {
             if (v != "sse" && v != "ndjson") return bad(fmt::format("format '{}': expected sse or ndjson", v));
             r.ndjson = v == "ndjson";
         } else {
-            return bad(fmt::format("unknown parameter '{}': expected kind, pid, uid, comm, path_prefix or format", name));
+            return bad(fmt::format("unknown parameter '{}': expected kind, pid, uid, comm, path_prefix or format",
+                                   name));
         }
     }
     return r;
@@ -270,8 +271,8 @@ asio::awaitable<void> event_hub::stream(beast::tcp_stream& stream, event_request
     // A stream ends only with the connection: no length, no keep-alive. Timeouts are the stall
     // timer's job from here on.
     stream.expires_never();
-    notes.push_back(fmt::format("HTTP/1.{} 200 OK\r\nServer: monitord\r\nContent-Type: {}\r\nCache-Control: no-cache\r\n"
-                                "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n",
+    notes.push_back(fmt::format("HTTP/1.{} 200 OK\r\nServer: monitord\r\nContent-Type: {}\r\n"
+                                "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\n\r\n",
                                 version == 10 ? 0 : 1, ndjson ? "application/x-ndjson" : "text/event-stream"));
     buffers.push_back(asio::buffer(notes.back()));
     auto note = [&](std::string text) {
@@ -279,7 +280,8 @@ asio::awaitable<void> event_hub::stream(beast::tcp_stream& stream, event_request
         buffers.push_back(asio::buffer(notes.back()));
     };
     auto told = [&](std::uint64_t n) {
-        note(ndjson ? fmt::format("{{\"dropped\":{}}}\n", n) : fmt::format("event: dropped\ndata: {{\"dropped\":{}}}\n\n", n));
+        note(ndjson ? fmt::format("{{\"dropped\":{}}}\n", n)
+                    : fmt::format("event: dropped\ndata: {{\"dropped\":{}}}\n\n", n));
     };
     constexpr std::size_t batch = 256;  // events per write (and iovecs, well under IOV_MAX)
     for (;;) {
