@@ -1,5 +1,5 @@
 """monitord for a test, and its HTTP endpoints from the client side: /metrics scraped and parsed,
-GET /events read as Server-Sent Events. Shared by the tests of monitord's event stream and page.
+GET /events read as Server-Sent Events. Shared by the test_monitord_*.py that run one monitord on a fixed port.
 Each test is expected to run inside a Netns of its own (netns.py), so the fixed port is free."""
 import os
 import re
@@ -40,14 +40,22 @@ def rss_kib(pid):
         return int(re.search(r"^VmRSS:\s+(\d+)", f.read(), re.M).group(1))
 
 
-class Monitord:
-    """monitord listening on 127.0.0.1:PORT with its events on stdout discarded; ready once
-    /metrics answers."""
+def metric(name):
+    """One series of /metrics, by name and labels as exposed."""
+    for line in get()[1].splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not in the metrics")
 
-    def __init__(self, binary, *args):
+
+class Monitord:
+    """monitord listening on 127.0.0.1:PORT (run through `prefix`, e.g. prlimit), its events on
+    `stdout` (default: discarded); ready once /metrics answers."""
+
+    def __init__(self, binary, *args, prefix=(), stdout=None):
         self.err = tempfile.NamedTemporaryFile(prefix="bpfco_monitord_", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([binary, "--listen", f"127.0.0.1:{PORT}", *args],
-                                     stdout=subprocess.DEVNULL, stderr=self.err)
+        self.proc = subprocess.Popen([*prefix, binary, "--listen", f"127.0.0.1:{PORT}", *args],
+                                     stdout=stdout if stdout is not None else subprocess.DEVNULL, stderr=self.err)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
