@@ -1,6 +1,8 @@
 #include "support.hpp"
 
+#include "event_hub.hpp"
 #include "events.hpp"
+#include "monitord_events.h"
 #include "metrics.hpp"
 #include "options.hpp"
 #include "output.hpp"
@@ -231,4 +233,38 @@ TEST_CASE("line output: a stdout nobody reads costs counted lines, never a block
     }
     ::close(p[0]);  // the stuck writer now fails with EPIPE (SIGPIPE is blocked in its thread)
     ::close(p[1]);
+}
+
+TEST_CASE("GET /events query: filters parsed and percent-decoded, a bad one named; the stream options") {
+    auto r =
+        parse_event_request("kind=exec,connect&pid=42&uid=0&comm=a+b%2Fc&path_prefix=%2Fetc%2F&format=ndjson").value();
+    CHECK(r.kinds == ((1u << MONITORD_EXEC) | (1u << MONITORD_CONNECT)));
+    CHECK(r.pid == 42u);
+    CHECK(r.uid == 0u);
+    CHECK(r.comm == "a b/c");
+    CHECK(r.path_prefix == "/etc/");
+    CHECK(r.ndjson);
+    CHECK(parse_event_request("").value().kinds == 0);
+    for (auto [query, message] : std::vector<std::pair<std::string_view, std::string_view>>{
+             {"kind=exe", "kind 'exe': expected exec, open or connect (comma-separated)"},
+             {"pid=", "pid '': expected a number"},
+             {"uid=99999999999", "uid '99999999999': expected a number"},
+             {"comm=0123456789abcdef", "comm '0123456789abcdef': expected 1 to 15 bytes (a task's comm)"},
+             {"comm=%4", "comm '%4': bad percent-encoding"},
+             {"format=json", "format 'json': expected sse or ndjson"},
+             {"kinds=exec", "unknown parameter 'kinds': expected kind, pid, uid, comm, path_prefix or format"}}) {
+        auto bad = parse_event_request(query);
+        REQUIRE(bad.has_error());
+        CHECK(bad.error().message == message);
+    }
+    auto d = parse({}).value();
+    CHECK(d.max_connections_per_address == 8);
+    CHECK(d.event_queue == 1024);
+    CHECK(d.event_stall_timeout == std::chrono::seconds(30));
+    auto o =
+        parse({"--max-connections-per-address", "200", "--event-queue", "16", "--event-stall-timeout", "0.5"}).value();
+    CHECK(o.max_connections_per_address == 200);
+    CHECK(o.event_queue == 16);
+    CHECK(o.event_stall_timeout == std::chrono::milliseconds(500));
+    CHECK(parse({"--event-queue", "0"}).has_error());
 }

@@ -1,6 +1,7 @@
 #include "http_server.hpp"
 
 #include "output.hpp"
+#include "page.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -73,7 +74,7 @@ std::optional<http::response<http::string_body>> refusal(boost::system::error_co
 }
 
 asio::awaitable<void> session(std::shared_ptr<http_server::state> s, tcp::socket socket, asio::ip::address peer,
-                              std::function<std::string()> render) {
+                              std::function<std::string()> render, event_hub& hub) {
     beast::tcp_stream stream(std::move(socket));
     auto self = s->sessions.insert(s->sessions.end(), &stream);
     struct unregister {
@@ -115,15 +116,33 @@ asio::awaitable<void> session(std::shared_ptr<http_server::state> s, tcp::socket
             res = answer(http::status::payload_too_large, parser.get().version(), "monitord takes no request body\n");
         } else {
             const auto& req = parser.get();
+            const auto target = std::string_view(req.target());
+            const auto path = target.substr(0, target.find('?'));
+            const auto query = path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view{};
+            constexpr std::string_view served = "monitord serves GET /metrics, /events and /\n";
             if (req.method() != http::verb::get && req.method() != http::verb::head) {
-                res = answer(http::status::method_not_allowed, req.version(), "monitord serves GET /metrics\n");
-            } else if (req.target() != "/metrics") {
-                res = answer(http::status::not_found, req.version(), "monitord serves GET /metrics\n");
-            } else {
+                res = answer(http::status::method_not_allowed, req.version(), std::string(served));
+            } else if (path == "/metrics") {
                 res = answer(http::status::ok, req.version(), render());
                 res->set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-                if (req.method() == http::verb::head) res->body().clear();
+            } else if (path == "/") {
+                res = answer(http::status::ok, req.version(), std::string(event_page()));
+                res->set(http::field::content_type, "text/html; charset=utf-8");
+            } else if (path == "/events") {
+                auto request = parse_event_request(query);
+                if (!request) {
+                    res = answer(http::status::bad_request, req.version(),
+                                 fmt::format("/events: {}\n", request.error().message));
+                } else if (req.method() == http::verb::head) {
+                    res = answer(http::status::method_not_allowed, req.version(), "/events is GET only\n");
+                } else {
+                    co_await hub.stream(stream, std::move(request).value(), req.version());
+                    co_return;  // a stream ends with its connection
+                }
+            } else {
+                res = answer(http::status::not_found, req.version(), std::string(served));
             }
+            if (req.method() == http::verb::head) res->body().clear();
             res->keep_alive(req.keep_alive());
         }
         // A client that does not read its answer is cut like one that does not send.
@@ -152,7 +171,8 @@ void turn_away(tcp::socket& socket) {
 
 }  // namespace
 
-asio::awaitable<void> http_server::serve(std::function<std::string()> render, std::function<void(std::string)> log) {
+asio::awaitable<void> http_server::serve(std::function<std::string()> render, event_hub& hub,
+                                         std::function<void(std::string)> log) {
     auto s = s_;
     s->log = log;
     std::uint64_t refused = 0;  // accepts that failed for lack of fds, in the current episode
@@ -194,7 +214,7 @@ asio::awaitable<void> http_server::serve(std::function<std::string()> render, st
         ++from_peer;
         ++s->active;
         // An exception ends only its own connection, and says so.
-        asio::co_spawn(s->acceptor.get_executor(), session(s, std::move(socket), peer, render),
+        asio::co_spawn(s->acceptor.get_executor(), session(s, std::move(socket), peer, render, hub),
                        [s](std::exception_ptr e) {
                            if (e) s->log("an HTTP connection ended by an exception: " + exception_text(e));
                        });

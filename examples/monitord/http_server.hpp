@@ -4,6 +4,7 @@
 // capped, oversized or malformed requests are answered and closed, fd exhaustion backs off.
 #pragma once
 
+#include "event_hub.hpp"
 #include "metrics.hpp"
 
 #include <bpfco/error.hpp>
@@ -34,11 +35,14 @@ class http_server {
 public:
     static bpfco::result<http_server> bind(const boost::asio::any_io_executor& ex, const std::string& address,
                                            std::uint16_t port, http_limits limits);
-    /// Accepts until close(); GET /metrics answers with render(), other targets 404, other
-    /// methods 405, a request with a body 413, a header too large 431, a malformed one 400.
+    /// Accepts until close(); GET /metrics answers with render(), GET /events streams from `hub`
+    /// (a bad filter: 400 naming it), GET / the live page; other targets 404, other methods
+    /// 405, a request with a body 413, a header too large 431, a malformed one 400. A stream
+    /// holds its connection, counted against both connection caps.
     /// `log` gets one line when the process runs out of fds, one when it accepts again, and one
     /// for each connection an exception ended (the others carry on).
-    boost::asio::awaitable<void> serve(std::function<std::string()> render, std::function<void(std::string)> log);
+    boost::asio::awaitable<void> serve(std::function<std::string()> render, event_hub& hub,
+                                       std::function<void(std::string)> log);
     /// Closes the listener and every open connection at once.
     void close();
     boost::asio::ip::tcp::endpoint local_endpoint() const;

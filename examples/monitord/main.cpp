@@ -1,4 +1,5 @@
 // monitord: one io_context, several coroutines co_awaiting kernel events and serving HTTP.
+#include "event_hub.hpp"
 #include "events.hpp"
 #include "http_server.hpp"
 #include "metrics.hpp"
@@ -123,6 +124,7 @@ struct monitor_state {
     const bpfco::ring_buffer* events = nullptr;
     const line_output* output = nullptr;
     const http_server* server = nullptr;
+    const event_hub* hub = nullptr;
 
     metrics snapshot() const {
         metrics m;
@@ -152,12 +154,13 @@ struct monitor_state {
         if (output) m.output_dropped = output->dropped();
         m.log_dropped = log_dropped();
         if (server) m.http = server->refusals();
+        if (hub) m.stream = hub->stats();
         return m;
     }
 };
 
 asio::awaitable<void> print_events(monitor_state& d, bpfco::ring_buffer& events, output_format format,
-                                   line_output& out) {
+                                   line_output& out, event_hub& hub) {
     for (;;) {
         auto [ec, batch] = co_await events.async_receive(asio::as_tuple(asio::use_awaitable));
         if (ec) co_return;  // closed on shutdown
@@ -174,6 +177,7 @@ asio::awaitable<void> print_events(monitor_state& d, bpfco::ring_buffer& events,
                 ++d.malformed;
                 continue;
             }
+            hub.publish(rec.data());
             if (auto line = format_event(rec.data(), format))
                 out.push(*line);
             else
@@ -414,9 +418,12 @@ int main(int argc, char** argv) {
         return detach_pinned(obj.value(), opt.pin_dir);
     }
     const resolved r = check_arguments(opt);
+    // Before the io_context: stream coroutines still in it when it is destroyed unregister from it.
+    event_hub hub({opt.event_queue, opt.event_stall_timeout});
     asio::io_context io;
     auto server = http_server::bind(io.get_executor(), opt.listen_address, opt.listen_port,
-                                    {opt.header_timeout, opt.idle_timeout, opt.max_connections});
+                                    {opt.header_timeout, opt.idle_timeout, opt.max_connections,
+                                     http_limits{}.max_header_bytes, opt.max_connections_per_address});
     if (!server) fail(2, server.error().message);
 
     // Needs CAP_SYS_ADMIN, so before privileges are dropped; the fd keeps statistics on after that.
@@ -440,21 +447,23 @@ int main(int argc, char** argv) {
     d.events = &events.value();
     d.output = out.get();
     d.server = &server.value();
+    d.hub = &hub;
     const auto format = opt.json ? output_format::json : output_format::log;
     int status = 0;
     auto give_up = [&] {
         status = 1;
         io.stop();
     };
-    supervise(io, "the event printer", [&] { return print_events(d, events.value(), format, *out); }, give_up);
+    supervise(io, "the event printer", [&] { return print_events(d, events.value(), format, *out, hub); }, give_up);
     supervise(io, "the HTTP server",
               [&] {
-                  return server.value().serve([&d] { return render_prometheus(d.snapshot()); },
+                  return server.value().serve([&d] { return render_prometheus(d.snapshot()); }, hub,
                                               [](std::string line) { log(line); });
               },
               give_up);
     const auto ep = server.value().local_endpoint();
-    log(fmt::format("metrics on http://{}/metrics", host_port(ep.address().to_string(), ep.port())));
+    log(fmt::format("metrics on http://{0}/metrics, events on http://{0}/events, live page on http://{0}/",
+                    host_port(ep.address().to_string(), ep.port())));
 
     const std::string leaving =
         opt.pin_dir.empty()
@@ -464,6 +473,7 @@ int main(int argc, char** argv) {
                           opt.pin_dir, opt.pin_dir);
     run_until_stopped(io, opt.duration, leaving, [&] {
         events.value().close();
+        hub.close();
         server.value().close();
     });
     out->finish();

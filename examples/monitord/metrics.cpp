@@ -53,6 +53,18 @@ std::string render_prometheus(const metrics& m) {
     put("monitord_http_refused_total", "{reason=\"header_timeout\"}", m.http.header_timeout);
     put("monitord_http_refused_total", "{reason=\"bad_request\"}", m.http.bad_request);
     put("monitord_http_refused_total", "{reason=\"no_fds\"}", m.http.no_fds);
+    header(out, "monitord_event_subscribers", "gauge", "Clients streaming GET /events now.");
+    put("monitord_event_subscribers", "", m.stream.subscribers);
+    header(out, "monitord_event_stream_sent_total", "counter", "Events written to GET /events subscribers.");
+    put("monitord_event_stream_sent_total", "", m.stream.sent);
+    header(out, "monitord_event_stream_dropped_total", "counter",
+           "Events a GET /events subscriber matched but did not get: its queue was full (it was told), or its "
+           "connection ended with them queued.");
+    put("monitord_event_stream_dropped_total", "{reason=\"queue_full\"}", m.stream.dropped_queue_full);
+    put("monitord_event_stream_dropped_total", "{reason=\"disconnected\"}", m.stream.dropped_disconnected);
+    header(out, "monitord_event_subscribers_stalled_total", "counter",
+           "GET /events subscribers disconnected for keeping their queue full past --event-stall-timeout.");
+    put("monitord_event_subscribers_stalled_total", "", m.stream.stalled);
 
     header(out, "monitord_process_lifetime_seconds", "histogram", "Time from exec to exit of processes.");
     // A fixed bucket set (series must not come and go between scrapes): log2 slot k counts

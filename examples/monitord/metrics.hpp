@@ -22,6 +22,15 @@ struct http_refusals {
     std::uint64_t no_fds = 0;          ///< accept failed for lack of fds or memory (each retry)
 };
 
+/// GET /events: subscribers now and what became of the events queued for them.
+struct event_stream_stats {
+    std::uint64_t subscribers = 0;
+    std::uint64_t sent = 0;                  ///< events written to a subscriber
+    std::uint64_t dropped_queue_full = 0;    ///< not queued: the subscriber's queue was full
+    std::uint64_t dropped_disconnected = 0;  ///< queued, then the subscriber's connection ended
+    std::uint64_t stalled = 0;               ///< subscribers cut off for staying full past the limit
+};
+
 /// What one of monitord's BPF programs has cost since it was loaded (counted while the kernel's
 /// run-time statistics are on).
 struct program_cost {
@@ -39,6 +48,7 @@ struct metrics {
     std::uint64_t log_dropped = 0;             ///< log lines not written: stderr closed or gone
     std::uint64_t record_type_mismatches = 0;  ///< ring records too short for the event type read
     http_refusals http;
+    event_stream_stats stream;
     bpfco::histogram lifetime_us = bpfco::histogram::log2({});  ///< exec-to-exit, microseconds
     std::uint64_t lifetime_sum_us = 0;
     /// Empty without --bpf-stats: the series are then left out, not exported as zeros.

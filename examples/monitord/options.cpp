@@ -113,6 +113,15 @@ void define(examples::command_line& cli, options& o) {
                 "close an idle keep-alive HTTP connection after S seconds (default 15)");
     add_count(cli, "--max-connections", o.max_connections,
               "at most N HTTP connections; more are answered 503 (default 64)");
+    add_count(cli, "--max-connections-per-address", o.max_connections_per_address,
+              "at most N HTTP connections from one client address, event streams\n"
+              "included; more are answered 503 (default 8)");
+    add_count(cli, "--event-queue", o.event_queue,
+              "events waiting for each GET /events subscriber; when full, its events\n"
+              "are dropped, counted and told to it in-band (default 1024)");
+    add_seconds(cli, "--event-stall-timeout", o.event_stall_timeout,
+                "disconnect a GET /events subscriber whose queue stays full for S\n"
+                "seconds (default 30)");
     add_count(cli, "--output-queue", o.output_queue,
               "event lines waiting for stdout; when full, lines are dropped and\n"
               "counted in monitord_output_dropped_total (default 4096)");

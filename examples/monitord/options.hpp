@@ -39,6 +39,12 @@ struct options {
     std::chrono::milliseconds header_timeout{5000};
     std::chrono::milliseconds idle_timeout{15000};
     std::size_t max_connections = 64;
+    /// GET /events and the per-address cap (issues 24 and 27): connections from one client
+    /// address past max_connections_per_address are answered 503; each subscriber queues at most
+    /// event_queue events and is disconnected after event_stall_timeout with its queue full.
+    std::size_t max_connections_per_address = 8;
+    std::size_t event_queue = 1024;
+    std::chrono::milliseconds event_stall_timeout{30000};
     std::size_t output_queue = 4096;  ///< event lines waiting for stdout; more are dropped and counted
     std::string user = "nobody";      ///< runs as this user once attached
     /// A bpffs directory: links and maps are pinned there, re-used by the next start and left

@@ -18,10 +18,11 @@ import time
 import unittest
 import urllib.parse
 
+import monitord_http
+from monitord_http import PORT, get, metric
 from netns import Netns, sh
 
 MONITORD = None
-PORT = 9435
 
 
 def fds(pid):
@@ -32,24 +33,6 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def get(path="/metrics", timeout=5):
-    """One HTTP/1.0 request; returns (status, body)."""
-    with socket.create_connection(("127.0.0.1", PORT), timeout=timeout) as s:
-        s.sendall(f"GET {path} HTTP/1.0\r\n\r\n".encode())
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split()[1]), body.decode()
-
-
-def metric(name):
-    for line in get()[1].splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"{name} not in the metrics")
 
 
 def client(i, timeout=None):
@@ -73,39 +56,8 @@ def raw(request, timeout=5):
             return b""
 
 
-class Monitord:
-    def __init__(self, *args, prefix=(), stdout=None):
-        self.err = tempfile.NamedTemporaryFile(prefix="bpfco_monitord_abuse_", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([*prefix, MONITORD, "--listen", f"127.0.0.1:{PORT}", *args],
-                                     stdout=stdout if stdout is not None else subprocess.DEVNULL, stderr=self.err)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"monitord exited {self.proc.returncode}: {self.stderr()}")
-            try:
-                if get(timeout=1)[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("monitord did not serve /metrics within 20 s: " + self.stderr())
-
-    def stderr(self):
-        with open(self.err.name) as f:
-            return f.read()
-
-    def stop_timed(self, sig=signal.SIGTERM):
-        """Sends sig; returns (exit status, seconds until exit)."""
-        t = time.monotonic()
-        self.proc.send_signal(sig)
-        rc = self.proc.wait(timeout=15)
-        return rc, time.monotonic() - t
-
-    def cleanup(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        os.unlink(self.err.name)
+def Monitord(*args, **kw):
+    return monitord_http.Monitord(MONITORD, *args, **kw)
 
 
 class MonitordAbuseTest(unittest.TestCase):

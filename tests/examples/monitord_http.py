@@ -1,0 +1,148 @@
+"""monitord for a test, and its HTTP endpoints from the client side: /metrics scraped and parsed,
+GET /events read as Server-Sent Events. Shared by the test_monitord_*.py that run one monitord on a fixed port.
+Each test is expected to run inside a Netns of its own (netns.py), so the fixed port is free."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+PORT = 9435
+
+
+def get(path="/metrics", timeout=5):
+    """One HTTP/1.0 request; returns (status, body as text)."""
+    with socket.create_connection(("127.0.0.1", PORT), timeout=timeout) as s:
+        s.sendall(f"GET {path} HTTP/1.0\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode()
+
+
+def metrics(timeout=5):
+    """The /metrics exposition as {'name{labels}': value}."""
+    status, body = get(timeout=timeout)
+    assert status == 200, f"/metrics answered {status}"
+    out = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"^VmRSS:\s+(\d+)", f.read(), re.M).group(1))
+
+
+def metric(name):
+    """One series of /metrics, by name and labels as exposed."""
+    for line in get()[1].splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not in the metrics")
+
+
+class Monitord:
+    """monitord listening on 127.0.0.1:PORT (run through `prefix`, e.g. prlimit), its events on
+    `stdout` (default: discarded); ready once /metrics answers."""
+
+    def __init__(self, binary, *args, prefix=(), stdout=None):
+        self.err = tempfile.NamedTemporaryFile(prefix="bpfco_monitord_", suffix=".log", delete=False)
+        self.proc = subprocess.Popen([*prefix, binary, "--listen", f"127.0.0.1:{PORT}", *args],
+                                     stdout=stdout if stdout is not None else subprocess.DEVNULL, stderr=self.err)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"monitord exited {self.proc.returncode}: {self.stderr()}")
+            try:
+                if get(timeout=1)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("monitord did not serve /metrics within 20 s: " + self.stderr())
+
+    def stderr(self):
+        with open(self.err.name) as f:
+            return f.read()
+
+    def stop_timed(self, sig=signal.SIGTERM):
+        """Sends sig; returns (exit status, seconds until exit)."""
+        t = time.monotonic()
+        self.proc.send_signal(sig)
+        rc = self.proc.wait(timeout=15)
+        return rc, time.monotonic() - t
+
+    def cleanup(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        os.unlink(self.err.name)
+
+
+def subscribe(query="", rcvbuf=None, timeout=10):
+    """Opens GET /events?query; returns (status, socket, bytes already read past the header)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(timeout)
+    s.connect(("127.0.0.1", PORT))
+    s.sendall(f"GET /events{'?' + query if query else ''} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), s, rest
+
+
+SSE_ID = re.compile(rb"^id: (\d+)$", re.M)
+SSE_DROPPED = re.compile(rb'^event: dropped\ndata: \{"dropped":(\d+)\}$', re.M)
+
+
+class SseTally:
+    """Follows one SSE stream without keeping it: the ids in order (checked to increase), their
+    count, and the drops the stream told of."""
+
+    def __init__(self, rest=b""):
+        self.pending = rest
+        self.last_id = 0
+        self.received = 0
+        self.told = 0
+        self.out_of_order = 0
+
+    def feed(self, chunk):
+        self.pending += chunk
+        end = self.pending.rfind(b"\n\n")
+        if end < 0:
+            return
+        whole, self.pending = self.pending[:end + 2], self.pending[end + 2:]
+        ids = [int(i) for i in SSE_ID.findall(whole)]
+        for i in ids:
+            self.out_of_order += i <= self.last_id
+            self.last_id = i
+        self.received += len(ids)
+        self.told += sum(int(n) for n in SSE_DROPPED.findall(whole))
+
+
+def sse_events(data):
+    """Complete SSE events in data as [(event type, id, data)]."""
+    out = []
+    for block in data.split(b"\n\n")[:-1]:
+        fields = {}
+        for line in block.split(b"\n"):
+            if line.startswith(b":"):
+                continue
+            k, _, v = line.partition(b": ")
+            fields[k.decode()] = v.decode()
+        if fields:
+            out.append((fields.get("event", "message"), fields.get("id"), fields.get("data")))
+    return out
