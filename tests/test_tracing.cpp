@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <ctime>
 #include <thread>
 
 #include <climits>
@@ -359,7 +360,16 @@ TEST_CASE("user ring buffer: back-pressure while BPF does not drain, release whe
         result = ec;
         if (!ec) write(rec, written++);
     });
+    // The ring keeps a few bytes free, too few for a record, so its fd polls writable all along:
+    // the reserve must sleep between tries, not spin on that (it used a whole CPU before).
+    CHECK(ring.capacity() % (8 + sizeof(tracing_urb_record)) != 0);
+    timespec cpu0{}, cpu1{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
     io.run_for(std::chrono::milliseconds(200));
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
+    const double cpu_ms = (cpu1.tv_sec - cpu0.tv_sec) * 1e3 + (cpu1.tv_nsec - cpu0.tv_nsec) / 1e6;
+    MESSAGE("a reserve waiting 200 ms on a ring with too little room used ", cpu_ms, " ms of CPU");
+    CHECK(cpu_ms < 50);
     CHECK(!done);
     CHECK(state_of(obj).urb_drained == 0);
     ::syscall(SYS_getppid);  // BPF drains everything and wakes the writer

@@ -3,13 +3,17 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <boost/asio/compose.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -20,7 +24,7 @@ namespace bpfco {
 namespace detail {
 
 struct user_ring_state {
-    user_ring_state(const asio::any_io_executor& e, map m) : ring(std::move(m)), wake(e) {}
+    user_ring_state(const asio::any_io_executor& e, map m) : ring(std::move(m)), wake(e), retry(e) {}
     ~user_ring_state() {
         if (rb) user_ring_buffer__free(rb);
     }
@@ -34,6 +38,7 @@ struct user_ring_state {
         closed = true;
         boost::system::error_code ignored;
         wake.close(ignored);
+        retry.cancel();
     }
 
     // errno of a failed reserve, 0 with *out set on success.
@@ -47,6 +52,7 @@ struct user_ring_state {
     map ring;
     ::user_ring_buffer* rb = nullptr;
     asio::posix::stream_descriptor wake;  // a dup of the map fd: writable after a drain
+    asio::steady_timer retry;             // while some room is free, but too little
     bool closed = false;
     bool pending = false;
 };
@@ -60,6 +66,7 @@ struct reserve_op {
     std::shared_ptr<user_ring_state> s;
     std::uint32_t size;
     bool started = false;
+    std::chrono::microseconds backoff{0};
 
     template <class Self>
     void operator()(Self& self, boost::system::error_code ec = {}) {
@@ -75,12 +82,25 @@ struct reserve_op {
         std::span<std::byte> record;
         if (!ec) {
             int e = s->reserve(size, &record);
-            if (e == ENOSPC) return s->wake.async_wait(asio::posix::stream_descriptor::wait_write, std::move(self));
+            if (e == ENOSPC) {
+                // The map polls writable while any byte is free, so waiting for that when some
+                // room is free but too little for this record would spin: retry on a timer
+                // then (50 us, doubling to 1 ms), and wait for writability only when full.
+                if (!writable_now()) return s->wake.async_wait(asio::posix::stream_descriptor::wait_write, std::move(self));
+                backoff = std::clamp(backoff * 2, std::chrono::microseconds(50), std::chrono::microseconds(1000));
+                s->retry.expires_after(backoff);
+                return s->retry.async_wait(std::move(self));
+            }
             if (e == E2BIG) ec = asio::error::message_size;
             else if (e) ec = errno_code(e);
         }
         s->pending = false;
         self.complete(ec, record);
+    }
+
+    bool writable_now() const noexcept {
+        pollfd p{s->wake.native_handle(), POLLOUT, 0};
+        return ::poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
     }
 };
 

@@ -38,7 +38,8 @@ extern template class io_object<user_ring_state>;
 /// closed), `bad_descriptor` (started after close), `already_started` (another reserve is
 /// pending), `message_size` (the record can never fit this ring), or an errno. It waits on the
 /// map fd's writability, which the kernel signals whenever BPF has drained records (unless the
-/// drain asked for BPF_RB_NO_WAKEUP). Per-operation cancellation: terminal, partial and total; a
+/// drain asked for BPF_RB_NO_WAKEUP); while some room is free but too little for the record, it
+/// retries on a short timer (50 us doubling to 1 ms) instead. Per-operation cancellation: terminal, partial and total; a
 /// cancelled reserve has reserved nothing.
 ///
 /// Thread Safety: as Asio sockets (one object, one strand). One reserve may be pending at a time.
