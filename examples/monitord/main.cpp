@@ -2,6 +2,7 @@
 #include "events.hpp"
 #include "http_server.hpp"
 #include "metrics.hpp"
+#include "nats_publisher.hpp"
 #include "options.hpp"
 #include "output.hpp"
 #include "pins.hpp"
@@ -123,6 +124,7 @@ struct monitor_state {
     const bpfco::ring_buffer* events = nullptr;
     const line_output* output = nullptr;
     const http_server* server = nullptr;
+    nats_publisher* nats = nullptr;  ///< with --nats
 
     metrics snapshot() const {
         metrics m;
@@ -152,6 +154,7 @@ struct monitor_state {
         if (output) m.output_dropped = output->dropped();
         m.log_dropped = log_dropped();
         if (server) m.http = server->refusals();
+        if (nats) m.nats = nats->stats();
         return m;
     }
 };
@@ -174,6 +177,7 @@ asio::awaitable<void> print_events(monitor_state& d, bpfco::ring_buffer& events,
                 ++d.malformed;
                 continue;
             }
+            if (d.nats) d.nats->publish(rec.data());
             if (auto line = format_event(rec.data(), format))
                 out.push(*line);
             else
@@ -440,6 +444,13 @@ int main(int argc, char** argv) {
     d.events = &events.value();
     d.output = out.get();
     d.server = &server.value();
+    std::unique_ptr<nats_publisher> nats;
+    if (!opt.nats.url.empty()) {
+        auto started = nats_publisher::start(io.get_executor(), opt.nats);
+        if (!started) fail(1, started.error().message);
+        nats = std::move(started).value();
+        d.nats = nats.get();
+    }
     const auto format = opt.json ? output_format::json : output_format::log;
     int status = 0;
     auto give_up = [&] {
@@ -467,6 +478,7 @@ int main(int argc, char** argv) {
         server.value().close();
     });
     out->finish();
+    if (nats) nats->finish();
     // Deleting netlink TC filters (as `d` goes out of scope) needs CAP_NET_ADMIN again.
     if (netlink_tc)
         if (auto err = raise_net_admin(); !err.empty()) log("cannot delete the TC filters: " + err);
