@@ -85,7 +85,8 @@ std::string render_prometheus(const metrics& m) {
     if (m.nats) {
         const auto& n = *m.nats;
         header(out, "monitord_nats_published_total", "counter",
-               "Events published to NATS: acknowledged by JetStream, or handed to the connection (core NATS).");
+               "Events published to NATS: stored by JetStream (acknowledged, not as a duplicate), or handed to the "
+               "connection (core NATS).");
         put("monitord_nats_published_total", "", n.published);
         header(out, "monitord_nats_resent_total", "counter",
                "Events sent to NATS again after a lost or failed acknowledgement.");

@@ -33,7 +33,7 @@ struct program_cost {
 
 /// Publishing to NATS (--nats): what was published, resent and dropped, and the connection.
 struct nats_metrics {
-    std::uint64_t published = 0;   ///< acknowledged by JetStream, or (core NATS) handed to the connection
+    std::uint64_t published = 0;   ///< stored by JetStream (acknowledged), or (core NATS) handed to the connection
     std::uint64_t resent = 0;      ///< sent again after a lost or failed acknowledgement
     std::uint64_t duplicates = 0;  ///< resent copies JetStream had already stored (and did not store again)
     std::uint64_t dropped_queue_full = 0;  ///< the publishing queue (--nats-queue) was full

@@ -164,10 +164,7 @@ void on_reconnected(natsConnection*, void* closure) {
 void on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
     if (auto s = lock_closure(closure)) {
         if (pa) {
-            s->on_io([s, duplicate = pa->Duplicate] {
-                ++s->m.published;
-                if (duplicate) ++s->m.duplicates;
-            });
+            s->on_io([s, duplicate = pa->Duplicate] { ++(duplicate ? s->m.duplicates : s->m.published); });
         } else if (pae) {
             s->error_on_io(s, pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err));
             std::lock_guard lock(s->mu);
