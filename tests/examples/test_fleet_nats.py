@@ -9,10 +9,12 @@ loopback, three monitords (--host fleet1..3, each counting packets on its own ve
 the namespace, since one interface takes one XDP program). The kernel's exec, open and connect
 events are seen by every monitord, so each host must publish every event of the known workload:
 50 execs of a uniquely named copy of true, 50 opens of a unique path and 20 TCP connects to a
-loopback listener, in each of three phases: before, while and after the nats-server is down.
-The stream is on file storage; after the restart each host's events must all be in it (missing
-ones no more than the drops that monitord counted and exported), none stored twice (message ids
-unique), read back by NATS_STREAM_DUMP (a libnats client: Debian 12 has no Python one).
+loopback listener, in each of four phases: before, while and after the nats-server is down (it
+is SIGKILLed and restarted on the same file storage), then after one monitord is restarted with
+the same --host (its sequence starts again: its message ids must still be new). Each host's
+events must all be in the stream (missing ones no more than the drops that monitord counted and
+exported), none stored twice (message ids unique), read back by NATS_STREAM_DUMP (a libnats
+client: Debian 12 has no Python one).
 """
 import collections
 import json
@@ -31,7 +33,7 @@ from netns import Netns, sh
 HOSTS = ["fleet1", "fleet2", "fleet3"]
 STREAM = "FLEET"
 PER_PHASE = {"exec": 50, "open": 50, "connect": 20}
-PHASES = 3
+PHASES = 4  # before, while and after the nats-server is down, then after a monitord restart
 
 
 def skip(reason):
@@ -128,17 +130,33 @@ def main():
             server.start()
             url = f"nats://127.0.0.1:{nats_port}"
             ports = [free_port() for _ in HOSTS]
-            for i, host in enumerate(HOSTS):
-                log = open(os.path.join(tmp, f"{host}.log"), "w")
-                mons.append(subprocess.Popen([monitord, "--interface", f"fl{i}a", "--listen", f"127.0.0.1:{ports[i]}",
-                                              "--nats", url, "--nats-stream", STREAM, "--host", host,
-                                              "--duration", "240"], stdout=subprocess.DEVNULL, stderr=log))
-            for i, host in enumerate(HOSTS):
-                wait_for(f"{host} connected to NATS",
-                         lambda: (scrape(ports[i]) or {}).get("monitord_nats_connected") == 1)
-            # The stream is made (or found) before the first publish; give the three a moment.
-            wait_for("the stream's first events",
-                     lambda: all((scrape(p) or {}).get("monitord_nats_published_total", 0) > 0 for p in ports))
+
+            def start_monitord(i):
+                log = open(os.path.join(tmp, f"{HOSTS[i]}.log"), "a")
+                p = subprocess.Popen([monitord, "--interface", f"fl{i}a", "--listen", f"127.0.0.1:{ports[i]}",
+                                      "--nats", url, "--nats-stream", STREAM, "--host", HOSTS[i],
+                                      "--duration", "240"], stdout=subprocess.DEVNULL, stderr=log)
+                # Connected, and the stream made or found (the first events stored).
+                wait_for(f"{HOSTS[i]} publishing",
+                         lambda: (scrape(ports[i]) or {}).get("monitord_nats_published_total", 0) > 0)
+                return p
+            mons.extend(start_monitord(i) for i in range(len(HOSTS)))
+
+            def drops(m):
+                return m["monitord_nats_dropped_total{reason=\"queue_full\"}"] + m["monitord_events_dropped_total"]
+
+            # Every event up to the workload's last has its sequence number; once each monitord has
+            # published or dropped that many, the workload's are in (the noise of the machine's
+            # other processes never lets the queues empty).
+            def caught_up():
+                seen = [sum(v for k, v in scrape(p).items() if k.startswith("monitord_events_total{")) for p in ports]
+
+                def done():
+                    s = [scrape(p) or {} for p in ports]
+                    return all(m.get("monitord_nats_connected") == 1 and
+                               m["monitord_nats_published_total"] + drops(m) >= n for m, n in zip(s, seen)) and s
+                return wait_for("every monitord publishing what it saw up to the workload's end", done,
+                                timeout=90, interval=0.5)
 
             listener.bind(("127.0.0.1", 0))
             listener.listen(8)
@@ -153,22 +171,16 @@ def main():
             server.start()
             print("nats-server restarted on the same store")
             workload(true_copy, marker, listener)
+            before_restart = caught_up()
 
-            # Every event up to the workload's last has its sequence number; once each monitord has
-            # published or dropped that many, the workload's are in (the noise of the machine's
-            # other processes never lets the queues empty).
-            def events_so_far(m):
-                return sum(v for k, v in m.items() if k.startswith("monitord_events_total{"))
-            seen = [events_so_far(scrape(p)) for p in ports]
-
-            def caught_up():
-                s = [scrape(p) or {} for p in ports]
-                done = all(m.get("monitord_nats_connected") == 1 and
-                           m["monitord_nats_published_total"] + m["monitord_nats_dropped_total{reason=\"queue_full\"}"]
-                           >= n for m, n in zip(s, seen))
-                return done and s
-            final = wait_for("every monitord publishing what it saw up to the workload's end", caught_up,
-                             timeout=90, interval=0.5)
+            # A restarted monitord numbers its events from 1 again: its message ids must still be
+            # new to JetStream (they carry its start time), or de-duplication would drop its events.
+            mons[0].send_signal(signal.SIGTERM)
+            assert mons[0].wait(timeout=20) == 0, f"{HOSTS[0]} exited {mons[0].returncode}"
+            mons[0] = start_monitord(0)
+            print(f"{HOSTS[0]} restarted")
+            workload(true_copy, marker, listener)
+            final = caught_up()
             for m in mons:
                 assert m.poll() is None, f"a monitord exited {m.returncode}"
 
@@ -194,14 +206,14 @@ def main():
                 assert all(m["subject"] == f"monitord.{host}.{m['event']['event']}" for m in mine), \
                     f"{host}: a subject that is not monitord.{host}.<kind>"
                 m = final[i]
-                drops = (m["monitord_nats_dropped_total{reason=\"queue_full\"}"] + m["monitord_events_dropped_total"])
+                dropped = drops(m) + (drops(before_restart[i]) if i == 0 else 0)
                 for kind in want:
                     missing = want[kind] - got[kind]
-                    assert 0 <= missing <= drops, \
+                    assert 0 <= missing <= dropped, \
                         f"{host}: {got[kind]} {kind} events of the workload in the stream, {want[kind]} made, " \
-                        f"{drops:.0f} dropped and counted"
+                        f"{dropped:.0f} dropped and counted"
                 print(f"ok: {host}: {got} of {want} in the stream; "
-                      f"dropped {drops:.0f}, resent {m['monitord_nats_resent_total']:.0f}, "
+                      f"dropped {dropped:.0f}, resent {m['monitord_nats_resent_total']:.0f}, "
                       f"duplicates JetStream refused {m['monitord_nats_duplicates_total']:.0f}, "
                       f"reconnects {m['monitord_nats_reconnects_total']:.0f}")
             print(f"ok: {summary['messages']} messages in stream {STREAM} (the workload's and the machine's other "
