@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -47,6 +48,18 @@ std::string status_text(natsStatus s) {
     return last && *last ? fmt::format("{} ({})", natsStatus_GetText(s), last) : natsStatus_GetText(s);
 }
 
+// The URLs as logged: user and password (nats://user:password@host) left out.
+std::string without_credentials(std::string_view urls) {
+    std::string out(urls);
+    for (auto at = out.find('@'); at != std::string::npos; at = out.find('@', at)) {
+        const auto scheme = out.rfind("//", at);
+        const auto start = scheme == std::string::npos ? 0 : scheme + 2;
+        out.replace(start, at - start, "***");
+        at = start + 4;  // past "***@"
+    }
+    return out;
+}
+
 const char* kind_name(unsigned kind) {
     switch (kind) {
     case MONITORD_EXEC: return "exec";
@@ -61,6 +74,7 @@ const char* kind_name(unsigned kind) {
 struct shared {
     asio::any_io_executor io;
     nats_options opt;
+    std::string shown_url;  // for logs
     std::string id_prefix;  // <host>-<start>-
 
     // The io_context's thread only.
@@ -135,7 +149,7 @@ void on_connected(natsConnection*, void* closure) {
     if (auto s = lock_closure(closure))
         s->on_io([s] {
             s->m.connected = true;
-            log_line(fmt::format("NATS: connected to {}", s->opt.url));
+            log_line(fmt::format("NATS: connected to {}", s->shown_url));
         });
 }
 
@@ -185,19 +199,21 @@ bpfco::result<void> publisher::connect() {
     if (st == NATS_OK) st = natsOptions_SetRetryOnFailedConnect(s.nopts, true, on_connected, closure_);
     if (st == NATS_OK) st = natsOptions_SetDisconnectedCB(s.nopts, on_disconnected, closure_);
     if (st == NATS_OK) st = natsOptions_SetReconnectedCB(s.nopts, on_reconnected, closure_);
-    if (st != NATS_OK) return bpfco::make_error(EINVAL, fmt::format("--nats {}: {}", s.opt.url, status_text(st)));
+    if (st != NATS_OK) return bpfco::make_error(EINVAL, fmt::format("--nats {}: {}", s.shown_url, status_text(st)));
     st = natsConnection_Connect(&s.nc, s.nopts);
     if (st == NATS_OK) {
         s.m.connected = true;
-        log_line(fmt::format("NATS: connected to {}", s.opt.url));
+        log_line(fmt::format("NATS: connected to {}", s.shown_url));
     } else if (st == NATS_NOT_YET_CONNECTED) {
-        log_line(fmt::format("NATS: no server at {} yet; retrying, events queue meanwhile", s.opt.url));
+        log_line(fmt::format("NATS: no server at {} yet; retrying, events queue meanwhile", s.shown_url));
     } else {
-        return bpfco::make_error(EINVAL, fmt::format("--nats {}: {}", s.opt.url, status_text(st)));
+        return bpfco::make_error(EINVAL, fmt::format("--nats {}: {}", s.shown_url, status_text(st)));
     }
     if (!s.opt.stream.empty()) {
         jsOptions jo;
         jsOptions_Init(&jo);
+        // Stream look-ups answer within this, or are tried again: a stop never waits longer.
+        jo.Wait = flush_timeout.count();
         jo.PublishAsync.MaxPending = static_cast<std::int64_t>(batch_size);
         jo.PublishAsync.AckHandler = on_ack;
         jo.PublishAsync.AckHandlerClosure = closure_;
@@ -238,6 +254,13 @@ nats_metrics publisher::stats() const {
 bool publisher::ensure_stream() {
     auto& s = *s_;
     for (;;) {
+        {
+            std::unique_lock lock(s.mu);
+            if (natsConnection_Status(s.nc) != NATS_CONN_STATUS_CONNECTED) {
+                if (s.cv.wait_for(lock, retry_pause, [&] { return s.stopping; })) return false;
+                continue;
+            }
+        }
         jsStreamInfo* si = nullptr;
         jsErrCode jerr{};
         natsStatus st = js_GetStreamInfo(&si, s.js, s.opt.stream.c_str(), nullptr, &jerr);
@@ -373,6 +396,7 @@ bpfco::result<std::unique_ptr<nats_publisher>> nats_publisher::start(boost::asio
     auto s = std::make_shared<shared>();
     s->io = std::move(io);
     s->opt = opt;
+    s->shown_url = without_credentials(opt.url);
     const auto start = std::chrono::system_clock::now().time_since_epoch();
     s->id_prefix = fmt::format("{}-{}-", opt.host, std::chrono::duration_cast<std::chrono::nanoseconds>(start).count());
     auto p = std::make_unique<publisher>(std::move(s));
