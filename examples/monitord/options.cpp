@@ -90,11 +90,13 @@ void define_nats(examples::command_line& cli, nats_options& o) {
     using text = const std::string&;
     const std::string group = "Fleet: events to NATS (docs/fleet.md)";
     cli.add_option_function<std::string>("--nats", [&o](text v) {
-           for (std::string_view rest = v; !rest.empty();) {
-               auto url = rest.substr(0, rest.find(','));
-               rest.remove_prefix(std::min(rest.size(), url.size() + 1));
+           for (std::string_view rest = v;;) {
+               const auto comma = rest.find(',');
+               const auto url = rest.substr(0, comma);
                if (!url.starts_with("nats://") || url.size() == 7)
                    bad(fmt::format("--nats '{}': expected nats://HOST:PORT[,nats://HOST:PORT...]", v));
+               if (comma == std::string_view::npos) break;
+               rest.remove_prefix(comma + 1);
            }
            o.url = v;
        }, "publish every event as JSON to NATS at URL, on subjects\n"
