@@ -108,10 +108,12 @@ TEST_CASE("command line: NATS publishing (docs/fleet.md)") {
     CHECK(o.nats.host == "web1");
     CHECK(o.nats.queue == 100);
     auto error = [](std::vector<std::string_view> args) { return parse(args).error().message; };
-    CHECK(error({"--nats", "http://a:4222"}) == "--nats 'http://a:4222': expected nats://HOST:PORT[,nats://HOST:PORT...]");
-    CHECK(error({"--nats", "nats://a,"}) == "--nats 'nats://a,': expected nats://HOST:PORT[,nats://HOST:PORT...]");
-    CHECK(error({"--nats", "nats://a", "--host", "a.b"}) == "--host 'a.b': expected a name without dots, wildcards or spaces");
-    CHECK(error({"--nats", "nats://a", "--host", "*"}) == "--host '*': expected a name without dots, wildcards or spaces");
+    const std::string urls = "expected nats://HOST:PORT[,nats://HOST:PORT...]";
+    CHECK(error({"--nats", "http://a:4222"}) == "--nats 'http://a:4222': " + urls);
+    CHECK(error({"--nats", "nats://a,"}) == "--nats 'nats://a,': " + urls);
+    const std::string names = "expected a name without dots, wildcards or spaces";
+    CHECK(error({"--nats", "nats://a", "--host", "a.b"}) == "--host 'a.b': " + names);
+    CHECK(error({"--nats", "nats://a", "--host", "*"}) == "--host '*': " + names);
     CHECK(error({"--nats-stream", "S"}) == "--nats-stream needs --nats URL");
     CHECK(error({"--nats", "nats://a", "--nats-stream", "a.b"}) ==
           "--nats-stream 'a.b': expected a stream name (no dots, wildcards or spaces)");

@@ -104,18 +104,20 @@ struct shared {
     void log_on_io(std::string line) {
         on_io([line = std::move(line)] { log_line(line); });
     }
-    // A publishing error, logged on the io_context when it differs from the last one logged.
-    void error_on_io(std::shared_ptr<shared> self, std::string text) {
+    // A problem, logged on the io_context unless it repeats the last one logged since the last
+    // (re)connection: a server that stays away costs one line, not one per retry.
+    void problem_on_io(std::shared_ptr<shared> self, std::string text) {
         on_io([self, text = std::move(text)] {
             if (text == self->last_error) return;
             self->last_error = text;
-            log_line(fmt::format("NATS: {}; resending", text));
+            log_line("NATS: " + text);
         });
     }
 };
 
 message copy_of(natsMsg* msg) {
-    message m{natsMsg_GetSubject(msg), std::string(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg))), {}};
+    const auto size = static_cast<std::size_t>(natsMsg_GetDataLength(msg));
+    message m{natsMsg_GetSubject(msg), std::string(natsMsg_GetData(msg), size), {}};
     const char* id = nullptr;
     if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK && id) m.id = id;
     return m;
@@ -138,6 +140,7 @@ private:
 
     std::shared_ptr<shared> s_;
     std::thread sender_;
+    // What the client's callbacks get; deleted only once the library's threads are gone (finish).
     std::weak_ptr<shared>* closure_ = nullptr;
 };
 
@@ -167,6 +170,7 @@ void on_reconnected(natsConnection*, void* closure) {
         s->on_io([s] {
             s->m.connected = true;
             ++s->m.reconnects;
+            s->last_error.clear();
             log_line("NATS: reconnected; sending what queued meanwhile");
         });
         s->cv.notify_all();
@@ -180,7 +184,8 @@ void on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure)
         if (pa) {
             s->on_io([s, duplicate = pa->Duplicate] { ++(duplicate ? s->m.duplicates : s->m.published); });
         } else if (pae) {
-            s->error_on_io(s, pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err));
+            const char* why = pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err);
+            s->problem_on_io(s, fmt::format("{}; resending", why));
             std::lock_guard lock(s->mu);
             s->retry.push_back(copy_of(msg));
             s->cv.notify_all();
@@ -281,7 +286,7 @@ bool publisher::ensure_stream() {
             s.log_on_io(fmt::format("NATS: publishing into JetStream stream {}{}", s.opt.stream, made));
             return true;
         }
-        s.error_on_io(s_, fmt::format("stream {}: {}", s.opt.stream, status_text(st)));
+        s.problem_on_io(s_, fmt::format("stream {}: {}; trying again every second", s.opt.stream, status_text(st)));
         std::unique_lock lock(s.mu);
         if (s.cv.wait_for(lock, std::chrono::seconds(1), [&] { return s.stopping; })) return false;
     }
@@ -295,14 +300,15 @@ std::vector<message> publisher::send(std::vector<message> batch, std::chrono::mi
     std::size_t handed = 0;
     for (auto& m : batch) {
         natsMsg* msg = nullptr;
-        natsStatus st = natsMsg_Create(&msg, m.subject.c_str(), nullptr, m.data.data(), static_cast<int>(m.data.size()));
+        const auto size = static_cast<int>(m.data.size());
+        natsStatus st = natsMsg_Create(&msg, m.subject.c_str(), nullptr, m.data.data(), size);
         if (st == NATS_OK && s.js) st = natsMsgHeader_Set(msg, "Nats-Msg-Id", m.id.c_str());
         if (st == NATS_OK) st = s.js ? js_PublishMsgAsync(s.js, &msg, nullptr) : natsConnection_PublishMsg(s.nc, msg);
         natsMsg_Destroy(msg);
         if (st == NATS_OK) {
             ++handed;
         } else {
-            s.error_on_io(s_, status_text(st));
+            s.problem_on_io(s_, status_text(st) + "; resending");
             again.push_back(std::move(m));
         }
     }
@@ -313,13 +319,14 @@ std::vector<message> publisher::send(std::vector<message> batch, std::chrono::mi
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MaxWait = ack_wait.count();
-    if (js_PublishAsyncComplete(s.js, &po) == NATS_TIMEOUT) {
+    if (const natsStatus st = js_PublishAsyncComplete(s.js, &po); st != NATS_OK) {
         natsMsgList pending{};
         if (js_PublishAsyncGetPendingList(&pending, s.js) == NATS_OK) {
             for (int i = 0; i < pending.Count; ++i) again.push_back(copy_of(pending.Msgs[i]));
             natsMsgList_Destroy(&pending);
         }
-        s.error_on_io(s_, fmt::format("no acknowledgement from JetStream within {} ms", ack_wait.count()));
+        s.problem_on_io(s_, fmt::format("acknowledgements from JetStream missing after {} ms ({}); resending",
+                                        ack_wait.count(), natsStatus_GetText(st)));
     }
     return again;
 }

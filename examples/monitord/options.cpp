@@ -82,7 +82,8 @@ CLI::Option* add_count(examples::command_line& cli, const std::string& name, std
 // A token of a NATS subject: no dots, wildcards or white space, so monitord.<host>.<kind> stays three tokens.
 bool subject_token(std::string_view s) {
     return !s.empty() && s.size() <= 64 &&
-           std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 127 && c != '.' && c != '*' && c != '>'; });
+           std::all_of(s.begin(), s.end(),
+                       [](char c) { return c > ' ' && c < 127 && c != '.' && c != '*' && c != '>'; });
 }
 
 // Publishing to NATS, in one group of the help.
@@ -104,7 +105,8 @@ void define_nats(examples::command_line& cli, nats_options& o) {
           "drops counted in monitord_nats_dropped_total")
         ->type_name("URL")->group(group);
     cli.add_option_function<std::string>("--nats-stream", [&o](text v) {
-           if (!subject_token(v)) bad(fmt::format("--nats-stream '{}': expected a stream name (no dots, wildcards or spaces)", v));
+           if (!subject_token(v))
+               bad(fmt::format("--nats-stream '{}': expected a stream name (no dots, wildcards or spaces)", v));
            o.stream = v;
        }, "publish into this JetStream stream (made on file storage, subjects\n"
           "monitord.>, when missing), each event acknowledged and resent until it\n"
@@ -242,7 +244,8 @@ bpfco::result<options> parse_options(std::span<const std::string_view> args) {
     }
     if (o.detach && o.pin_dir.empty()) return bpfco::make_error(EINVAL, "--detach needs --pin-dir DIR");
     if (o.interfaces.empty()) o.interfaces.emplace_back("lo");
-    if (!o.nats.stream.empty() && o.nats.url.empty()) return bpfco::make_error(EINVAL, "--nats-stream needs --nats URL");
+    if (!o.nats.stream.empty() && o.nats.url.empty())
+        return bpfco::make_error(EINVAL, "--nats-stream needs --nats URL");
     if (o.nats.host.empty()) {
         std::array<char, 256> name{};
         ::gethostname(name.data(), name.size() - 1);
