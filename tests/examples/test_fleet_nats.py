@@ -136,9 +136,12 @@ def main():
                 p = subprocess.Popen([monitord, "--interface", f"fl{i}a", "--listen", f"127.0.0.1:{ports[i]}",
                                       "--nats", url, "--nats-stream", STREAM, "--host", HOSTS[i],
                                       "--duration", "240"], stdout=subprocess.DEVNULL, stderr=log)
-                # Connected, and the stream made or found (the first events stored).
-                wait_for(f"{HOSTS[i]} publishing",
-                         lambda: (scrape(ports[i]) or {}).get("monitord_nats_published_total", 0) > 0)
+                # Connected, and the stream made or found: the first events stored (an open of the
+                # temp dir makes one on a quiet machine; the workload's paths are longer).
+                def publishing():
+                    os.close(os.open(tmp, os.O_RDONLY))
+                    return (scrape(ports[i]) or {}).get("monitord_nats_published_total", 0) > 0
+                wait_for(f"{HOSTS[i]} publishing", publishing)
                 return p
             mons.extend(start_monitord(i) for i in range(len(HOSTS)))
 
@@ -149,7 +152,8 @@ def main():
             # published or dropped that many, the workload's are in (the noise of the machine's
             # other processes never lets the queues empty).
             def caught_up():
-                seen = [sum(v for k, v in scrape(p).items() if k.startswith("monitord_events_total{")) for p in ports]
+                seen = [sum(v for k, v in wait_for("a scrape", lambda: scrape(p)).items()
+                            if k.startswith("monitord_events_total{")) for p in ports]
 
                 def done():
                     s = [scrape(p) or {} for p in ports]
