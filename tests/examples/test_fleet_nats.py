@@ -113,7 +113,7 @@ def main():
         skip("monitord was built without libnats (apt-get install libnats-dev; .ci/install has it)")
     dump = os.path.abspath(sys.argv[2])
     tmp = tempfile.mkdtemp(prefix="bpfco_fleet_nats_")
-    mons = []
+    mons, server = [], None
     try:
         with Netns("fleet") as ns, socket.socket() as listener:
             for i, host in enumerate(HOSTS):
@@ -228,10 +228,10 @@ def main():
                 assert m.wait(timeout=20) == 0, f"a monitord exited {m.returncode}"
             server.kill()
     finally:
-        for m in mons:
-            if m.poll() is None:
-                m.kill()
-                m.wait()
+        for p in mons + ([server.proc] if server and server.proc else []):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         for name in sorted(os.listdir(tmp)) if os.path.isdir(tmp) else []:
             if name.endswith(".log"):
                 with open(os.path.join(tmp, name)) as f:
