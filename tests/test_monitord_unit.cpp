@@ -96,6 +96,45 @@ TEST_CASE("command line: HTTP limits, output queue, user; URLs and loopback") {
         CHECK_MESSAGE(!is_loopback(a), a);
 }
 
+TEST_CASE("command line: NATS publishing (docs/fleet.md)") {
+    auto d = parse({}).value();
+    CHECK(d.nats.url.empty());
+    CHECK(!d.nats.host.empty());
+    CHECK(d.nats.host.find('.') == std::string::npos);
+    CHECK(d.nats.queue == 65536);
+    auto o = parse({"--nats", "nats://a:4222,nats://b:4222", "--nats-stream", "EVENTS", "--host", "web1",
+                    "--nats-queue", "100"})
+                 .value();
+    CHECK(o.nats.url == "nats://a:4222,nats://b:4222");
+    CHECK(o.nats.stream == "EVENTS");
+    CHECK(o.nats.host == "web1");
+    CHECK(o.nats.queue == 100);
+    auto error = [](std::vector<std::string_view> args) { return parse(args).error().message; };
+    const std::string urls = "expected nats://HOST:PORT[,nats://HOST:PORT...]";
+    CHECK(error({"--nats", "http://a:4222"}) == "--nats 'http://a:4222': " + urls);
+    CHECK(error({"--nats", "nats://a,"}) == "--nats 'nats://a,': " + urls);
+    const std::string names = "expected a name without dots, wildcards or spaces";
+    CHECK(error({"--nats", "nats://a", "--host", "a.b"}) == "--host 'a.b': " + names);
+    CHECK(error({"--nats", "nats://a", "--host", "*"}) == "--host '*': " + names);
+    CHECK(error({"--nats-stream", "S"}) == "--nats-stream needs --nats URL");
+    CHECK(error({"--nats", "nats://a", "--nats-stream", "a.b"}) ==
+          "--nats-stream 'a.b': expected a stream name (no dots, wildcards or spaces)");
+}
+
+TEST_CASE("Prometheus text: NATS series only with --nats") {
+    metrics m;
+    CHECK(render_prometheus(m).find("monitord_nats_") == std::string::npos);
+    m.nats = nats_metrics{};
+    m.nats->published = 5;
+    m.nats->dropped_queue_full = 2;
+    m.nats->connected = true;
+    auto text = render_prometheus(m);
+    CHECK(text.find("monitord_nats_published_total 5\n") != std::string::npos);
+    CHECK(text.find("monitord_nats_dropped_total{reason=\"queue_full\"} 2\n") != std::string::npos);
+    CHECK(text.find("monitord_nats_dropped_total{reason=\"exit\"} 0\n") != std::string::npos);
+    CHECK(text.find("monitord_nats_connected 1\n") != std::string::npos);
+}
+
 TEST_CASE("Prometheus text: counters by label and a cumulative histogram") {
     metrics m;
     m.packets[MONITORD_INGRESS][MONITORD_UDP] = {7, 700};

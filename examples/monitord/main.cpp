@@ -3,6 +3,7 @@
 #include "events.hpp"
 #include "http_server.hpp"
 #include "metrics.hpp"
+#include "nats_publisher.hpp"
 #include "options.hpp"
 #include "output.hpp"
 #include "pins.hpp"
@@ -125,6 +126,7 @@ struct monitor_state {
     const line_output* output = nullptr;
     const http_server* server = nullptr;
     const event_hub* hub = nullptr;
+    nats_publisher* nats = nullptr;  ///< with --nats
 
     metrics snapshot() const {
         metrics m;
@@ -155,6 +157,7 @@ struct monitor_state {
         m.log_dropped = log_dropped();
         if (server) m.http = server->refusals();
         if (hub) m.stream = hub->stats();
+        if (nats) m.nats = nats->stats();
         return m;
     }
 };
@@ -178,6 +181,7 @@ asio::awaitable<void> print_events(monitor_state& d, bpfco::ring_buffer& events,
                 continue;
             }
             hub.publish(rec.data());
+            if (d.nats) d.nats->publish(rec.data());
             if (auto line = format_event(rec.data(), format))
                 out.push(*line);
             else
@@ -448,6 +452,13 @@ int main(int argc, char** argv) {
     d.output = out.get();
     d.server = &server.value();
     d.hub = &hub;
+    std::unique_ptr<nats_publisher> nats;
+    if (!opt.nats.url.empty()) {
+        auto started = nats_publisher::start(io.get_executor(), opt.nats);
+        if (!started) fail(1, started.error().message);
+        nats = std::move(started).value();
+        d.nats = nats.get();
+    }
     const auto format = opt.json ? output_format::json : output_format::log;
     int status = 0;
     auto give_up = [&] {
@@ -477,6 +488,7 @@ int main(int argc, char** argv) {
         server.value().close();
     });
     out->finish();
+    if (nats) nats->finish();
     // Deleting netlink TC filters (as `d` goes out of scope) needs CAP_NET_ADMIN again.
     if (netlink_tc)
         if (auto err = raise_net_admin(); !err.empty()) log("cannot delete the TC filters: " + err);

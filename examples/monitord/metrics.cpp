@@ -94,6 +94,29 @@ std::string render_prometheus(const metrics& m) {
             fmt::format_to(std::back_inserter(out), "monitord_bpf_program_run_seconds_total{{program=\"{}\"}} {}\n",
                            p.program, static_cast<double>(p.run_time.count()) / 1e9);
     }
+    if (m.nats) {
+        const auto& n = *m.nats;
+        header(out, "monitord_nats_published_total", "counter",
+               "Events published to NATS: stored by JetStream (acknowledged, not as a duplicate), or handed to the "
+               "connection (core NATS).");
+        put("monitord_nats_published_total", "", n.published);
+        header(out, "monitord_nats_resent_total", "counter",
+               "Events sent to NATS again after a lost or failed acknowledgement.");
+        put("monitord_nats_resent_total", "", n.resent);
+        header(out, "monitord_nats_duplicates_total", "counter",
+               "Resent events JetStream had already stored, by message id (not stored twice).");
+        put("monitord_nats_duplicates_total", "", n.duplicates);
+        header(out, "monitord_nats_dropped_total", "counter",
+               "Events not published to NATS: the queue was full, or they were unpublished at exit.");
+        put("monitord_nats_dropped_total", "{reason=\"queue_full\"}", n.dropped_queue_full);
+        put("monitord_nats_dropped_total", "{reason=\"exit\"}", n.dropped_at_exit);
+        header(out, "monitord_nats_queued", "gauge", "Events waiting to be published or acknowledged.");
+        put("monitord_nats_queued", "", n.queued);
+        header(out, "monitord_nats_connected", "gauge", "1 while connected to a NATS server.");
+        put("monitord_nats_connected", "", n.connected ? 1 : 0);
+        header(out, "monitord_nats_reconnects_total", "counter", "Connections to NATS made again after one was lost.");
+        put("monitord_nats_reconnects_total", "", n.reconnects);
+    }
     return out;
 }
 

@@ -8,6 +8,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,18 @@ struct program_cost {
     std::chrono::nanoseconds run_time{};
 };
 
+/// Publishing to NATS (--nats): what was published, resent and dropped, and the connection.
+struct nats_metrics {
+    std::uint64_t published = 0;   ///< stored by JetStream (acknowledged), or (core NATS) handed to the connection
+    std::uint64_t resent = 0;      ///< sent again after a lost or failed acknowledgement
+    std::uint64_t duplicates = 0;  ///< resent copies JetStream had already stored (and did not store again)
+    std::uint64_t dropped_queue_full = 0;  ///< the publishing queue (--nats-queue) was full
+    std::uint64_t dropped_at_exit = 0;     ///< still unpublished when monitord stopped
+    std::uint64_t queued = 0;              ///< waiting now (queued or awaiting acknowledgement)
+    std::uint64_t reconnects = 0;
+    bool connected = false;
+};
+
 struct metrics {
     std::array<std::array<monitord_packets, MONITORD_PROTOS>, MONITORD_DIRECTIONS> packets{};
     std::uint64_t blocked_packets = 0;
@@ -53,6 +66,8 @@ struct metrics {
     std::uint64_t lifetime_sum_us = 0;
     /// Empty without --bpf-stats: the series are then left out, not exported as zeros.
     std::vector<program_cost> programs;
+    /// Empty without --nats.
+    std::optional<nats_metrics> nats;
 };
 
 std::string render_prometheus(const metrics& m);

@@ -5,10 +5,12 @@
 #include <bpfco/maps/lpm_trie.hpp>
 
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -67,13 +69,58 @@ void add_seconds(examples::command_line& cli, const std::string& name, std::chro
         ->type_name("S");
 }
 
-void add_count(examples::command_line& cli, const std::string& name, std::size_t& field, const std::string& help) {
-    cli.add_option_function<std::string>(name, [name, &field](const std::string& v) {
+CLI::Option* add_count(examples::command_line& cli, const std::string& name, std::size_t& field,
+                       const std::string& help) {
+    return cli.add_option_function<std::string>(name, [name, &field](const std::string& v) {
            auto n = parse_int<std::uint32_t>(v);
            if (!n || *n == 0 || *n > 1000000) bad(fmt::format("{} '{}': expected 1 to 1000000", name, v));
            field = *n;
        }, help)
         ->type_name("N");
+}
+
+// A token of a NATS subject: no dots, wildcards or white space, so monitord.<host>.<kind> stays three tokens.
+bool subject_token(std::string_view s) {
+    return !s.empty() && s.size() <= 64 &&
+           std::all_of(s.begin(), s.end(),
+                       [](char c) { return c > ' ' && c < 127 && c != '.' && c != '*' && c != '>'; });
+}
+
+// Publishing to NATS, in one group of the help.
+void define_nats(examples::command_line& cli, nats_options& o) {
+    using text = const std::string&;
+    const std::string group = "Fleet: events to NATS (docs/fleet.md)";
+    cli.add_option_function<std::string>("--nats", [&o](text v) {
+           for (std::string_view rest = v;;) {
+               const auto comma = rest.find(',');
+               const auto url = rest.substr(0, comma);
+               if (!url.starts_with("nats://") || url.size() == 7)
+                   bad(fmt::format("--nats '{}': expected nats://HOST:PORT[,nats://HOST:PORT...]", v));
+               if (comma == std::string_view::npos) break;
+               rest.remove_prefix(comma + 1);
+           }
+           o.url = v;
+       }, "publish every event as JSON to NATS at URL, on subjects\n"
+          "monitord.<host>.<kind>; never blocks the event reader: a queue,\n"
+          "drops counted in monitord_nats_dropped_total")
+        ->type_name("URL")->group(group);
+    cli.add_option_function<std::string>("--nats-stream", [&o](text v) {
+           if (!subject_token(v))
+               bad(fmt::format("--nats-stream '{}': expected a stream name (no dots, wildcards or spaces)", v));
+           o.stream = v;
+       }, "publish into this JetStream stream (made on file storage, subjects\n"
+          "monitord.>, when missing), each event acknowledged and resent until it\n"
+          "is; message ids let JetStream drop the resent copies")
+        ->type_name("NAME")->group(group);
+    cli.add_option_function<std::string>("--host", [&o](text v) {
+           if (!subject_token(v)) bad(fmt::format("--host '{}': expected a name without dots, wildcards or spaces", v));
+           o.host = v;
+       }, "this host's name in the subjects (default: the host name up to its\n"
+          "first dot)")
+        ->type_name("NAME")->group(group);
+    add_count(cli, "--nats-queue", o.queue, "events waiting to be published; when full, events are dropped\n"
+                                            "and counted (default 65536)")
+        ->group(group);
 }
 
 // The whole command line, each option bound to its check; o receives what they accept.
@@ -147,6 +194,7 @@ void define(examples::command_line& cli, options& o) {
                  "kernel's BPF run-time statistics while monitord runs, which adds a\n"
                  "little to every BPF program run on the host (default off)")
         ->disable_flag_override();
+    define_nats(cli, o.nats);
 }
 
 examples::command_line monitord_command_line() {
@@ -205,6 +253,14 @@ bpfco::result<options> parse_options(std::span<const std::string_view> args) {
     }
     if (o.detach && o.pin_dir.empty()) return bpfco::make_error(EINVAL, "--detach needs --pin-dir DIR");
     if (o.interfaces.empty()) o.interfaces.emplace_back("lo");
+    if (!o.nats.stream.empty() && o.nats.url.empty())
+        return bpfco::make_error(EINVAL, "--nats-stream needs --nats URL");
+    if (o.nats.host.empty()) {
+        std::array<char, 256> name{};
+        ::gethostname(name.data(), name.size() - 1);
+        o.nats.host = std::string(name.data(), std::strcspn(name.data(), ".*> \t"));
+        if (o.nats.host.empty()) o.nats.host = "localhost";
+    }
     return o;
 }
 

@@ -27,6 +27,14 @@ struct cidr {
 
 bpfco::result<cidr> parse_cidr(std::string_view text);
 
+/// Publishing events to NATS (docs/fleet.md): --nats, --nats-stream, --host, --nats-queue.
+struct nats_options {
+    std::string url;     ///< nats://HOST:PORT (comma-separated for a cluster); empty: no publishing
+    std::string stream;  ///< a JetStream stream to publish into (made when missing); empty: core NATS
+    std::string host;    ///< the <host> of subjects monitord.<host>.<kind>; default: gethostname()'s first label
+    std::size_t queue = 65536;  ///< events waiting to be published; more are dropped and counted
+};
+
 struct options {
     std::vector<std::string> interfaces;  ///< default {"lo"}
     std::vector<cidr> blocked;
@@ -54,6 +62,7 @@ struct options {
     /// Export the run count and run time of monitord's own BPF programs, keeping the kernel's
     /// run-time statistics on (for every program on the host) while monitord runs.
     bool bpf_stats = false;
+    nats_options nats;
     bool help = false;
 };
 
