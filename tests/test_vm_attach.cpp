@@ -327,7 +327,14 @@ TEST_CASE("TC through netlink (the path before tcx) counts loopback packets unti
         const auto at = loopback(47200);
         REQUIRE(::bind(receiver.get(), reinterpret_cast<const sockaddr*>(&at), sizeof at) == 0);
         {
-            auto link = prog.attach_tc("lo", tc_direction::ingress).value();
+            auto attached = prog.attach_tc("lo", tc_direction::ingress);
+            if (!attached && attached.error().code == std::errc::no_such_file_or_directory &&
+                attached.error().message.find("clsact") != std::string::npos) {
+                testing::skip("kernel " + kernel_release() + " has no clsact qdisc (sch_ingress neither built in nor "
+                              "loaded; run-vm.sh loads it from the kernel's package): " + attached.error().message);
+                return;
+            }
+            auto link = std::move(attached).value();
             CHECK(link.fd() == -1);  // a netlink filter: no link fd
             send_datagrams(n, 47200);
             std::printf("BPFCO-VM-CHECK: netlink TC ingress on lo on %s: counted %llu of %d\n",
