@@ -13,7 +13,8 @@
 # the same package (a user's KERNEL image gets none: the tests that need them skip).
 # environment: BPFCO_VM_TIMEOUT (seconds, default 150), BPFCO_VM_MEMORY (MiB, default 1024),
 #   BPFCO_VM_EXPECT (comma list of bpfco::features the guest kernel must have; passed to the
-#   test binary, whose "kernel features" case asserts them)
+#   test binary, whose "kernel features" case asserts them), BPFCO_VM_APPEND (more kernel
+#   parameters, e.g. lockdown=integrity)
 set -eu
 
 [ $# -ge 2 ] || { echo "usage: $0 CACHE_DIR TEST_BINARY [VMLINUZ] [-- test args...]"; exit 2; }
@@ -117,7 +118,7 @@ mount -t debugfs debugfs /sys/kernel/debug
 mount -t bpf bpf /sys/fs/bpf
 mount -t securityfs securityfs /sys/kernel/security
 for m in /modules/*.ko; do [ -e "\$m" ] && insmod "\$m"; done
-echo "BPFCO-VM: kernel \$(uname -r), \$(nproc) cpu, lsm=\$(cat /sys/kernel/security/lsm 2>/dev/null)"
+echo "BPFCO-VM: kernel \$(uname -r), \$(nproc) cpu, lsm=\$(cat /sys/kernel/security/lsm 2>/dev/null), lockdown: \$(cat /sys/kernel/security/lockdown 2>/dev/null)"
 export BPFCO_VM_EXPECT='${BPFCO_VM_EXPECT:-}'
 /test $args
 echo "BPFCO-VM-RESULT: exit=\$?"
@@ -133,7 +134,7 @@ start=$(date +%s)
 status=0
 timeout "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -m "$memory" -nographic -no-reboot \
     -kernel "$kernel" -initrd "$cache"/initrd.gz \
-    -append "console=ttyS0 panic=-1 quiet lsm=capability,bpf" </dev/null >"$log" 2>&1 || status=$?
+    -append "console=ttyS0 panic=-1 quiet lsm=capability,bpf ${BPFCO_VM_APPEND:-}" </dev/null >"$log" 2>&1 || status=$?
 elapsed=$(( $(date +%s) - start ))
 # The serial log without carriage returns and the firmware's terminal escapes.
 tr -d '\r' < "$log" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g'
