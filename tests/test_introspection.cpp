@@ -11,10 +11,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <thread>
+
+#include <fmt/format.h>
 
 using namespace bpfco;
 using bpfco::testing::elf_of;
@@ -28,14 +33,14 @@ object load_introspect_test() {
 // Each program, its kind and the map it uses.
 struct expected_program {
     const char* name;
-    std::uint32_t type;
+    program_type type;
     const char* type_name;
     const char* map;
 };
 constexpr expected_program expected[] = {
-    {"introspect_xdp", BPF_PROG_TYPE_XDP, "xdp", "xdp_runs"},
-    {"introspect_tc", BPF_PROG_TYPE_SCHED_CLS, "sched_cls", "tc_runs"},
-    {"introspect_sock", BPF_PROG_TYPE_SOCKET_FILTER, "socket_filter", "socket_runs"},
+    {"introspect_xdp", program_type::xdp, "xdp", "xdp_runs"},
+    {"introspect_tc", program_type::sched_cls, "sched_cls", "tc_runs"},
+    {"introspect_sock", program_type::socket_filter, "socket_filter", "socket_runs"},
 };
 
 void run(const object& obj, const char* prog, std::uint32_t repeat) {
@@ -70,7 +75,7 @@ TEST_CASE("the kernel's programs include this test's three, with their kinds, na
         REQUIRE(p != nullptr);
         CHECK(p->name == e.name);
         CHECK(p->type == e.type);
-        CHECK(program_type_name(p->type) == e.type_name);
+        CHECK(fmt::format("{}", p->type) == e.type_name);
         const auto m = obj.map(e.map).value();
         CHECK(p->map_ids == std::vector<std::uint32_t>{m.info().id});
         CHECK(p->tag.size() == 16);
@@ -87,7 +92,7 @@ TEST_CASE("the kernel's programs include this test's three, with their kinds, na
         CHECK(own.tag == p->tag);
         CHECK(own.map_ids == p->map_ids);
         REQUIRE(own.attach_type.has_value());
-        if (e.type == BPF_PROG_TYPE_XDP) CHECK(attach_type_name(*own.attach_type) == "xdp");
+        if (e.type == program_type::xdp) CHECK(*own.attach_type == attach_type::xdp);
         CHECK(program_info_by_id(p->id).value().name == e.name);
     }
 }
@@ -103,7 +108,7 @@ TEST_CASE("the kernel's maps include this test's, with their sizes and memory") 
         auto it = std::find_if(maps.begin(), maps.end(), [&](const auto& m) { return m.id == own.info().id; });
         REQUIRE(it != maps.end());
         CHECK(it->name == e.map);
-        CHECK(it->type == static_cast<std::uint32_t>(own.info().type));
+        CHECK(it->type == own.info().type);
         CHECK(it->key_size == 4);
         CHECK(it->value_size == 8);
         CHECK(it->max_entries == own.info().max_entries);
@@ -127,8 +132,8 @@ TEST_CASE("an XDP link is listed with its program and interface") {
         REQUIRE(::unshare(CLONE_NEWNET) == 0);
         auto l = obj.program("introspect_xdp").value().attach_xdp("lo").value();
         const auto info = link_info_of(l).value();
-        CHECK(info.type == BPF_LINK_TYPE_XDP);
-        CHECK(link_type_name(info.type) == "xdp");
+        CHECK(info.type == link_type::xdp);
+        CHECK(fmt::format("{}", info.type) == "xdp");
         CHECK(info.program_id == prog_id);
         CHECK(info.ifindex == 1);
         CHECK(info.interface == "lo");
@@ -215,6 +220,49 @@ TEST_CASE("the sampler reports rates, and programs appearing and disappearing") 
         if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     CHECK(gone);
+}
+
+TEST_CASE("program_watch delivers the sampler's snapshots on its schedule") {
+    BPFCO_REQUIRE_ROOT();
+    auto stats = run_time_stats::enable().value();
+    auto obj = load_introspect_test();
+    const auto id = id_of(obj, "introspect_sock");
+    boost::asio::io_context io;
+    constexpr auto interval = std::chrono::milliseconds(50);
+    auto watch = program_watch::create(io.get_executor(), interval).value();
+    CHECK(watch.interval() == interval);
+    run(obj, "introspect_sock", 3000);  // after the baseline, before the first snapshot
+
+    std::vector<program_stats> got;
+    std::function<void(boost::system::error_code, program_stats)> on_snapshot =
+        [&](boost::system::error_code ec, program_stats s) {
+            REQUIRE_FALSE(ec);
+            got.push_back(std::move(s));
+            if (got.size() < 2) watch.async_receive(on_snapshot);
+        };
+    watch.async_receive(on_snapshot);
+    io.run();
+    REQUIRE(got.size() == 2);
+    for (const auto& s : got) CHECK(s.interval.count() > 0);  // measured, so the rates divide by it
+    auto it = std::find_if(got[0].programs.begin(), got[0].programs.end(), [&](const auto& p) { return p.id == id; });
+    REQUIRE(it != got[0].programs.end());
+    CHECK(it->runs == 3000);
+    CHECK(it->type == program_type::socket_filter);
+    CHECK(it->runs_per_second > 0);
+    // Steady: no runs in between, and the same program was neither appeared nor gone.
+    it = std::find_if(got[1].programs.begin(), got[1].programs.end(), [&](const auto& p) { return p.id == id; });
+    REQUIRE(it != got[1].programs.end());
+    CHECK(it->runs == 0);
+
+    // close() aborts a pending receive; a moved-from watch refuses.
+    boost::system::error_code aborted;
+    watch.async_receive([&](boost::system::error_code ec, program_stats) { aborted = ec; });
+    watch.close();
+    io.restart();
+    io.run();
+    CHECK(aborted == boost::asio::error::operation_aborted);
+    CHECK(program_watch::create(io.get_executor(), std::chrono::milliseconds(0)).error().code ==
+          std::errc::invalid_argument);
 }
 
 TEST_CASE("listing without CAP_SYS_ADMIN fails naming it") {

@@ -1,17 +1,22 @@
 // bpftop: every BPF program on the host, sorted by the share of one CPU it used in the last
 // second (as Netflix's bpftop), from the kernel's run-time statistics, which it turns on while it
 // runs. Needs CAP_SYS_ADMIN (root).
-//   bpftop [--json] [--duration SECONDS]
-#include <bpfco/analysis/kernel_objects.hpp>
+//   bpftop [--json] [--duration SECONDS] [--interval MS]
+#include "command_line.hpp"
 
-#include <CLI/CLI.hpp>
+#include <bpfco/analysis/kernel_objects.hpp>
+#include <bpfco/analysis/program_watch.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <ctime>
-#include <thread>
 
 #include <unistd.h>
 
@@ -19,7 +24,7 @@
 
 namespace {
 
-volatile std::sig_atomic_t stop_requested = 0;
+namespace asio = boost::asio;
 
 // Program names are the kernel's (letters, digits, '_' and '.'), but a JSON line must parse
 // whatever a future kernel allows.
@@ -39,7 +44,7 @@ std::string json_presence(const std::vector<bpfco::program_presence>& list) {
     std::string out = "[";
     for (const auto& p : list)
         out += fmt::format("{}{{\"id\":{},\"type\":{},\"name\":{}}}", out.size() > 1 ? "," : "", p.id,
-                           json_string(bpfco::program_type_name(p.type)), json_string(p.name));
+                           json_string(fmt::format("{}", p.type)), json_string(p.name));
     return out + "]";
 }
 
@@ -49,7 +54,7 @@ void print_json(const bpfco::program_stats& s) {
         programs += fmt::format(
             "{}{{\"id\":{},\"type\":{},\"name\":{},\"runs_per_second\":{:.1f},\"avg_ns\":{:.1f},"
             "\"cpu_percent\":{:.4f},\"run_count\":{},\"run_time_ns\":{}}}",
-            programs.size() > 1 ? "," : "", p.id, json_string(bpfco::program_type_name(p.type)),
+            programs.size() > 1 ? "," : "", p.id, json_string(fmt::format("{}", p.type)),
             json_string(p.name), p.runs_per_second, p.average_ns, p.cpu_share * 100, p.run_count,
             p.run_time.count());
     programs += "]";
@@ -67,7 +72,7 @@ void print_table(const bpfco::program_stats& s, bool terminal) {
     fmt::print("{:>7}  {:<16} {:<16} {:>12} {:>10} {:>8}\n", "ID", "TYPE", "NAME", "RUNS/S", "AVG NS",
                "CPU %");
     for (const auto& p : s.programs)
-        fmt::print("{:>7}  {:<16} {:<16} {:>12.0f} {:>10.0f} {:>8.3f}\n", p.id, bpfco::program_type_name(p.type),
+        fmt::print("{:>7}  {:<16} {:<16} {:>12.0f} {:>10.0f} {:>8.3f}\n", p.id, fmt::format("{}", p.type),
                    p.name, p.runs_per_second, p.average_ns, p.cpu_share * 100);
     for (const auto& p : s.appeared) fmt::print("  + {} {} (loaded)\n", p.id, p.name);
     for (const auto& p : s.disappeared) fmt::print("  - {} {} (unloaded)\n", p.id, p.name);
@@ -75,47 +80,17 @@ void print_table(const bpfco::program_stats& s, bool terminal) {
     std::fflush(stdout);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    CLI::App app{"Every BPF program on this host, by the share of one CPU it uses"};
-    bool json = false;
-    double duration = 0;
-    app.add_flag("--json", json, "print one JSON object per refresh instead of a table");
-    app.add_option("--duration", duration, "stop after this many seconds (default: until interrupted)")
-        ->check(CLI::NonNegativeNumber);
-    CLI11_PARSE(app, argc, argv);
-
-    std::signal(SIGINT, [](int) { stop_requested = 1; });
-    std::signal(SIGTERM, [](int) { stop_requested = 1; });
-
-    auto stats = bpfco::run_time_stats::enable();
-    if (!stats) {
-        fmt::print(stderr, "bpftop: {}\n", stats.error().message);
-        return 1;
-    }
-    bpfco::program_sampler sampler;
-    auto first = sampler.sample();
-    if (!first) {
-        fmt::print(stderr, "bpftop: {}\n", first.error().message);
-        return 1;
-    }
+// Refreshes until `duration` has passed (0: until closed by a signal), each snapshot sorted by CPU share.
+asio::awaitable<int> refresh(bpfco::program_watch& watch, std::chrono::milliseconds duration, bool json) {
     const bool terminal = !json && ::isatty(STDOUT_FILENO);
-    const auto start = first.value().time;
-    constexpr auto refresh = std::chrono::seconds(1);
-    for (int n = 1; !stop_requested; ++n) {
-        // Refreshes on a fixed grid, so that time spent sampling and printing does not drift it.
-        const auto next = start + n * refresh;
-        while (!stop_requested && std::chrono::steady_clock::now() < next)
-            std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-                next - std::chrono::steady_clock::now(), std::chrono::milliseconds(100)));
-        if (stop_requested) break;
-        auto s = sampler.sample();
-        if (!s) {
-            fmt::print(stderr, "bpftop: {}\n", s.error().message);
-            return 1;
+    const auto start = bpfco::program_watch::clock::now();
+    for (;;) {
+        auto [ec, snapshot] = co_await watch.async_receive(asio::as_tuple(asio::use_awaitable));
+        if (ec == asio::error::operation_aborted) co_return 0;
+        if (ec) {
+            fmt::print(stderr, "bpftop: sampling the programs' statistics: {}\n", ec.message());
+            co_return 1;
         }
-        auto& snapshot = s.value();
         std::stable_sort(snapshot.programs.begin(), snapshot.programs.end(),
                          [](const auto& a, const auto& b) { return a.cpu_share > b.cpu_share; });
         if (json) {
@@ -124,7 +99,42 @@ int main(int argc, char** argv) {
         } else {
             print_table(snapshot, terminal);
         }
-        if (duration > 0 && snapshot.time - start >= std::chrono::duration<double>(duration) - refresh / 2) break;
+        // Half an interval of slack: the last snapshot due within the duration ends it.
+        if (duration.count() > 0 && snapshot.time - start >= duration - watch.interval() / 2) co_return 0;
     }
-    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    bool json = false;
+    unsigned duration_s = 0, interval_ms = 1000;
+    examples::command_line cli("bpftop", "Every BPF program on this host, by the share of one CPU it uses.");
+    cli.add_flag("--json", json, "print one JSON object per refresh instead of a table");
+    cli.add_number("--duration", duration_s, "SECONDS", "stop after SECONDS (default: at Ctrl-C)");
+    cli.add_number("--interval", interval_ms, "MS", "refresh every MS milliseconds (default 1000)", 1);
+    cli.parse_or_exit(argc, argv);
+
+    auto stats = bpfco::run_time_stats::enable();
+    if (!stats) {
+        fmt::print(stderr, "bpftop: {}\n", stats.error().message);
+        return 1;
+    }
+    asio::io_context io;
+    auto watch = bpfco::program_watch::create(io.get_executor(), std::chrono::milliseconds(interval_ms));
+    if (!watch) {
+        fmt::print(stderr, "bpftop: {}\n", watch.error().message);
+        return 1;
+    }
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](auto, int) { watch.value().close(); });
+    int status = 0;
+    asio::co_spawn(io, refresh(watch.value(), std::chrono::seconds(duration_s), json),
+                   [&](std::exception_ptr e, int s) {
+                       if (e) std::rethrow_exception(e);
+                       status = s;
+                       signals.cancel();
+                   });
+    io.run();
+    return status;
 }

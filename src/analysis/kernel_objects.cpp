@@ -26,10 +26,6 @@ namespace bpfco {
 
 namespace {
 
-// Link kinds newer than the oldest uapi header we build against; the numbers are kernel ABI.
-constexpr std::uint32_t link_type_tcx = 11;
-constexpr std::uint32_t link_type_netkit = 13;
-
 std::string id_hint(int errnum) {
     if (errnum != EPERM) return {};
     if (!detail::has_capability(CAP_SYS_ADMIN))
@@ -117,7 +113,7 @@ result<kernel_program_info> program_info_from(int fd, std::string_view thing) {
     }
     kernel_program_info info;
     info.id = raw.id;
-    info.type = raw.type;
+    info.type = program_type(raw.type);
     info.name = raw.name;
     for (auto b : raw.tag) info.tag += fmt::format("{:02x}", b);
     info.map_ids = std::move(map_ids);
@@ -139,7 +135,7 @@ result<kernel_map_info> map_info_from(int fd, std::string_view thing) {
         return failure(errno, fmt::format("{}: map info: {}", thing, std::strerror(errno)));
     kernel_map_info info;
     info.id = raw.id;
-    info.type = raw.type;
+    info.type = map_type(raw.type);
     info.name = raw.name;
     info.key_size = raw.key_size;
     info.value_size = raw.value_size;
@@ -157,15 +153,15 @@ result<kernel_link_info> link_info_from(int fd, std::string_view thing) {
         return failure(errno, fmt::format("{}: link info: {}", thing, std::strerror(errno)));
     kernel_link_info info;
     info.id = raw.id;
-    info.type = raw.type;
+    info.type = link_type(raw.type);
     info.program_id = raw.prog_id;
     char name[256] = {};
-    switch (raw.type) {
-    case BPF_LINK_TYPE_RAW_TRACEPOINT:
-    case BPF_LINK_TYPE_ITER: {
+    switch (info.type) {
+    case link_type::raw_tracepoint:
+    case link_type::iter: {
         // The name needs a buffer of ours: a second call with one.
         bpf_link_info again{};
-        if (raw.type == BPF_LINK_TYPE_ITER) {
+        if (info.type == link_type::iter) {
             again.iter.target_name = reinterpret_cast<std::uintptr_t>(name);
             again.iter.target_name_len = sizeof name;
         } else {
@@ -177,32 +173,32 @@ result<kernel_link_info> link_info_from(int fd, std::string_view thing) {
             return failure(errno, fmt::format("{}: link target name: {}", thing, std::strerror(errno)));
         name[sizeof name - 1] = '\0';
         info.target_name = name;
-        if (raw.type == BPF_LINK_TYPE_ITER && info.target_name == "cgroup")
+        if (info.type == link_type::iter && info.target_name == "cgroup")
             info.cgroup_id = again.iter.cgroup.cgroup_id;
         break;
     }
-    case BPF_LINK_TYPE_TRACING:
-        info.attach_type = raw.tracing.attach_type;
+    case link_type::tracing:
+        info.attach_type = attach_type(raw.tracing.attach_type);
         info.target_object_id = raw.tracing.target_obj_id;
         info.target_btf_id = raw.tracing.target_btf_id;
         break;
-    case BPF_LINK_TYPE_CGROUP:
-        info.attach_type = raw.cgroup.attach_type;
+    case link_type::cgroup:
+        info.attach_type = attach_type(raw.cgroup.attach_type);
         info.cgroup_id = raw.cgroup.cgroup_id;
         break;
-    case BPF_LINK_TYPE_NETNS:
-        info.attach_type = raw.netns.attach_type;
+    case link_type::netns:
+        info.attach_type = attach_type(raw.netns.attach_type);
         info.netns_inode = raw.netns.netns_ino;
         break;
-    case BPF_LINK_TYPE_XDP:
-    case link_type_tcx:
-    case link_type_netkit: {
+    case link_type::xdp:
+    case link_type::tcx:
+    case link_type::netkit: {
         // tcx and netkit: { __u32 ifindex; __u32 attach_type; }, ifindex where XDP has it.
         info.ifindex = static_cast<int>(raw.xdp.ifindex);
-        if (raw.type != BPF_LINK_TYPE_XDP) {
+        if (info.type != link_type::xdp) {
             std::uint32_t at = 0;
             std::memcpy(&at, reinterpret_cast<const char*>(&raw.xdp.ifindex) + sizeof(std::uint32_t), sizeof at);
-            info.attach_type = at;
+            info.attach_type = attach_type(at);
         }
         char ifname[IF_NAMESIZE] = {};
         if (raw.xdp.ifindex != 0 && ::if_indextoname(raw.xdp.ifindex, ifname)) info.interface = ifname;
@@ -242,19 +238,6 @@ result<Info> by_id(fd_by_id_fn open, std::uint32_t id, std::string_view kind, Fr
 
 }  // namespace
 
-std::string_view program_type_name(std::uint32_t type) {
-    const char* n = libbpf_bpf_prog_type_str(static_cast<bpf_prog_type>(type));
-    return n ? n : "unknown";
-}
-std::string_view link_type_name(std::uint32_t type) {
-    const char* n = libbpf_bpf_link_type_str(static_cast<bpf_link_type>(type));
-    return n ? n : "unknown";
-}
-std::string_view attach_type_name(std::uint32_t type) {
-    const char* n = libbpf_bpf_attach_type_str(static_cast<bpf_attach_type>(type));
-    return n ? n : "unknown";
-}
-
 result<std::vector<std::uint32_t>> kernel_program_ids() { return ids(bpf_prog_get_next_id, "programs"); }
 result<std::vector<std::uint32_t>> kernel_map_ids() { return ids(bpf_map_get_next_id, "maps"); }
 result<std::vector<std::uint32_t>> kernel_link_ids() { return ids(bpf_link_get_next_id, "links"); }
@@ -289,7 +272,7 @@ result<kernel_link_info> link_info_of(int link_fd) { return of_fd<kernel_link_in
 result<kernel_program_info> program_info_of(const program& prog) {
     if (!prog || prog.fd() < 0) return failure(prog.make_error(EBADF, "program info", "the program is not loaded"));
     auto info = program_info_from(prog.fd(), fmt::format("program '{}'", prog.name()));
-    if (info) info.value().attach_type = bpf_program__expected_attach_type(prog.native_handle());
+    if (info) info.value().attach_type = attach_type(bpf_program__expected_attach_type(prog.native_handle()));
     return info;
 }
 result<kernel_map_info> map_info_of(const map& m) {
@@ -351,7 +334,7 @@ result<program_stats> program_sampler::sample() {
             if (errno == ENOENT) continue;
             return failure(errno, fmt::format("program {}: program info: {}", id, std::strerror(errno)));
         }
-        last_seen seen{{raw.id, raw.type, raw.name, raw.run_cnt, std::chrono::nanoseconds(raw.run_time_ns)},
+        last_seen seen{{raw.id, program_type(raw.type), raw.name, raw.run_cnt, std::chrono::nanoseconds(raw.run_time_ns)},
                        raw.load_time};
         auto before = previous_.find(id);
         if (before == previous_.end() || before->second.load_time != seen.load_time) {
@@ -360,7 +343,7 @@ result<program_stats> program_sampler::sample() {
             const auto& b = before->second.totals;
             program_rate r;
             r.id = id;
-            r.type = raw.type;
+            r.type = seen.totals.type;
             r.name = seen.totals.name;
             r.run_count = raw.run_cnt;
             r.run_time = seen.totals.run_time;

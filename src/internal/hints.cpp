@@ -80,6 +80,14 @@ std::string missing_feature_hint(const bpf_program* prog) {
                                active.empty() ? "unknown: /sys/kernel/security/lsm is unreadable" : active);
         }
         break;
+    case BPF_PROG_TYPE_STRUCT_OPS:
+        if (!features::fentry())
+            return "this kernel cannot run struct_ops programs: they need BPF trampolines, which it lacks";
+        break;
+    case BPF_PROG_TYPE_EXT:
+        if (!features::fentry())
+            return "this kernel cannot run freplace programs: they need BPF trampolines, which it lacks";
+        break;
     default:
         break;
     }

@@ -9,9 +9,12 @@
 #              'backports': bookworm-backports' linux-image-amd64 (6.12), fetched through a
 #              private apt configuration (.ci/apt-backports), the machine's sources untouched;
 #              anything else: a kernel image (vmlinuz) to boot
+# The kernel's own modules are not in the initramfs, except those of $modules below, taken from
+# the same package (a user's KERNEL image gets none: the tests that need them skip).
 # environment: BPFCO_VM_TIMEOUT (seconds, default 150), BPFCO_VM_MEMORY (MiB, default 1024),
 #   BPFCO_VM_EXPECT (comma list of bpfco::features the guest kernel must have; passed to the
-#   test binary, whose "kernel features" case asserts them)
+#   test binary, whose "kernel features" case asserts them), BPFCO_VM_APPEND (more kernel
+#   parameters, e.g. lockdown=integrity)
 set -eu
 
 [ $# -ge 2 ] || { echo "usage: $0 CACHE_DIR TEST_BINARY [VMLINUZ] [-- test args...]"; exit 2; }
@@ -35,13 +38,26 @@ busybox=/bin/busybox
 [ -x $busybox ] && $busybox --list >/dev/null 2>&1 || fail "$busybox missing (apt-get install busybox-static)"
 ldd $busybox 2>&1 | grep -q 'not a dynamic' || fail "$busybox is not statically linked (install busybox-static)"
 
-# Unpacks boot/vmlinuz from a kernel .deb into $2 (the modules are not needed: initramfs, no
-# module loading).
+# The modules the guest loads at boot: the clsact qdisc and the BPF classifier, for the netlink TC
+# attach path (Debian builds them as modules).
+modules="net/sched/sch_ingress net/sched/cls_bpf"
+
+# Unpacks boot/vmlinuz from a kernel .deb into $2, and $modules (decompressed) into $2.modules/.
 unpack_vmlinuz() {
     dl=$(dirname "$2")/unpack.$$
     rm -rf "$dl"; mkdir -p "$dl"
-    dpkg-deb --fsys-tarfile "$1" | (cd "$dl" && tar -x --wildcards './boot/vmlinuz-*') ||
-        fail "cannot unpack boot/vmlinuz from $1"
+    patterns=""
+    for m in $modules; do patterns="$patterns ./lib/modules/*/kernel/$m.ko*"; done
+    dpkg-deb --fsys-tarfile "$1" | (cd "$dl" && tar -x --wildcards './boot/vmlinuz-*' $patterns) ||
+        fail "cannot unpack boot/vmlinuz and the modules $modules from $1"
+    rm -rf "$2.modules"; mkdir -p "$2.modules"
+    for ko in $(find "$dl"/lib/modules -name '*.ko*'); do
+        case $ko in
+        *.ko.xz) xz -dc "$ko" > "$2.modules/$(basename "$ko" .xz)" ;;
+        *.ko.zst) zstd -qdc "$ko" > "$2.modules/$(basename "$ko" .zst)" ;;
+        *) cp "$ko" "$2.modules/" ;;
+        esac || fail "cannot decompress $ko"
+    done
     cp "$dl"/boot/vmlinuz-* "$2.tmp" && mv "$2.tmp" "$2"
     rm -rf "$dl"
 }
@@ -49,7 +65,7 @@ unpack_vmlinuz() {
 # The kernel: a user's image, or a Debian kernel fetched once into the cache.
 if [ "$kernel" = backports ]; then
     kernel=$cache/backports.vmlinuz
-    if [ ! -s "$kernel" ]; then
+    if [ ! -s "$kernel" ] || [ ! -d "$kernel.modules" ]; then
         apt_backports=$(dirname "$0")/../../.ci/apt-backports
         dl=$cache/backports-download
         rm -rf "$dl"
@@ -65,7 +81,7 @@ elif [ -z "$kernel" ]; then
     pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)
     [ -n "$pkg" ] || fail "apt-cache depends linux-image-amd64 names no kernel package; pass -Dvm_kernel=/path/to/vmlinuz"
     kernel=$cache/$pkg.vmlinuz
-    if [ ! -s "$kernel" ]; then
+    if [ ! -s "$kernel" ] || [ ! -d "$kernel.modules" ]; then
         say "downloading $pkg (apt-get download; cached in $cache)"
         dl=$cache/download
         rm -rf "$dl"; mkdir -p "$dl"
@@ -86,6 +102,8 @@ for applet in $($busybox --list); do
     [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
 done
 cp "$binary" "$root"/test
+mkdir -p "$root"/modules
+[ -d "$kernel.modules" ] && cp "$kernel.modules"/*.ko "$root"/modules/ 2>/dev/null
 args=""
 for a in "$@"; do args="$args '$a'"; done
 cat > "$root"/init <<INIT
@@ -99,7 +117,8 @@ mount -t tracefs tracefs /sys/kernel/tracing
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t bpf bpf /sys/fs/bpf
 mount -t securityfs securityfs /sys/kernel/security
-echo "BPFCO-VM: kernel \$(uname -r), \$(nproc) cpu, lsm=\$(cat /sys/kernel/security/lsm 2>/dev/null)"
+for m in /modules/*.ko; do [ -e "\$m" ] && insmod "\$m"; done
+echo "BPFCO-VM: kernel \$(uname -r), \$(nproc) cpu, lsm=\$(cat /sys/kernel/security/lsm 2>/dev/null), lockdown: \$(cat /sys/kernel/security/lockdown 2>/dev/null)"
 export BPFCO_VM_EXPECT='${BPFCO_VM_EXPECT:-}'
 /test $args
 echo "BPFCO-VM-RESULT: exit=\$?"
@@ -115,7 +134,7 @@ start=$(date +%s)
 status=0
 timeout "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -m "$memory" -nographic -no-reboot \
     -kernel "$kernel" -initrd "$cache"/initrd.gz \
-    -append "console=ttyS0 panic=-1 quiet lsm=capability,bpf" </dev/null >"$log" 2>&1 || status=$?
+    -append "console=ttyS0 panic=-1 quiet lsm=capability,bpf ${BPFCO_VM_APPEND:-}" </dev/null >"$log" 2>&1 || status=$?
 elapsed=$(( $(date +%s) - start ))
 # The serial log without carriage returns and the firmware's terminal escapes.
 tr -d '\r' < "$log" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g'

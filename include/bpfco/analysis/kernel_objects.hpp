@@ -8,6 +8,7 @@
 #pragma once
 
 #include <bpfco/error.hpp>
+#include <bpfco/kinds.hpp>
 #include <bpfco/unique_fd.hpp>
 
 #include <chrono>
@@ -27,10 +28,10 @@ class link;
 /// What the kernel says about one program (BPF_OBJ_GET_INFO_BY_FD).
 struct kernel_program_info {
     std::uint32_t id = 0;
-    std::uint32_t type = 0;  ///< enum bpf_prog_type; program_type_name() spells it
-    /// enum bpf_attach_type: the kernel does not report it for a program, so it is known only for
-    /// programs this process loaded (program_info_of(const program&)).
-    std::optional<std::uint32_t> attach_type;
+    bpfco::program_type type{};
+    /// The kernel does not report it for a program, so it is known only for programs this process
+    /// loaded (program_info_of(const program&)).
+    std::optional<bpfco::attach_type> attach_type;
     std::string name;  ///< the kernel's copy: at most 15 characters of the function name
     std::string tag;   ///< 16 hex digits, the hash of the translated instructions (as bpftool)
     std::vector<std::uint32_t> map_ids;  ///< the maps the program uses
@@ -49,7 +50,7 @@ struct kernel_program_info {
 /// What the kernel says about one map.
 struct kernel_map_info {
     std::uint32_t id = 0;
-    std::uint32_t type = 0;  ///< enum bpf_map_type; map_type_name() (maps/map.hpp) spells it
+    bpfco::map_type type{};
     std::string name;
     std::uint32_t key_size = 0;
     std::uint32_t value_size = 0;
@@ -65,9 +66,9 @@ struct kernel_map_info {
 /// that kind, the attach target.
 struct kernel_link_info {
     std::uint32_t id = 0;
-    std::uint32_t type = 0;  ///< enum bpf_link_type; link_type_name() spells it
+    bpfco::link_type type{};
     std::uint32_t program_id = 0;
-    std::optional<std::uint32_t> attach_type;  ///< enum bpf_attach_type (cgroup, netns, tracing, tcx)
+    std::optional<bpfco::attach_type> attach_type;  ///< cgroup, netns, tracing, tcx and netkit links
     std::optional<int> ifindex;                ///< XDP, tcx and netkit links
     std::string interface;                     ///< ifindex's name, if the interface still exists
     std::optional<std::uint64_t> cgroup_id;    ///< cgroup links, cgroup iterators
@@ -78,13 +79,6 @@ struct kernel_link_info {
     std::optional<std::uint32_t> target_object_id, target_btf_id;
     std::optional<std::uint32_t> netns_inode;  ///< netns links
 };
-
-/// The kernel's names for its integer kinds, as libbpf and bpftool spell them ("xdp",
-/// "sched_cls", "cgroup_inet_ingress"), like map_type_name() for maps; "unknown" for a value this
-/// libbpf does not know.
-std::string_view program_type_name(std::uint32_t type);
-std::string_view link_type_name(std::uint32_t type);
-std::string_view attach_type_name(std::uint32_t type);
 
 /// Ids of every program, map and link in the kernel, ascending. Fails with EPERM naming
 /// CAP_SYS_ADMIN where this process lacks it. Thread-safe.
@@ -141,7 +135,7 @@ private:
 /// One program's cost between two snapshots of program_sampler.
 struct program_rate {
     std::uint32_t id = 0;
-    std::uint32_t type = 0;  ///< enum bpf_prog_type
+    bpfco::program_type type{};
     std::string name;
     std::uint64_t run_count = 0;       ///< total since load
     std::chrono::nanoseconds run_time{};  ///< total since load
@@ -155,7 +149,7 @@ struct program_rate {
 /// A program that appeared or disappeared between two snapshots, with its totals when last seen.
 struct program_presence {
     std::uint32_t id = 0;
-    std::uint32_t type = 0;
+    bpfco::program_type type{};
     std::string name;
     std::uint64_t run_count = 0;
     std::chrono::nanoseconds run_time{};

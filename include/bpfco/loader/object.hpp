@@ -126,6 +126,14 @@ public:
     result<std::vector<alternative_choice>> choose_alternatives(
         const std::vector<std::vector<std::string>>& groups);
 
+    /// After load: registers the struct_ops map `map_name` (SEC(".struct_ops"): a TCP congestion
+    /// control, ...) with the kernel; destroying the link unregisters it. Sockets already using a
+    /// congestion control keep it. The link unregisters through this object's map: destroy it
+    /// before the object. Fails naming the map: EINVAL for a map of another type,
+    /// EBUSY when it is registered already, EEXIST when the kernel has another of that name, EOPNOTSUPP where the kernel has no BPF
+    /// trampolines. (src/attach/struct_ops.cpp)
+    result<link> attach_struct_ops(std::string_view map_name) const;
+
     /// libbpf's object, for what bpfco does not wrap; still owned by this object.
     bpf_object* native_handle() const noexcept { return obj_; }
 

@@ -54,6 +54,7 @@ struct multi_probe_options {
 
 class map;
 class perf_event;
+class pinned_program;
 
 /// One program of a loaded object, and every way to attach it. Each attach returns a link that
 /// owns the attachment, or an error naming the program, the target (function, interface, cgroup,
@@ -163,6 +164,19 @@ public:
     result<link> attach_iter() const;
     /// An iterator over one map's elements (SEC("iter/bpf_map_elem")).
     result<link> attach_iter(const map& target) const;
+
+    /// freplace (SEC("freplace/function")), before load: the loaded program whose global
+    /// `function` this one will replace, given as a program handle or re-opened from its pin
+    /// (pinned_program::from_pinned; keep it open until this program is loaded). The kernel
+    /// checks at load that both functions have the same signature.
+    result<void> set_freplace_target(const program& target, const std::string& function);
+    result<void> set_freplace_target(const pinned_program& target, const std::string& function);
+    /// freplace, after load: runs this program in place of `function` of `target` (the target set
+    /// before load) until the link is destroyed, which restores the original. Fails naming both
+    /// programs and the function; EOPNOTSUPP where the kernel has no BPF trampolines.
+    /// (src/attach/freplace.cpp)
+    result<link> attach_freplace(const program& target, const std::string& function) const;
+    result<link> attach_freplace(const pinned_program& target, const std::string& function) const;
 
     /// An error about this program, in error.hpp's format: "program 'name': what: errno text
     /// (hint)"; without a hint, EPERM gets the privilege hint.
