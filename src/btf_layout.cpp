@@ -55,7 +55,7 @@ bool kinds_match(value_kind bpf, value_kind cpp) {
 std::string_view kind_name(value_kind k) {
     switch (k) {
     case value_kind::boolean: return "bool";
-    case value_kind::character: return "1-byte integer";
+    case value_kind::character: return "char";
     case value_kind::signed_int: return "signed integer";
     case value_kind::unsigned_int: return "unsigned integer";
     case value_kind::enumeration: return "enum";
@@ -99,7 +99,7 @@ std::vector<bpf_member> members_of(const btf* b, const btf_type* t) {
 std::string describe(const std::vector<bpf_member>& ms, std::size_t size) {
     std::string out = "{";
     for (auto& m : ms)
-        out += fmt::format("{}{} at {}, {} bytes {}{}", out.size() > 1 ? "; " : "", m.name, m.offset, m.size,
+        out += fmt::format("{}{} at {}, {} bytes, {}{}", out.size() > 1 ? "; " : "", m.name, m.offset, m.size,
                            kind_name(m.kind), m.bitfield ? " (bit-field)" : "");
     return out + fmt::format("}} ({} bytes)", size);
 }
@@ -107,7 +107,7 @@ std::string describe(const std::vector<bpf_member>& ms, std::size_t size) {
 std::string describe(const cpp_layout& l) {
     std::string out = "{";
     for (std::size_t i = 0; i < l.members.size(); ++i)
-        out += fmt::format("{}#{} at {}, {} bytes {}", i ? "; " : "", i, l.members[i].offset, l.members[i].size,
+        out += fmt::format("{}#{} at {}, {} bytes, {}", i ? "; " : "", i, l.members[i].offset, l.members[i].size,
                            kind_name(l.members[i].kind));
     return out + fmt::format("}} ({} bytes)", l.size);
 }
@@ -124,7 +124,7 @@ result<void> check_layout(const btf* b, std::uint32_t type_id, const cpp_layout&
     for (std::size_t i = 0; i < n && diff.empty(); ++i) {
         const auto& c = cpp.members[i];
         if (bpf[i].bitfield || bpf[i].offset != c.offset || bpf[i].size != c.size || !kinds_match(bpf[i].kind, c.kind))
-            diff = fmt::format("member {} '{}' differs (BPF: at {}, {} bytes {}{}; C++: at {}, {} bytes {})", i,
+            diff = fmt::format("member {} '{}' differs (BPF: at {}, {} bytes, {}{}; C++: at {}, {} bytes, {})", i,
                                bpf[i].name, bpf[i].offset, bpf[i].size, kind_name(bpf[i].kind),
                                bpf[i].bitfield ? ", a bit-field" : "", c.offset, c.size, kind_name(c.kind));
     }

@@ -18,7 +18,7 @@ bool contains(const std::string& s, std::string_view what) { return s.find(what)
 
 object open_all_off() {
     auto obj = object::open_skeleton("loader_test_bpf", loader_test_bpf__elf_bytes).value();
-    for (auto& p : obj.programs()) p.set_autoload(false);
+    for (auto& p : obj.programs()) p.set_autoload(false).value();
     return obj;
 }
 

@@ -6,6 +6,7 @@
 #include "internal/libbpf_log.hpp"
 #include "internal/mounts.hpp"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -22,25 +23,48 @@
 namespace bpfco {
 
 namespace {
+// Bytes from the object (names from its ELF, libbpf's log about them) as printable text: control
+// bytes, DEL and bytes that are not UTF-8 become \xNN, so a message cannot carry them raw.
+std::string escaped(std::string_view in) {
+    std::string out;
+    for (std::size_t i = 0; i < in.size();) {
+        const auto c = static_cast<unsigned char>(in[i]);
+        std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+        bool ok = len > 0 && i + len <= in.size();
+        for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(in[i + k]) & 0xc0) == 0x80;
+        if (ok && len == 1 && ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)) ok = false;
+        if (!ok) {
+            out += fmt::format("\\x{:02x}", c);
+            ++i;
+            continue;
+        }
+        out.append(in.substr(i, len));
+        i += len;
+    }
+    return out;
+}
+
 std::string join(const std::vector<std::string>& names) {
     std::string out;
-    for (auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    for (auto& n : names) out += (out.empty() ? "" : ", ") + escaped(n);
     return out.empty() ? "none" : out;
 }
 
-// libbpf names the program it failed on only in its log: "prog 'name': ...".
-std::string failed_program(const std::string& log) {
+// libbpf names what it failed on only in its log: "prog 'name': ...", "map 'name': ...".
+std::string failed_in_log(const std::string& log, std::string_view kind) {
+    const std::string marker = std::string(kind) + " '";
     auto end = log.find("-- BEGIN PROG LOAD LOG --");
-    auto p = log.rfind("prog '", end);
+    auto p = log.rfind(marker, end);
     if (p == std::string::npos) return {};
-    p += 6;
+    p += marker.size();
     auto q = log.find('\'', p);
     return q == std::string::npos ? std::string() : log.substr(p, q - p);
 }
+
 }  // namespace
 
 object::object(object&& o) noexcept
-    : obj_(std::exchange(o.obj_, nullptr)), name_(std::move(o.name_)),
+    : obj_(std::exchange(o.obj_, nullptr)), name_(std::move(o.name_)), label_(std::move(o.label_)),
       loaded_(std::exchange(o.loaded_, false)), elf_(std::move(o.elf_)) {}
 
 object& object::operator=(object&& o) noexcept {
@@ -48,6 +72,7 @@ object& object::operator=(object&& o) noexcept {
         if (obj_) bpf_object__close(obj_);
         obj_ = std::exchange(o.obj_, nullptr);
         name_ = std::move(o.name_);
+        label_ = std::move(o.label_);
         loaded_ = std::exchange(o.loaded_, false);
         elf_ = std::move(o.elf_);
     }
@@ -82,7 +107,9 @@ result<object> object::open_file(const std::string& path) {
     // "runqlat"), which prefixes the kernel names of its internal maps ("runqlat.rodata").
     std::string name = path.substr(path.find_last_of('/') + 1);
     name.resize(std::min(name.find('.'), name.size()));
-    return open(name, bytes, fmt::format("object file '{}'", path));
+    BPFCO_TRY(auto obj, open(name, bytes, fmt::format("object file '{}'", path)));
+    obj.label_ = fmt::format("object '{}' (file '{}')", obj.name_, path);
+    return obj;
 }
 
 result<object> object::open_memory(std::string_view name, std::span<const std::byte> elf) {
@@ -106,6 +133,7 @@ result<object> object::open(std::string_view name, std::span<const std::byte> el
     }
     object obj(o, bpf_object__name(o));
     obj.elf_ = std::move(copy);
+    obj.label_ = fmt::format("object '{}'", escaped(obj.name_));
     return obj;
 }
 
@@ -140,6 +168,42 @@ std::string load_hint(bpf_program* p, int e, const std::string& log) {
 }
 }  // namespace
 
+namespace {
+// libbpf refuses a pinned map that does not fit the object's definition with "parameter mismatch"
+// and nothing more: which pin, and what differs, comes from comparing the two here.
+std::string pin_misfit(bpf_object* obj) {
+    bpf_map* m = nullptr;
+    while ((m = bpf_object__next_map(obj, m))) {
+        const char* path = bpf_map__pin_path(m);
+        if (!path) continue;
+        unique_fd fd(bpf_obj_get(path));
+        if (!fd) continue;
+        bpf_map_info info{};
+        std::uint32_t len = sizeof info;
+        if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) continue;
+        const struct {
+            std::string_view field;
+            std::uint64_t pinned, object;
+        } fields[] = {{"type", info.type, static_cast<std::uint64_t>(bpf_map__type(m))},
+                      {"key size", info.key_size, bpf_map__key_size(m)},
+                      {"value size", info.value_size, bpf_map__value_size(m)},
+                      {"max entries", info.max_entries, bpf_map__max_entries(m)},
+                      {"flags", info.map_flags, bpf_map__map_flags(m)}};
+        std::string differs, pinned, ours;
+        for (const auto& f : fields) {
+            if (differs.empty() && f.pinned != f.object)
+                differs = fmt::format("{} differs (pinned: {}, object: {})", f.field, f.pinned, f.object);
+            pinned += fmt::format("{}{} {}", pinned.empty() ? "" : ", ", f.field, f.pinned);
+            ours += fmt::format("{}{} {}", ours.empty() ? "" : ", ", f.field, f.object);
+        }
+        if (!differs.empty())
+            return fmt::format("map '{}': the map pinned at '{}' does not fit: {}\n  pinned: {}\n  object: {}",
+                               escaped(bpf_map__name(m)), path, differs, pinned, ours);
+    }
+    return {};
+}
+}  // namespace
+
 result<void> object::load() {
     BPFCO_TRY(check("load"));
     detail::libbpf_capture cap;
@@ -149,16 +213,22 @@ result<void> object::load() {
         return boost::outcome_v2::success();
     }
     int e = r < 0 ? -r : (errno ? errno : EINVAL);
-    auto prog = failed_program(cap.text());
+    if (auto misfit = pin_misfit(obj_); !misfit.empty())
+        return failure(detail::portable_errno(e), fmt::format("{}: {}", label_, misfit));
+    auto prog = failed_in_log(cap.text(), "prog");
+    // A map that failed to create (a size left unset, a type this kernel lacks) heads the message.
+    auto map = prog.empty() ? failed_in_log(cap.text(), "map") : std::string();
     bool verifier = cap.text().find("-- BEGIN PROG LOAD LOG --") != std::string::npos;
-    std::string what = prog.empty() ? fmt::format("object '{}': load failed", name_)
-                                    : fmt::format("object '{}': program '{}': {}", name_, prog,
-                                                  verifier ? "rejected by the verifier" : "load failed");
+    std::string what = !prog.empty()
+                           ? fmt::format("{}: program '{}': {}", label_, escaped(prog),
+                                         verifier ? "rejected by the verifier" : "load failed")
+                       : !map.empty() ? fmt::format("{}: map '{}': cannot create it", label_, escaped(map))
+                                      : fmt::format("{}: load failed", label_);
     auto tail = cap.tail(verifier ? 12 : 4);
     bpf_program* p = prog.empty() ? nullptr : bpf_object__find_program_by_name(obj_, prog.c_str());
     return failure(detail::portable_errno(e),
                    fmt::format("{}: {}{}{}{}", what, detail::errno_text(e), load_hint(p, e, cap.text()),
-                               tail.empty() ? "" : "\n", tail));
+                               tail.empty() ? "" : "\n", escaped(tail)));
 }
 
 result<object> object::load_file(const std::string& path) {
@@ -326,16 +396,16 @@ result<std::vector<alternative_choice>> object::choose_alternatives(
         for (const auto& name : group) {
             auto p = program(name).value();
             if (!choice.kept.empty()) {
-                p.set_autoload(false);
+                p.set_autoload(false).value();
                 continue;
             }
             auto [ok, why] = can_run(p.native_handle());
             if (ok) {
-                p.set_autoload(true);
+                p.set_autoload(true).value();
                 choice.kept = name;
                 choice.reason = std::move(why);
             } else {
-                p.set_autoload(false);
+                p.set_autoload(false).value();
                 choice.skipped.push_back(name + ": " + why);
             }
         }

@@ -201,6 +201,7 @@ private:
                                const detail::cpp_layout& layout) const;
     bpf_object* obj_ = nullptr;
     std::string name_;
+    std::string label_;  // how load errors name it: "object 'x'", with the file's path when opened from one
     bool loaded_ = false;
     std::vector<std::byte> elf_;  // open_memory's bytes: libbpf reads them in place
 };
