@@ -255,7 +255,7 @@ TEST_CASE("a pinned map that does not fit names the pin, both definitions and th
     MESSAGE(r.error().message);
     CHECK(r.error().message.starts_with(fmt::format(
         "object 'syscall_count': map 'counts': the map pinned at '{}' does not fit: max entries differs (pinned: 1, "
-        "object: 4)\n  pinned: type 2, key size 4, value size 8, max entries 1, flags 0\n  object: ",
+        "object: 4)\n  pinned: type array, key size 4, value size 8, max entries 1, flags 0x0\n  object: ",
         pin)));
 }
 

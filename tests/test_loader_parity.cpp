@@ -350,12 +350,12 @@ TEST_CASE("generic attach() gives the specific calls' hints and names the attach
     };
     expect("kprobe_no_target", features::kprobes() ? "attach_kprobe(" : "no kprobes");
     expect("uprobe_no_target", "attach_uprobe(");
-    expect("usdt_no_target", "USDT");
+    expect("usdt_no_target", "use attach_usdt(binary, provider, name)");
     expect("tracepoint_no_target", "attach_tracepoint(");
     expect("raw_tp_no_target", "attach_raw_tracepoint(");
     expect("on_cgroup_skb", "attach_cgroup(");
     expect("on_perf_event", "attach_perf_event(");
-    expect("on_socket", "SO_ATTACH_BPF");
+    expect("on_socket", "use attach_socket_filter(socket)");
     expect("on_tc", "attach_tcx(");
     expect("on_xdp", "attach_xdp(");
     if (!features::kprobes()) {

@@ -181,14 +181,15 @@ std::string pin_misfit(bpf_object* obj) {
         bpf_map_info info{};
         std::uint32_t len = sizeof info;
         if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) continue;
+        auto type = [](std::uint32_t t) { return fmt::format("{}", static_cast<map_type>(t)); };
         const struct {
             std::string_view field;
-            std::uint64_t pinned, object;
-        } fields[] = {{"type", info.type, static_cast<std::uint64_t>(bpf_map__type(m))},
-                      {"key size", info.key_size, bpf_map__key_size(m)},
-                      {"value size", info.value_size, bpf_map__value_size(m)},
-                      {"max entries", info.max_entries, bpf_map__max_entries(m)},
-                      {"flags", info.map_flags, bpf_map__map_flags(m)}};
+            std::string pinned, object;
+        } fields[] = {{"type", type(info.type), type(bpf_map__type(m))},
+                      {"key size", fmt::format("{}", info.key_size), fmt::format("{}", bpf_map__key_size(m))},
+                      {"value size", fmt::format("{}", info.value_size), fmt::format("{}", bpf_map__value_size(m))},
+                      {"max entries", fmt::format("{}", info.max_entries), fmt::format("{}", bpf_map__max_entries(m))},
+                      {"flags", fmt::format("{:#x}", info.map_flags), fmt::format("{:#x}", bpf_map__map_flags(m))}};
         std::string differs, pinned, ours;
         for (const auto& f : fields) {
             if (differs.empty() && f.pinned != f.object)
