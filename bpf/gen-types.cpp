@@ -12,7 +12,9 @@
 //  - `globals::<name>`: a bpfco::global_var<T> for each global variable (.rodata, .data, .bss and
 //    their named subsections), T the C++ type of its BTF type, for object::global();
 //  - `maps::<name>`: a bpfco::record_map<T> for each map whose records BPFCO_MAP_RECORD declares,
-//    for object::ring_buffer() and object::perf_buffer().
+//    for object::ring_buffer() and object::perf_buffer();
+//  - at global scope, a using-declaration for each named struct, union or enum a global has:
+//    the bpftool skeleton names them unqualified, so this header goes before the skeleton.
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
@@ -174,6 +176,10 @@ public:
             return;
         }
         globals_ += "inline constexpr bpfco::global_var<" + t + "> " + identifier(var) + "{\"" + var + "\"};\n";
+        std::uint32_t id = strip(type);
+        while (btf_is_array(btf__type_by_id(b_, id))) id = strip(btf_array(btf__type_by_id(b_, id))->type);
+        const btf_type* named = btf__type_by_id(b_, id);
+        if ((btf_is_composite(named) || btf_is_any_enum(named)) && named->name_off) skeleton_names_.insert(name(id));
     }
 
     void map_record(const std::string& map, std::uint32_t ptr_type) {
@@ -195,6 +201,12 @@ public:
           << defs_ << "namespace globals {\n" << globals_ << skipped_ << "}  // namespace globals\n\n"
           << "namespace maps {\n" << maps_ << "}  // namespace maps\n\n"
           << "}  // namespace " << ns << "\n";
+        if (!skeleton_names_.empty()) {
+            // bpftool's skeleton declares the object's sections with these types unqualified
+            // (`struct stats stats;`): include this header before the skeleton.
+            o << "\n";
+            for (const auto& n : skeleton_names_) o << "using " << ns << "::" << identifier(n) << ";\n";
+        }
         return o.str();
     }
 
@@ -242,6 +254,7 @@ private:
 
     const btf* b_;
     std::set<std::uint32_t> done_;
+    std::set<std::string> skeleton_names_;  // named types of globals, which the skeleton names
     std::string defs_, globals_, maps_, skipped_;
 };
 

@@ -17,6 +17,7 @@ const volatile bool verbose = false;
 const volatile char label[8] = {};
 __u64 packets = 0;
 __s64 balance = 0;
+struct gt_event last = {}; /* a struct global: the skeleton names its type unqualified */
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -45,6 +46,7 @@ int gentypes_getppid(void *ctx)
     e->ret = -1;
     e->pid = pid;
     e->dport = 443;
+    last = *e;
     bpf_ringbuf_submit(e, 0);
     return 0;
 }

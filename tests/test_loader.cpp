@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -222,6 +223,23 @@ TEST_CASE("load errors: a file object names its path, a map that cannot be creat
     MESSAGE(r.error().message);
     CHECK(r.error().message.starts_with(fmt::format("object '{}' (file '{}'): map 'counts': cannot create it: ",
                                                     obj.name(), path)));
+}
+
+TEST_CASE("bytes from the object are escaped in messages") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    // The object's name is the caller's here, but reaches messages the way names from an ELF do.
+    auto obj = object::open_memory("bad\x01\x9bname", elf_of(syscall_count_bpf__elf_bytes)).value();
+    obj.set_max_entries("counts", 0).value();
+    auto r = obj.load();
+    REQUIRE(!r);
+    MESSAGE(r.error().message);
+    const auto& m = r.error().message;
+    CHECK(m.starts_with("object 'bad\\x01\\x9bname'"));
+    CHECK(std::none_of(m.begin(), m.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return (u < 0x20 && c != '\n') || u >= 0x80;
+    }));
 }
 
 TEST_CASE("set_autoload after load is an error naming the program") {

@@ -3,8 +3,8 @@
 // are refused at set-up, naming the member; globals are checked by kind, not only by size.
 #include "support.hpp"
 
-#include "gentypes_test.bpf.skel.h"
 #include "gentypes_test.bpf.types.hpp"
+#include "gentypes_test.bpf.skel.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -101,6 +101,8 @@ TEST_CASE("typed globals and a typed stream from the generated header work end t
     CHECK(got[0].ret == -1);
     CHECK(got[0].dport == 443);
     CHECK(obj.global(gt::globals::packets).value().load() == 3);
+    static_assert(std::is_same_v<decltype(gt::globals::last), const global_var<gt::gt_event>>);
+    CHECK(obj.global(gt::globals::last).value().get().dport == 443);
 }
 
 TEST_CASE("a twin that drifted without changing size is refused at set-up by every typed stream, naming the member") {

@@ -7,8 +7,8 @@
 #include "command_line.hpp"
 #include "json.hpp"
 #include "tracing.hpp"
-#include "execsnoop.bpf.skel.h"
 #include "execsnoop.bpf.types.hpp"  // execsnoop::exec_event, execsnoop::globals, execsnoop::maps
+#include "execsnoop.bpf.skel.h"
 
 #include <boost/asio.hpp>
 

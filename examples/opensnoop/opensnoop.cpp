@@ -6,8 +6,8 @@
 #include "command_line.hpp"
 #include "json.hpp"
 #include "tracing.hpp"
-#include "opensnoop.bpf.skel.h"
 #include "opensnoop.bpf.types.hpp"  // opensnoop::open_event, opensnoop::globals, opensnoop::maps
+#include "opensnoop.bpf.skel.h"
 
 #include <boost/asio.hpp>
 

@@ -1,7 +1,7 @@
 #include <bpfco/bpfco.hpp>
 
-#include "readme.bpf.skel.h"     // made by bpfco's meson helper from readme.bpf.c: the object
-#include "readme.bpf.types.hpp"  // and generated from its BTF: readme::exec_event, globals, maps
+#include "readme.bpf.types.hpp"  // generated from readme.bpf.c's BTF: readme::exec_event, globals, maps
+#include "readme.bpf.skel.h"     // the object itself (bpftool skeleton); after the types it names
 
 #include <boost/asio.hpp>
 #include <fmt/format.h>

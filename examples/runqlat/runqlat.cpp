@@ -6,8 +6,8 @@
 #include <bpfco/bpfco.hpp>
 
 #include "command_line.hpp"
-#include "runqlat.bpf.skel.h"
 #include "runqlat.bpf.types.hpp"  // runqlat::globals: its filters and counter, typed
+#include "runqlat.bpf.skel.h"
 
 #include <boost/asio.hpp>
 

@@ -256,7 +256,7 @@ result<bpfco::program> object::program(std::string_view name) const {
     if (auto* p = bpf_object__find_program_by_name(obj_, n.c_str())) return bpfco::program(p);
     std::vector<std::string> names;
     for (auto& p : programs()) names.emplace_back(p.name());
-    return failure(ENOENT, fmt::format("object '{}': program '{}': {} (programs: {})", name_, name,
+    return failure(ENOENT, fmt::format("{}: program '{}': {} (programs: {})", label_, name,
                                        detail::errno_text(ENOENT), join(names)));
 }
 
@@ -283,7 +283,7 @@ result<bpf_map*> object::find_map(std::string_view name) const {
     if (auto dot = n.find('.'); !m && dot != std::string::npos && dot > 0 && n.starts_with(name_))
         m = bpf_object__find_map_by_name(obj_, n.substr(dot).c_str());
     if (!m)
-        return failure(ENOENT, fmt::format("object '{}': map '{}': {} (maps: {})", name_, name,
+        return failure(ENOENT, fmt::format("{}: map '{}': {} (maps: {})", label_, name,
                                            detail::errno_text(ENOENT), join(map_names())));
     return m;
 }
@@ -291,12 +291,12 @@ result<bpf_map*> object::find_map(std::string_view name) const {
 result<bpfco::map> object::map(std::string_view name) const {
     BPFCO_TRY(auto m, find_map(name));
     if (!loaded_)
-        return failure(EAGAIN, fmt::format("object '{}': map '{}': {} (the object is not loaded yet)", name_, name,
+        return failure(EAGAIN, fmt::format("{}: map '{}': {} (the object is not loaded yet)", label_, name,
                                            detail::errno_text(EAGAIN)));
     int fd = ::fcntl(bpf_map__fd(m), F_DUPFD_CLOEXEC, 0);
     if (fd < 0) {
         const int e = errno;
-        return failure(e, fmt::format("object '{}': map '{}': dup: {}", name_, name, detail::errno_text(e)));
+        return failure(e, fmt::format("{}: map '{}': dup: {}", label_, name, detail::errno_text(e)));
     }
     return bpfco::map::from_fd(unique_fd(fd));
 }
@@ -304,12 +304,12 @@ result<bpfco::map> object::map(std::string_view name) const {
 result<void> object::set_pin_path(std::string_view map_name, const std::string& path) {
     BPFCO_TRY(auto m, find_map(map_name));
     if (loaded_)
-        return failure(EBUSY, fmt::format("object '{}': map '{}': set pin path: {} (already loaded; set this "
+        return failure(EBUSY, fmt::format("{}: map '{}': set pin path: {} (already loaded; set this "
                                           "before load())",
-                                          name_, map_name, detail::errno_text(EBUSY)));
+                                          label_, map_name, detail::errno_text(EBUSY)));
     detail::ensure_bpffs();
     if (int r = bpf_map__set_pin_path(m, path.c_str()); r != 0)
-        return failure(-r, fmt::format("object '{}': map '{}': pin path '{}': {}", name_, map_name, path,
+        return failure(-r, fmt::format("{}: map '{}': pin path '{}': {}", label_, map_name, path,
                                        detail::errno_text(-r)));
     return boost::outcome_v2::success();
 }
@@ -317,11 +317,11 @@ result<void> object::set_pin_path(std::string_view map_name, const std::string& 
 result<void> object::set_max_entries(std::string_view map_name, std::uint32_t entries) {
     BPFCO_TRY(auto m, find_map(map_name));
     if (loaded_)
-        return failure(EBUSY, fmt::format("object '{}': map '{}': set max entries: {} (already loaded; set "
+        return failure(EBUSY, fmt::format("{}: map '{}': set max entries: {} (already loaded; set "
                                           "this before load())",
-                                          name_, map_name, detail::errno_text(EBUSY)));
+                                          label_, map_name, detail::errno_text(EBUSY)));
     if (int r = bpf_map__set_max_entries(m, entries); r != 0)
-        return failure(-r, fmt::format("object '{}': map '{}': max entries {}: {}", name_, map_name, entries,
+        return failure(-r, fmt::format("{}: map '{}': max entries {}: {}", label_, map_name, entries,
                                        detail::errno_text(-r)));
     return boost::outcome_v2::success();
 }
@@ -383,9 +383,9 @@ result<std::vector<alternative_choice>> object::choose_alternatives(
     const std::vector<std::vector<std::string>>& groups) {
     BPFCO_TRY(check("choose alternatives"));
     if (loaded_)
-        return failure(EBUSY, fmt::format("object '{}': choose alternatives: {} (already loaded; choose "
+        return failure(EBUSY, fmt::format("{}: choose alternatives: {} (already loaded; choose "
                                           "before load())",
-                                          name_, detail::errno_text(EBUSY)));
+                                          label_, detail::errno_text(EBUSY)));
     // Every name first, so that a typo changes nothing.
     for (const auto& group : groups)
         for (const auto& name : group) {
@@ -411,10 +411,10 @@ result<std::vector<alternative_choice>> object::choose_alternatives(
             }
         }
         if (choice.kept.empty())
-            return failure(EOPNOTSUPP, fmt::format("object '{}': alternatives {}: {} (none can run here: {})", name_,
+            return failure(EOPNOTSUPP, fmt::format("{}: alternatives {}: {} (none can run here: {})", label_,
                                                    join(group), detail::errno_text(EOPNOTSUPP),
                                                    fmt::join(choice.skipped, "; ")));
-        detail::debug_log(fmt::format("object '{}': kept program '{}': {}", name_, choice.kept, choice.reason));
+        detail::debug_log(fmt::format("{}: kept program '{}': {}", label_, choice.kept, choice.reason));
         out.push_back(std::move(choice));
     }
     return out;

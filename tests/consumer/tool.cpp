@@ -1,7 +1,7 @@
 #include <bpfco/bpfco.hpp>
 
-#include "tool.bpf.skel.h"
 #include "tool.bpf.types.hpp"  // generated from tool.bpf.c's BTF: tool::getppid_stats, tool::globals
+#include "tool.bpf.skel.h"     // after the types: it names the struct global's type
 
 #include <unistd.h>
 

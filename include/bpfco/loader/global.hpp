@@ -20,7 +20,7 @@ namespace detail {
 /// Where a variable lives: the object's image (before load) or our mapping of its map (after).
 struct global_place {
     std::byte* data = nullptr;
-    std::string object;  // for messages
+    std::string object;  // how messages name the object: "object 'x'", with its file when opened from one
     std::string name;
     std::string section;
     bool read_only = false;          // .rodata after load: the kernel froze it
