@@ -146,9 +146,17 @@ public:
             for (std::uint16_t i = 0; i < btf_vlen(t); ++i) {
                 const bool e64 = btf_is_enum64(t);
                 const char* n = btf__name_by_offset(b_, e64 ? btf_enum64(t)[i].name_off : btf_enum(t)[i].name_off);
-                const long long v = e64 ? static_cast<long long>(btf_enum64_value(btf_enum64(t) + i))
-                                        : static_cast<long long>(btf_enum(t)[i].val);
-                o << "    " << identifier(n) << " = " << v << (btf_kflag(t) ? "" : "u") << ",\n";
+                // BTF keeps 32-bit values as __s32 and 64-bit ones as two __u32: kflag says signed.
+                const std::uint64_t raw = e64 ? btf_enum64_value(btf_enum64(t) + i)
+                                              : static_cast<std::uint32_t>(btf_enum(t)[i].val);
+                o << "    " << identifier(n) << " = ";
+                if (!btf_kflag(t))
+                    o << raw << "u";
+                else if (e64)
+                    o << static_cast<std::int64_t>(raw);
+                else
+                    o << static_cast<std::int32_t>(static_cast<std::uint32_t>(raw));
+                o << ",\n";
             }
             o << "};\n\n";
             defs_ += o.str();
@@ -225,7 +233,7 @@ private:
     std::string body(std::uint32_t id, int indent) {
         const btf_type* t = btf__type_by_id(b_, id);
         const std::string pad(static_cast<std::size_t>(indent), ' ');
-        bool natural = true;
+        bool natural = true, opaque = false;
         std::size_t max_align = 1;
         std::ostringstream members;
         for (std::uint16_t i = 0; i < btf_vlen(t); ++i) {
@@ -242,13 +250,18 @@ private:
                 d = "unsigned char " + n + "[" + std::to_string(size > 0 ? size : 0) + "] /* a type C++ cannot spell */";
             }
             if (bits) d += " : " + std::to_string(bits);
+            opaque = opaque || bits || n.empty();
             members << pad << "    " << d << ";\n";
         }
         if (t->size % max_align) natural = false;
         std::ostringstream o;
         o << (btf_is_union(t) ? "union " : "struct ") << (natural ? "" : "[[gnu::packed]] ")
           << (t->name_off ? identifier(name(id)) + " " : std::string()) << "{\n"
-          << members.str() << pad << "}";
+          << members.str();
+        // C++ cannot enumerate a struct with a bit-field or an anonymous member (structured
+        // bindings): the member-by-member check skips it, the size and asserts above remain.
+        if (opaque && t->name_off) o << pad << "    static constexpr bool bpfco_opaque_layout = true;\n";
+        o << pad << "}";
         return o.str();
     }
 

@@ -12,12 +12,32 @@ struct gt_event {
     __u16 dport;
 };
 
+/* What the generator must spell: an enum, a nested and a packed struct, an anonymous union, a
+ * bit-field, a 2-D array, a pointer (a kernel address to user space). */
+enum gt_color { GT_RED = 1, GT_GREEN = 2, GT_BLUE = 0x80000000u };
+struct gt_inner {
+    __u16 a;
+    __u8 b;
+} __attribute__((packed));
+struct gt_mixed {
+    enum gt_color color;
+    struct gt_inner inner;
+    union {
+        __u32 as_u32;
+        float as_float;
+    };
+    __u32 low : 4, high : 28;
+    __s8 grid[2][3];
+    void *where;
+};
+
 const volatile __u32 targ_pid = 0;
 const volatile bool verbose = false;
 const volatile char label[8] = {};
 __u64 packets = 0;
 __s64 balance = 0;
 struct gt_event last = {}; /* a struct global: the skeleton names its type unqualified */
+struct gt_mixed mixed = {};
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);

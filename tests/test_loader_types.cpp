@@ -70,7 +70,13 @@ TEST_CASE("the generated header: records with BTF's layout, globals and record m
     static_assert(std::is_same_v<decltype(gt::gt_event::ratio), float>);
     static_assert(std::is_same_v<decltype(gt::gt_event::ret), std::int32_t>);
     static_assert(sizeof(gt::gt_event) == 24);
+    // The generator's other spellings (their offsets are static_asserted in the header itself).
+    static_assert(std::is_same_v<std::underlying_type_t<gt::gt_color>, std::uint32_t> && gt::GT_BLUE == 0x80000000u);
+    static_assert(sizeof(gt::gt_inner) == 3 && offsetof(gt::gt_mixed, inner) == 4);
+    static_assert(std::is_same_v<decltype(gt::gt_mixed::grid), std::int8_t[2][3]>);
+    static_assert(std::is_same_v<decltype(gt::gt_mixed::where), std::uint64_t>);
     CHECK(gt::maps::perf_events.name == "perf_events");
+    CHECK(gt::GT_BLUE == 0x80000000u);
 }
 
 TEST_CASE("typed globals and a typed stream from the generated header work end to end") {
@@ -103,6 +109,9 @@ TEST_CASE("typed globals and a typed stream from the generated header work end t
     CHECK(obj.global(gt::globals::packets).value().load() == 3);
     static_assert(std::is_same_v<decltype(gt::globals::last), const global_var<gt::gt_event>>);
     CHECK(obj.global(gt::globals::last).value().get().dport == 443);
+    // A bit-field and an anonymous union: checked by size and kind, not member by member.
+    static_assert(!mirror_struct<gt::gt_mixed>);
+    CHECK(obj.global(gt::globals::mixed));
 }
 
 TEST_CASE("a twin that drifted without changing size is refused at set-up by every typed stream, naming the member") {

@@ -28,11 +28,13 @@ template <class T, std::size_t N> struct is_std_array<std::array<T, N>> : std::t
 
 /// A C++ struct the layout check can look into: a plain aggregate struct (not a union, not a
 /// std::array) of at most 32 members, enumerated by structured bindings. (Boost.PFR cannot be
-/// used: it counts a `char comm[16]` member as 16 fields, and every event struct has one.)
+/// used: it counts a `char comm[16]` member as 16 fields, and every event struct has one.) A
+/// generated struct with a bit-field or an anonymous member, which structured bindings cannot
+/// take apart, says so with `bpfco_opaque_layout` and is checked by size and kind only.
 template <class T>
 concept mirror_struct = std::is_class_v<T> && std::is_aggregate_v<T> && !std::is_union_v<T> &&
                         std::is_default_constructible_v<T> && std::is_trivially_copyable_v<T> &&
-                        !detail::is_std_array<T>::value;
+                        !detail::is_std_array<T>::value && !requires { T::bpfco_opaque_layout; };
 
 namespace detail {
 
