@@ -49,6 +49,9 @@ bool kinds_match(value_kind bpf, value_kind cpp) {
     if (bpf == cpp || bpf == other || cpp == other) return true;
     auto integer = [](value_kind k) { return k == character || k == signed_int || k == unsigned_int; };
     if ((bpf == enumeration && integer(cpp)) || (cpp == enumeration && integer(bpf))) return true;
+    // C++ bytes over a BPF integer of the same size (an address kept in network order as
+    // `std::uint8_t addr[4]`) are a raw view, not a drift; the reverse, chars read as numbers, is.
+    if (cpp == character && (integer(bpf) || bpf == enumeration || bpf == pointer)) return true;
     return (bpf == pointer && cpp == unsigned_int) || (cpp == pointer && bpf == unsigned_int);
 }
 

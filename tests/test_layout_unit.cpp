@@ -160,4 +160,6 @@ TEST_CASE("a whole type against BTF: global<double> on a __u64 names both types"
     auto wrong_array = detail::check_type(b.get(), static_cast<std::uint32_t>(comm), type("std::array<short, 8>", 16, signed_int), "g");
     REQUIRE(!wrong_array);
     CHECK(wrong_array.error().message.find("the variable is char[16] (char, 16 bytes)") != std::string::npos);
+    // Bytes over an integer are a raw view (an address in network order): accepted.
+    CHECK(detail::check_type(b.get(), static_cast<std::uint32_t>(u64_t), type("std::array<std::uint8_t, 8>", 8, character), "g"));
 }

@@ -41,7 +41,8 @@ namespace detail {
 /// What a value is, as far as both C++ and BTF can say: enough to catch a drift that keeps the
 /// size (a signed field made unsigned, an integer made a double, two same-size fields swapped).
 /// Every 1-byte integer other than bool is a `character` on both sides (`char comm[16]` and
-/// `__u8 buf[16]` are written either way); an array is its element's kind.
+/// `__u8 buf[16]` are written either way); an array is its element's kind. C++ bytes may view a
+/// BPF integer of the same size (an address as `std::uint8_t addr[4]`); not the other way round.
 enum class value_kind : std::uint8_t {
     other,         ///< compared by size only (__int128, a BTF kind C++ has no spelling for)
     boolean,       ///< bool, _Bool
