@@ -3,7 +3,8 @@
 # What bpfco's meson bpf_skeleton generator does, for CMake projects: compiles file.bpf.c with
 # clang -target bpf against a vmlinux.h, links it with bpftool (DWARF dropped, BTF kept) and wraps
 # it in a bpftool skeleton <file>.bpf.skel.h on <target>'s include path, so the binary carries the
-# object: bpfco::object::load_skeleton("file", file_bpf__elf_bytes).
+# object: bpfco::object::load_skeleton("file", file_bpf__elf_bytes); beside it <file>.bpf.types.hpp,
+# the C++ types of the object's records and globals generated from its BTF (namespace `file`).
 #
 # vmlinux.h comes from this machine's BTF (/sys/kernel/btf/vmlinux) at build time, or from
 # BPFCO_VMLINUX_H (a cache variable) where the build machine has no BTF.
@@ -57,13 +58,13 @@ function(bpfco_add_bpf_skeleton target source)
   set(skel_dir "${CMAKE_CURRENT_BINARY_DIR}/bpfco_skel")
   file(MAKE_DIRECTORY "${skel_dir}")
   set(out "${skel_dir}/${base}.skel.h")
-  add_custom_command(OUTPUT "${out}"
-    COMMAND "${BPFCO_BPF_SKEL}" "${BPFCO_CLANG}" "${BPFCO_BPFTOOL}" "${src}" "${out}"
+  add_custom_command(OUTPUT "${out}" "${skel_dir}/${base}.types.hpp"
+    COMMAND "${BPFCO_BPF_SKEL}" "${BPFCO_CLANG}" "${BPFCO_BPFTOOL}" "${BPFCO_GEN_TYPES}" "${src}" "${out}"
       "${skel_dir}/${base}.d" "-I${vmlinux_dir}" "-I${BPFCO_BPF_INCLUDE_DIR}" ${arg_CLANG_ARGS}
     DEPENDS "${src}" bpfco_vmlinux_h  # vmlinux.h itself through the depfile
     DEPFILE "${skel_dir}/${base}.d"
-    COMMENT "BPF skeleton ${base}.skel.h"
+    COMMENT "BPF skeleton ${base}.skel.h and types ${base}.types.hpp"
     VERBATIM)
-  target_sources("${target}" PRIVATE "${out}")
+  target_sources("${target}" PRIVATE "${out}" "${skel_dir}/${base}.types.hpp")
   target_include_directories("${target}" PRIVATE "${skel_dir}")
 endfunction()

@@ -19,7 +19,72 @@ struct bpf_member {
     std::string name;
     std::size_t offset, size;
     bool bitfield;
+    value_kind kind;
 };
+
+std::uint32_t skip_modifiers(const btf* b, std::uint32_t id) {
+    for (const btf_type* t; (t = btf__type_by_id(b, id)) && (btf_is_typedef(t) || btf_is_mod(t));) id = t->type;
+    return id;
+}
+
+value_kind kind_of_btf(const btf* b, std::uint32_t id) {
+    const btf_type* t = btf__type_by_id(b, skip_modifiers(b, id));
+    if (!t) return value_kind::other;
+    if (btf_is_array(t)) return kind_of_btf(b, btf_array(t)->type);
+    if (btf_is_int(t)) {
+        if (btf_int_encoding(t) & BTF_INT_BOOL) return value_kind::boolean;
+        if (t->size == 1) return value_kind::character;
+        if (t->size > 8) return value_kind::other;
+        return btf_int_encoding(t) & BTF_INT_SIGNED ? value_kind::signed_int : value_kind::unsigned_int;
+    }
+    if (btf_is_any_enum(t)) return value_kind::enumeration;
+    if (btf_is_float(t)) return value_kind::floating;
+    if (btf_is_ptr(t)) return value_kind::pointer;
+    if (btf_is_composite(t)) return value_kind::composite;
+    return value_kind::other;
+}
+
+bool kinds_match(value_kind bpf, value_kind cpp) {
+    using enum value_kind;
+    if (bpf == cpp || bpf == other || cpp == other) return true;
+    auto integer = [](value_kind k) { return k == character || k == signed_int || k == unsigned_int; };
+    if ((bpf == enumeration && integer(cpp)) || (cpp == enumeration && integer(bpf))) return true;
+    // C++ bytes over a BPF integer of the same size (an address kept in network order as
+    // `std::uint8_t addr[4]`) are a raw view, not a drift; the reverse, chars read as numbers, is.
+    if (cpp == character && (integer(bpf) || bpf == enumeration || bpf == pointer)) return true;
+    return (bpf == pointer && cpp == unsigned_int) || (cpp == pointer && bpf == unsigned_int);
+}
+
+std::string_view kind_name(value_kind k) {
+    switch (k) {
+    case value_kind::boolean: return "bool";
+    case value_kind::character: return "char";
+    case value_kind::signed_int: return "signed integer";
+    case value_kind::unsigned_int: return "unsigned integer";
+    case value_kind::enumeration: return "enum";
+    case value_kind::floating: return "floating-point";
+    case value_kind::pointer: return "pointer";
+    case value_kind::composite: return "struct";
+    case value_kind::other: break;
+    }
+    return "value";
+}
+
+// The name a message gives a BTF type: its own or its typedef's ("__u64"), else its kind.
+std::string btf_type_name(const btf* b, std::uint32_t id) {
+    for (const btf_type* t; (t = btf__type_by_id(b, id));) {
+        if (btf_is_array(t))
+            return fmt::format("{}[{}]", btf_type_name(b, btf_array(t)->type), btf_array(t)->nelems);
+        if (btf_is_mod(t)) { id = t->type; continue; }
+        if (t->name_off) {
+            const char* n = btf__name_by_offset(b, t->name_off);
+            return btf_is_struct(t) ? fmt::format("struct {}", n) : btf_is_union(t) ? fmt::format("union {}", n) : n;
+        }
+        if (btf_is_ptr(t)) return "pointer";
+        break;
+    }
+    return "(anonymous)";
+}
 
 std::vector<bpf_member> members_of(const btf* b, const btf_type* t) {
     std::vector<bpf_member> out;
@@ -28,7 +93,8 @@ std::vector<bpf_member> members_of(const btf* b, const btf_type* t) {
         const char* n = btf__name_by_offset(b, m[i].name_off);
         const long size = btf__resolve_size(b, m[i].type);
         out.push_back({n && *n ? n : "(anonymous)", btf_member_bit_offset(t, i) / 8,
-                       size < 0 ? 0 : static_cast<std::size_t>(size), btf_member_bitfield_size(t, i) != 0});
+                       size < 0 ? 0 : static_cast<std::size_t>(size), btf_member_bitfield_size(t, i) != 0,
+                       kind_of_btf(b, m[i].type)});
     }
     return out;
 }
@@ -36,15 +102,16 @@ std::vector<bpf_member> members_of(const btf* b, const btf_type* t) {
 std::string describe(const std::vector<bpf_member>& ms, std::size_t size) {
     std::string out = "{";
     for (auto& m : ms)
-        out += fmt::format("{}{} at {}, {} bytes{}", out.size() > 1 ? "; " : "", m.name, m.offset, m.size,
-                           m.bitfield ? " (bit-field)" : "");
+        out += fmt::format("{}{} at {}, {} bytes, {}{}", out.size() > 1 ? "; " : "", m.name, m.offset, m.size,
+                           kind_name(m.kind), m.bitfield ? " (bit-field)" : "");
     return out + fmt::format("}} ({} bytes)", size);
 }
 
 std::string describe(const cpp_layout& l) {
     std::string out = "{";
     for (std::size_t i = 0; i < l.members.size(); ++i)
-        out += fmt::format("{}#{} at {}, {} bytes", i ? "; " : "", i, l.members[i].offset, l.members[i].size);
+        out += fmt::format("{}#{} at {}, {} bytes, {}", i ? "; " : "", i, l.members[i].offset, l.members[i].size,
+                           kind_name(l.members[i].kind));
     return out + fmt::format("}} ({} bytes)", l.size);
 }
 }  // namespace
@@ -59,10 +126,10 @@ result<void> check_layout(const btf* b, std::uint32_t type_id, const cpp_layout&
     const std::size_t n = std::min(bpf.size(), cpp.members.size());
     for (std::size_t i = 0; i < n && diff.empty(); ++i) {
         const auto& c = cpp.members[i];
-        if (bpf[i].bitfield || bpf[i].offset != c.offset || bpf[i].size != c.size)
-            diff = fmt::format("member {} '{}' differs (BPF: at {}, {} bytes{}; C++: at {}, {} bytes)", i,
-                               bpf[i].name, bpf[i].offset, bpf[i].size, bpf[i].bitfield ? ", a bit-field" : "",
-                               c.offset, c.size);
+        if (bpf[i].bitfield || bpf[i].offset != c.offset || bpf[i].size != c.size || !kinds_match(bpf[i].kind, c.kind))
+            diff = fmt::format("member {} '{}' differs (BPF: at {}, {} bytes, {}{}; C++: at {}, {} bytes, {})", i,
+                               bpf[i].name, bpf[i].offset, bpf[i].size, kind_name(bpf[i].kind),
+                               bpf[i].bitfield ? ", a bit-field" : "", c.offset, c.size, kind_name(c.kind));
     }
     if (diff.empty() && bpf.size() > n)
         diff = fmt::format("member {} '{}' is missing in C++ ({} members in BPF, {} in C++)", n, bpf[n].name,
@@ -75,6 +142,16 @@ result<void> check_layout(const btf* b, std::uint32_t type_id, const cpp_layout&
     if (diff.empty()) return boost::outcome_v2::success();
     return failure(EINVAL, fmt::format("{}: struct '{}' and C++ '{}' do not match: {}\n  BPF: {}\n  C++: {}", what,
                                        sname, cpp.type_name, diff, describe(bpf, t->size), describe(cpp)));
+}
+
+result<void> check_type(const btf* b, std::uint32_t type_id, const cpp_type& cpp, std::string_view what) {
+    const long size = btf__resolve_size(b, type_id);
+    const value_kind kind = kind_of_btf(b, type_id);
+    if (size == static_cast<long>(cpp.size) && kinds_match(kind, cpp.kind)) return boost::outcome_v2::success();
+    return failure(EINVAL, fmt::format("{}: type mismatch: the variable is {} ({}, {} bytes), the C++ type is {} ({}, "
+                                       "{} bytes)",
+                                       what, btf_type_name(b, type_id), kind_name(kind), size, cpp.name,
+                                       kind_name(cpp.kind), cpp.size));
 }
 
 result<std::uint32_t> find_struct(const btf* b, std::string_view name, std::string_view where) {

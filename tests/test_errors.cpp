@@ -101,7 +101,7 @@ TEST_CASE("kprobe on a kernel without kprobes says to use tracepoints") {
         return;
     }
     auto obj = object::open_memory("vm_probes", elf_of(vm_probes_bpf__elf_bytes)).value();
-    obj.program("fentry_openat2").value().set_autoload(false);
+    obj.program("fentry_openat2").value().set_autoload(false).value();
     obj.load().value();
     auto l = obj.program("kprobe_counter").value().attach_kprobe("__x64_sys_getpid");
     REQUIRE(l.has_error());

@@ -145,7 +145,7 @@ TEST_CASE("moved-from iterator_stream") {
     BPFCO_REQUIRE_ROOT();
     // Only the task iterator: some kernels refuse the map-element one (features::iterator_refusal).
     auto obj = object::open_memory("tracing_test", testing::elf_of(tracing_test_bpf__elf_bytes)).value();
-    obj.program("list_elements").value().set_autoload(false);
+    obj.program("list_elements").value().set_autoload(false).value();
     obj.load().value();
     auto l = obj.program("list_tasks").value().attach_iter().value();
     asio::io_context io;

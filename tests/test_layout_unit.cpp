@@ -39,6 +39,25 @@ struct event_reordered {  // same 16 bytes, kind and flags moved behind ts
     std::uint32_t pad;
     std::uint64_t ts;
 };
+struct event_signed {  // same layout, kind made signed
+    std::uint32_t pid;
+    std::int16_t kind;
+    std::uint16_t flags;
+    std::uint64_t ts;
+};
+struct event_double {  // same layout, ts made a double
+    std::uint32_t pid;
+    std::uint16_t kind;
+    std::uint16_t flags;
+    double ts;
+};
+enum class kind_enum : std::uint16_t {};
+struct event_enum {  // an enum where BPF has an integer of its size: accepted
+    std::uint32_t pid;
+    kind_enum kind;
+    std::uint16_t flags;
+    std::uint64_t ts;
+};
 struct event_extra {
     std::uint32_t pid;
     std::uint16_t kind;
@@ -84,10 +103,12 @@ TEST_CASE("layout check against BTF: match, reorder, extra member, unknown struc
     auto r = detail::check_layout(e.b.get(), static_cast<std::uint32_t>(e.id), detail::layout_of<event_reordered>(), "t");
     REQUIRE(!r);
     CHECK(r.error().message ==
-          "t: struct 'event' and C++ 'event_reordered' do not match: member 1 'kind' differs (BPF: at 4, 2 bytes; "
-          "C++: at 4, 4 bytes)\n"
-          "  BPF: {pid at 0, 4 bytes; kind at 4, 2 bytes; flags at 6, 2 bytes; ts at 8, 8 bytes} (16 bytes)\n"
-          "  C++: {#0 at 0, 4 bytes; #1 at 4, 4 bytes; #2 at 8, 8 bytes} (16 bytes)");
+          "t: struct 'event' and C++ 'event_reordered' do not match: member 1 'kind' differs (BPF: at 4, 2 bytes, "
+          "unsigned integer; C++: at 4, 4 bytes, unsigned integer)\n"
+          "  BPF: {pid at 0, 4 bytes, unsigned integer; kind at 4, 2 bytes, unsigned integer; flags at 6, 2 bytes, "
+          "unsigned integer; ts at 8, 8 bytes, unsigned integer} (16 bytes)\n"
+          "  C++: {#0 at 0, 4 bytes, unsigned integer; #1 at 4, 4 bytes, unsigned integer; #2 at 8, 8 bytes, "
+          "unsigned integer} (16 bytes)");
 
     auto x = detail::check_layout(e.b.get(), static_cast<std::uint32_t>(e.id), detail::layout_of<event_extra>(), "t");
     REQUIRE(!x);
@@ -96,4 +117,49 @@ TEST_CASE("layout check against BTF: match, reorder, extra member, unknown struc
     auto u = detail::find_struct(e.b.get(), "evnt", "t");
     REQUIRE(!u);
     CHECK(u.error().message.find("no struct named 'evnt' in its BTF (structs: event)") != std::string::npos);
+}
+
+TEST_CASE("layout check compares kinds: a signedness or integer/float change of the same size is named") {
+    event_btf e;
+    const auto id = static_cast<std::uint32_t>(e.id);
+    auto s = detail::check_layout(e.b.get(), id, detail::layout_of<event_signed>(), "t");
+    REQUIRE(!s);
+    CHECK(s.error().message.find("member 1 'kind' differs (BPF: at 4, 2 bytes, unsigned integer; C++: at 4, 2 bytes, "
+                                 "signed integer)") != std::string::npos);
+    auto d = detail::check_layout(e.b.get(), id, detail::layout_of<event_double>(), "t");
+    REQUIRE(!d);
+    CHECK(d.error().message.find("member 3 'ts' differs (BPF: at 8, 8 bytes, unsigned integer; C++: at 8, 8 bytes, "
+                                 "floating-point)") != std::string::npos);
+    CHECK(detail::check_layout(e.b.get(), id, detail::layout_of<event_enum>(), "t"));
+
+    CHECK(detail::kind_of<char[16]>() == detail::value_kind::character);
+    CHECK(detail::kind_of<std::array<std::uint8_t, 4>>() == detail::value_kind::character);
+    CHECK(detail::kind_of<bool>() == detail::value_kind::boolean);
+    CHECK(detail::kind_of<float>() == detail::value_kind::floating);
+    CHECK(detail::kind_of<std::int64_t>() == detail::value_kind::signed_int);
+}
+
+TEST_CASE("a whole type against BTF: global<double> on a __u64 names both types") {
+    std::unique_ptr<btf, void (*)(btf*)> b{btf__new_empty(), btf__free};
+    const int u64 = btf__add_int(b.get(), "unsigned long long", 8, 0);
+    const int u64_t = btf__add_typedef(b.get(), "__u64", u64);
+    const int bool_id = btf__add_int(b.get(), "_Bool", 1, BTF_INT_BOOL);
+    const int chr = btf__add_int(b.get(), "char", 1, BTF_INT_SIGNED);
+    const int comm = btf__add_array(b.get(), u64, chr, 16);
+    auto type = [](auto name, std::size_t size, detail::value_kind kind) { return detail::cpp_type{name, size, kind}; };
+    using enum detail::value_kind;
+    auto r = detail::check_type(b.get(), static_cast<std::uint32_t>(u64_t), type("double", 8, floating), "g");
+    REQUIRE(!r);
+    CHECK(r.error().message == "g: type mismatch: the variable is __u64 (unsigned integer, 8 bytes), the C++ type is "
+                               "double (floating-point, 8 bytes)");
+    CHECK(!detail::check_type(b.get(), static_cast<std::uint32_t>(u64_t), type("long", 8, signed_int), "g"));
+    CHECK(detail::check_type(b.get(), static_cast<std::uint32_t>(u64_t), type("unsigned long", 8, unsigned_int), "g"));
+    CHECK(detail::check_type(b.get(), static_cast<std::uint32_t>(bool_id), type("bool", 1, detail::value_kind::boolean), "g"));
+    CHECK(!detail::check_type(b.get(), static_cast<std::uint32_t>(bool_id), type("unsigned char", 1, character), "g"));
+    CHECK(detail::check_type(b.get(), static_cast<std::uint32_t>(comm), type("std::array<char, 16>", 16, character), "g"));
+    auto wrong_array = detail::check_type(b.get(), static_cast<std::uint32_t>(comm), type("std::array<short, 8>", 16, signed_int), "g");
+    REQUIRE(!wrong_array);
+    CHECK(wrong_array.error().message.find("the variable is char[16] (char, 16 bytes)") != std::string::npos);
+    // Bytes over an integer are a raw view (an address in network order): accepted.
+    CHECK(detail::check_type(b.get(), static_cast<std::uint32_t>(u64_t), type("std::array<std::uint8_t, 8>", 8, character), "g"));
 }

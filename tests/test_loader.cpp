@@ -7,8 +7,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+
+#include <fmt/format.h>
 
 using namespace bpfco;
 using bpfco::testing::elf_of;
@@ -201,6 +204,77 @@ TEST_CASE("an object file loads like the same bytes in memory; a truncated file 
     MESSAGE(t.error().message);
     CHECK(t.error().message.find(path) != std::string::npos);
     std::remove(path.c_str());
+}
+
+TEST_CASE("load errors: a file object names its path, a map that cannot be created heads the message") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto elf = elf_of(syscall_count_bpf__elf_bytes);
+    const std::string path = "/tmp/bpfco_loader_map_" + std::to_string(::getpid()) + ".bpf.o";
+    FILE* f = std::fopen(path.c_str(), "wb");
+    REQUIRE(f);
+    REQUIRE(std::fwrite(elf.data(), 1, elf.size(), f) == elf.size());
+    std::fclose(f);
+    auto obj = object::open_file(path).value();
+    std::remove(path.c_str());
+    obj.set_max_entries("counts", 0).value();  // an array of no entries: the kernel refuses it
+    auto r = obj.load();
+    REQUIRE(!r);
+    MESSAGE(r.error().message);
+    CHECK(r.error().message.starts_with(fmt::format("object '{}' (file '{}'): map 'counts': cannot create it: ",
+                                                    obj.name(), path)));
+}
+
+TEST_CASE("bytes from the object are escaped in messages") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    // The object's name is the caller's here, but reaches messages the way names from an ELF do.
+    auto obj = object::open_memory("bad\x01\x9bname", elf_of(syscall_count_bpf__elf_bytes)).value();
+    obj.set_max_entries("counts", 0).value();
+    auto r = obj.load();
+    REQUIRE(!r);
+    MESSAGE(r.error().message);
+    const auto& m = r.error().message;
+    CHECK(m.starts_with("object 'bad\\x01\\x9bname'"));
+    CHECK(std::none_of(m.begin(), m.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return (u < 0x20 && c != '\n') || u >= 0x80;
+    }));
+}
+
+TEST_CASE("set_autoload after load is an error naming the program") {
+    BPFCO_REQUIRE_ROOT();
+    auto obj = load_syscall_count();
+    auto r = obj.program("count_sys_enter").value().set_autoload(false);
+    REQUIRE(!r);
+    CHECK(r.error().code == std::errc::device_or_resource_busy);
+    CHECK(r.error().message.starts_with("program 'count_sys_enter': set autoload: "));
+    CHECK(r.error().message.find("before object::load()") != std::string::npos);
+}
+
+TEST_CASE("a pinned map that does not fit names the pin, both definitions and the field") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    const std::string pin = "/sys/fs/bpf/bpfco_loader_pinfit_" + std::to_string(::getpid());
+    {
+        auto first = object::open_memory("syscall_count", elf_of(syscall_count_bpf__elf_bytes)).value();
+        first.set_pin_path("counts", pin).value();  // run 1: creates and pins
+        first.load().value();
+    }
+    auto same = object::open_memory("syscall_count", elf_of(syscall_count_bpf__elf_bytes)).value();
+    same.set_pin_path("counts", pin).value();  // run 2: reuses
+    CHECK(same.load());
+    auto other = object::open_memory("syscall_count", elf_of(syscall_count_bpf__elf_bytes)).value();
+    other.set_pin_path("counts", pin).value();
+    other.set_max_entries("counts", 4).value();
+    auto r = other.load();
+    ::unlink(pin.c_str());
+    REQUIRE(!r);
+    MESSAGE(r.error().message);
+    CHECK(r.error().message.starts_with(fmt::format(
+        "object 'syscall_count': map 'counts': the map pinned at '{}' does not fit: max entries differs (pinned: 1, "
+        "object: 4)\n  pinned: type array, key size 4, value size 8, max entries 1, flags 0x0\n  object: ",
+        pin)));
 }
 
 TEST_CASE("everything a test made is gone from the kernel after destruction") {

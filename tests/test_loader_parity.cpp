@@ -37,7 +37,7 @@ std::vector<std::string> libbpf_map_names(const bpf_object* o) {
 // The object with every program switched off, so that a test switches on only what it uses.
 object open_loader_test() {
     auto obj = object::open_skeleton("loader_test_bpf", loader_test_bpf__elf_bytes).value();
-    for (auto& p : obj.programs()) p.set_autoload(false);
+    for (auto& p : obj.programs()) p.set_autoload(false).value();
     return obj;
 }
 
@@ -106,8 +106,8 @@ TEST_CASE("internal maps by section name and by kernel name") {
     testing::fd_leak_check fds;
     for (std::string name : {"runqlat", "loader_test_bpf"}) {
         auto obj = object::open_memory(name, elf_of(loader_test_bpf__elf_bytes)).value();
-        for (auto& p : obj.programs()) p.set_autoload(false);
-        obj.program("open_tracepoint").value().set_autoload(true);
+        for (auto& p : obj.programs()) p.set_autoload(false).value();
+        obj.program("open_tracepoint").value().set_autoload(true).value();
         obj.load().value();
         auto by_section = obj.map(".rodata").value();
         MESSAGE("object '", name, "': .rodata is '", by_section.name(), "' in the kernel");
@@ -210,7 +210,7 @@ TEST_CASE("empty objects, programs, maps and links answer every call with an err
     CHECK(prog.fd() == -1);
     CHECK(prog.type() == program_type::unspec);
     CHECK(prog.native_handle() == nullptr);
-    prog.set_autoload(false);  // documented: does nothing
+    prog.set_autoload(false).value();  // documented: does nothing
     auto a = prog.attach();
     REQUIRE(a.has_error());
     MESSAGE(a.error().message);
@@ -287,7 +287,7 @@ TEST_CASE("error_exception::what() is the message, with the errno text once") {
 TEST_CASE("a missing fentry target is named") {
     BPFCO_REQUIRE_ROOT();
     auto obj = open_loader_test();
-    obj.program("fentry_missing_target").value().set_autoload(true);
+    obj.program("fentry_missing_target").value().set_autoload(true).value();
     auto r = obj.load();
     REQUIRE(r.has_error());
     MESSAGE(r.error().message);
@@ -300,7 +300,7 @@ TEST_CASE("an LSM program says what this kernel lacks, not capabilities") {
     BPFCO_REQUIRE_ROOT();
     MESSAGE("active LSMs: '", features::active_lsms(), "', fentry: ", features::fentry(), ", lsm: ", features::lsm());
     auto obj = open_loader_test();
-    obj.program("lsm_file_open").value().set_autoload(true);
+    obj.program("lsm_file_open").value().set_autoload(true).value();
     auto loaded = obj.load();
     if (loaded.has_value()) {
         auto l = obj.program("lsm_file_open").value().attach();
@@ -339,7 +339,7 @@ TEST_CASE("generic attach() gives the specific calls' hints and names the attach
     const char* kinds[] = {"kprobe_no_target", "uprobe_no_target", "usdt_no_target", "tracepoint_no_target",
                            "raw_tp_no_target", "on_cgroup_skb", "on_perf_event", "on_socket", "on_tc",
                            "on_xdp", "open_kprobe"};
-    for (auto* k : kinds) obj.program(k).value().set_autoload(true);
+    for (auto* k : kinds) obj.program(k).value().set_autoload(true).value();
     obj.load().value();
     auto expect = [&](const char* prog, std::string_view needle) {
         auto l = obj.program(prog).value().attach();
@@ -350,12 +350,12 @@ TEST_CASE("generic attach() gives the specific calls' hints and names the attach
     };
     expect("kprobe_no_target", features::kprobes() ? "attach_kprobe(" : "no kprobes");
     expect("uprobe_no_target", "attach_uprobe(");
-    expect("usdt_no_target", "USDT");
+    expect("usdt_no_target", "use attach_usdt(binary, provider, name)");
     expect("tracepoint_no_target", "attach_tracepoint(");
     expect("raw_tp_no_target", "attach_raw_tracepoint(");
     expect("on_cgroup_skb", "attach_cgroup(");
     expect("on_perf_event", "attach_perf_event(");
-    expect("on_socket", "SO_ATTACH_BPF");
+    expect("on_socket", "use attach_socket_filter(socket)");
     expect("on_tc", "attach_tcx(");
     expect("on_xdp", "attach_xdp(");
     if (!features::kprobes()) {

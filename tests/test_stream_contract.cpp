@@ -332,7 +332,7 @@ struct iterator_io {
         obj = bpfco::object::open_memory("tracing_test", bpfco::testing::elf_of(tracing_test_bpf__elf_bytes)).value();
         // Only list_tasks is needed; the map-element iterator needs more than some machines allow.
         for (auto& prog : obj.programs())
-            if (prog.name() != "list_tasks") prog.set_autoload(false);
+            if (prog.name() != "list_tasks") prog.set_autoload(false).value();
         obj.load().value();
         l = obj.program("list_tasks").value().attach_iter().value();
         return stream(ctx, *l);

@@ -68,7 +68,7 @@ std::string self_exe() {
 // iterator_refusal), and only the case that iterates a map needs it.
 object load_tracing(bool with_map_iterator = false) {
     auto obj = object::open_memory("tracing_test", elf_of(tracing_test_bpf__elf_bytes)).value();
-    obj.program("list_elements").value().set_autoload(with_map_iterator);
+    obj.program("list_elements").value().set_autoload(with_map_iterator).value();
     obj.load().value();
     tracing_test_state s{};
     s.target_pid = static_cast<std::uint32_t>(::getpid());
@@ -189,7 +189,7 @@ TEST_CASE("uprobe_multi: one link over a pattern counts each function") {
 TEST_CASE("kprobe_multi: a pattern that matches nothing is an error naming it") {
     BPFCO_REQUIRE_ROOT();
     auto obj = object::open_memory("vm_tracing", elf_of(vm_tracing_bpf__elf_bytes)).value();
-    obj.program("deny_marker_open").value().set_autoload(false);
+    obj.program("deny_marker_open").value().set_autoload(false).value();
     obj.load().value();
     auto r = obj.program("count_syscalls").value().attach_kprobe_multi("bpfco_no_such_kernel_function_*");
     REQUIRE(r.has_error());

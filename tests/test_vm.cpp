@@ -25,7 +25,7 @@ enum : std::uint32_t { slot_kprobe = 0, slot_kretprobe = 1, slot_fentry = 2 };
 // Loads vm_probes with the fentry program only where fentry can attach.
 object load_probes() {
     auto obj = object::open_memory("vm_probes", elf_of(vm_probes_bpf__elf_bytes)).value();
-    obj.program("fentry_openat2").value().set_autoload(features::fentry());
+    obj.program("fentry_openat2").value().set_autoload(features::fentry()).value();
     obj.load().value();
     std::uint32_t zero = 0, pid = static_cast<std::uint32_t>(::getpid());
     obj.map("target_pid").value().insert_bytes(&zero, &pid, update_flags::any).value();

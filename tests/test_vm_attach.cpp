@@ -261,12 +261,12 @@ TEST_CASE("freplace: a global function replaced in a loaded program, and restore
     BPFCO_REQUIRE_ROOT();
     if (!have_trampolines("freplace")) return;
     auto target_obj = object::open_memory("freplace_target", elf_of(freplace_test_bpf__elf_bytes)).value();
-    target_obj.program("drop_instead").value().set_autoload(false);
+    target_obj.program("drop_instead").value().set_autoload(false).value();
     target_obj.load().value();
     auto target = target_obj.program("freplace_target").value();
 
     auto ext_obj = object::open_memory("freplace_ext", elf_of(freplace_test_bpf__elf_bytes)).value();
-    ext_obj.program("freplace_target").value().set_autoload(false);
+    ext_obj.program("freplace_target").value().set_autoload(false).value();
     auto ext = ext_obj.program("drop_instead").value();
     ext.set_freplace_target(target, "verdict").value();
     ext_obj.load().value();

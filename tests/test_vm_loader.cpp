@@ -18,7 +18,7 @@ bool contains(const std::string& s, std::string_view what) { return s.find(what)
 
 object open_all_off() {
     auto obj = object::open_skeleton("loader_test_bpf", loader_test_bpf__elf_bytes).value();
-    for (auto& p : obj.programs()) p.set_autoload(false);
+    for (auto& p : obj.programs()) p.set_autoload(false).value();
     return obj;
 }
 
@@ -78,7 +78,7 @@ TEST_CASE("choose_alternatives: a group none of which can run, an unknown name, 
     CHECK(contains(unknown.error().message, "nosuch"));
     CHECK(!bpf_program__autoload(obj.program("open_tracepoint").value().native_handle()));  // nothing changed
 
-    obj.program("open_tracepoint").value().set_autoload(true);
+    obj.program("open_tracepoint").value().set_autoload(true).value();
     obj.load().value();
     auto late = obj.choose_alternatives({{"open_tracepoint"}});
     REQUIRE(late.has_error());
@@ -88,7 +88,7 @@ TEST_CASE("choose_alternatives: a group none of which can run, an unknown name, 
 TEST_CASE("a missing fentry target is named where fentry works") {
     BPFCO_REQUIRE_ROOT();
     auto obj = open_all_off();
-    obj.program("fentry_missing_target").value().set_autoload(true);
+    obj.program("fentry_missing_target").value().set_autoload(true).value();
     auto r = obj.load();
     REQUIRE(r.has_error());
     MESSAGE(r.error().message);
@@ -104,7 +104,7 @@ TEST_CASE("an LSM program attaches where 'bpf' is in lsm=, and says so where it 
     }
     MESSAGE("active LSMs: '", features::active_lsms(), "'");
     auto obj = open_all_off();
-    obj.program("lsm_file_open").value().set_autoload(true);
+    obj.program("lsm_file_open").value().set_autoload(true).value();
     auto loaded = obj.load();
     if (loaded.has_error()) {
         MESSAGE(loaded.error().message);

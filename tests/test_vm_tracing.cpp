@@ -38,8 +38,8 @@ struct vm_tracing_bss {
 
 object load_vm_tracing(bool lsm) {
     auto obj = object::open_memory("vm_tracing", elf_of(vm_tracing_bpf__elf_bytes)).value();
-    obj.program("deny_marker_open").value().set_autoload(lsm);
-    obj.program("count_syscalls").value().set_autoload(!lsm);
+    obj.program("deny_marker_open").value().set_autoload(lsm).value();
+    obj.program("count_syscalls").value().set_autoload(!lsm).value();
     obj.load().value();
     return obj;
 }

@@ -1,7 +1,18 @@
 // execsnoop: one event per execve, with its filename (from entry) and result (from exit).
 // Every filter is a const volatile global that user space sets before load.
 #include <bpfco/common.bpf.h>
-#include "execsnoop.h"
+
+/* The C++ side takes this struct from the header generated from the object's BTF
+   (execsnoop.bpf.types.hpp): it is declared once, here. */
+struct exec_event {
+    __u64 ts_ns;   /* CLOCK_MONOTONIC at the exec's return */
+    __u32 pid;
+    __u32 ppid;
+    __u32 uid;
+    __s32 retval;  /* 0, or -errno when the exec failed */
+    char comm[16]; /* after the exec: the new program's name */
+    char filename[256];
+};
 
 const volatile __u32 targ_uid = (__u32)-1;  /* -1: every uid */
 const volatile char targ_comm[16] = {};     /* empty: every command */
@@ -18,6 +29,7 @@ struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, 256 * 1024);
 } events SEC(".maps");
+BPFCO_MAP_RECORD(events, exec_event);
 
 __u64 lost = 0;  /* ring full or pending map full: counted, reported at exit */
 

@@ -5,9 +5,9 @@
 #include <bpfco/bpfco.hpp>
 
 #include "command_line.hpp"
-#include "execsnoop.h"
 #include "json.hpp"
 #include "tracing.hpp"
+#include "execsnoop.bpf.types.hpp"  // execsnoop::exec_event, execsnoop::globals, execsnoop::maps
 #include "execsnoop.bpf.skel.h"
 
 #include <boost/asio.hpp>
@@ -41,7 +41,7 @@ options parse(int argc, char** argv) {
     return o;
 }
 
-void print(const exec_event& e, bool json) {
+void print(const execsnoop::exec_event& e, bool json) {
     const auto comm = examples::field(e.comm, sizeof e.comm);
     const auto file = examples::field(e.filename, sizeof e.filename);
     if (json)
@@ -55,7 +55,7 @@ asio::awaitable<void> receive(bpfco::ring_buffer& events, bool json) {
     for (;;) {
         auto batch = co_await events.async_receive(asio::use_awaitable);
         for (const auto& rec : batch)
-            if (auto* e = rec.as<exec_event>()) print(*e, json);
+            if (auto* e = rec.as<execsnoop::exec_event>()) print(*e, json);
         std::fflush(stdout);
     }
 }
@@ -66,12 +66,12 @@ int main(int argc, char** argv) {
     const options o = parse(argc, argv);
     try {
         auto obj = bpfco::object::open_skeleton("execsnoop", execsnoop_bpf__elf_bytes).value();
-        obj.global<std::uint32_t>("targ_uid").value().set(o.uid).value();
-        obj.global<std::array<char, 16>>("targ_comm").value().set(examples::comm_filter(o.name)).value();
+        obj.global(execsnoop::globals::targ_uid).value().set(o.uid).value();
+        obj.global(execsnoop::globals::targ_comm).value().set(examples::comm_filter(o.name)).value();
         obj.load().value();
 
         asio::io_context io;
-        auto events = obj.ring_buffer<exec_event>(io.get_executor(), "events").value();
+        auto events = obj.ring_buffer(io, execsnoop::maps::events).value();
         auto enter = obj.program("execsnoop_enter").value().attach().value();
         auto exit_link = obj.program("execsnoop_exit").value().attach().value();
         if (!o.json) fmt::print("{:<16} {:<7} {:<7} {:<6} {:>4} {}\n", "PCOMM", "PID", "PPID", "UID", "RET", "ARGS");
@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
 
         asio::co_spawn(io, receive(events, o.json), [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
         examples::run_until_stopped(io, o.seconds);
-        if (auto lost = obj.global<std::uint64_t>("lost").value().load())
+        if (auto lost = obj.global(execsnoop::globals::lost).value().load())
             fmt::print(stderr, "execsnoop: {} execs lost (ring buffer or pending table full)\n", lost);
     } catch (const bpfco::error_exception& e) {
         fmt::print(stderr, "execsnoop: {}\n", e.what());

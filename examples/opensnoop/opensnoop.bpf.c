@@ -1,7 +1,18 @@
 // opensnoop: one event per openat, with its path (from entry) and fd or error (from exit).
 // Every filter is a const volatile global that user space sets before load.
 #include <bpfco/common.bpf.h>
-#include "opensnoop.h"
+
+/* The C++ side takes this struct from the header generated from the object's BTF
+   (opensnoop.bpf.types.hpp): it is declared once, here. */
+struct open_event {
+    __u64 ts_ns;
+    __u32 pid;
+    __u32 uid;
+    __s32 ret;     /* the fd, or -errno */
+    __s32 flags;   /* open(2) flags */
+    char comm[16];
+    char path[256];
+};
 
 const volatile __u32 targ_pid = 0;          /* 0: every process */
 const volatile __u32 targ_uid = (__u32)-1;  /* -1: every uid */
@@ -19,6 +30,7 @@ struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, 256 * 1024);
 } events SEC(".maps");
+BPFCO_MAP_RECORD(events, open_event);
 
 __u64 lost = 0;  /* ring full or pending map full: counted, reported at exit */
 

@@ -6,7 +6,7 @@
 #include "command_line.hpp"
 #include "json.hpp"
 #include "tracing.hpp"
-#include "opensnoop.h"
+#include "opensnoop.bpf.types.hpp"  // opensnoop::open_event, opensnoop::globals, opensnoop::maps
 #include "opensnoop.bpf.skel.h"
 
 #include <boost/asio.hpp>
@@ -44,7 +44,7 @@ options parse(int argc, char** argv) {
     return o;
 }
 
-void print(const open_event& e, bool json) {
+void print(const opensnoop::open_event& e, bool json) {
     const auto comm = examples::field(e.comm, sizeof e.comm);
     const auto path = examples::field(e.path, sizeof e.path);
     // Like libbpf-tools: FD is the fd, or -1 with ERR the errno.
@@ -60,7 +60,7 @@ asio::awaitable<void> receive(bpfco::ring_buffer& events, bool json) {
     for (;;) {
         auto batch = co_await events.async_receive(asio::use_awaitable);
         for (const auto& rec : batch)
-            if (auto* e = rec.as<open_event>()) print(*e, json);
+            if (auto* e = rec.as<opensnoop::open_event>()) print(*e, json);
         std::fflush(stdout);
     }
 }
@@ -71,14 +71,14 @@ int main(int argc, char** argv) {
     const options o = parse(argc, argv);
     try {
         auto obj = bpfco::object::open_skeleton("opensnoop", opensnoop_bpf__elf_bytes).value();
-        obj.global<std::uint32_t>("targ_pid").value().set(o.pid).value();
-        obj.global<std::uint32_t>("targ_uid").value().set(o.uid).value();
-        obj.global<bool>("targ_failed").value().set(o.failed).value();
-        obj.global<std::array<char, 16>>("targ_comm").value().set(examples::comm_filter(o.name)).value();
+        obj.global(opensnoop::globals::targ_pid).value().set(o.pid).value();
+        obj.global(opensnoop::globals::targ_uid).value().set(o.uid).value();
+        obj.global(opensnoop::globals::targ_failed).value().set(o.failed).value();
+        obj.global(opensnoop::globals::targ_comm).value().set(examples::comm_filter(o.name)).value();
         obj.load().value();
 
         asio::io_context io;
-        auto events = obj.ring_buffer<open_event>(io.get_executor(), "events").value();
+        auto events = obj.ring_buffer(io, opensnoop::maps::events).value();
         auto enter = obj.program("opensnoop_enter").value().attach().value();
         auto exit_link = obj.program("opensnoop_exit").value().attach().value();
         if (!o.json) fmt::print("{:<7} {:<16} {:>3} {:>3} {:>8} {}\n", "PID", "COMM", "FD", "ERR", "FLAGS", "PATH");
@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
 
         asio::co_spawn(io, receive(events, o.json), [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
         examples::run_until_stopped(io, o.seconds);
-        if (auto lost = obj.global<std::uint64_t>("lost").value().load())
+        if (auto lost = obj.global(opensnoop::globals::lost).value().load())
             fmt::print(stderr, "opensnoop: {} opens lost (ring buffer or pending table full)\n", lost);
     } catch (const bpfco::error_exception& e) {
         fmt::print(stderr, "opensnoop: {}\n", e.what());

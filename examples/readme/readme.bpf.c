@@ -1,15 +1,22 @@
 // The README's program: every exec (of one uid, set before load) as a ring buffer record, and
 // a per-CPU count of them.
+// The C++ side takes struct exec_event, targ_uid and the events map's record type from the
+// header generated from this object's BTF (readme.bpf.types.hpp): nothing is declared twice.
 #include <bpfco/common.bpf.h>
-#include "readme.h"
+
+struct exec_event {
+    __u32 pid;
+    __u32 uid;
+    char comm[16];
+};
 
 const volatile __u32 targ_uid = (__u32)-1; /* -1: every uid */
-BPFCO_RECORD_TYPE(exec_event);             /* in BTF, for the C++ side's check */
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, 64 * 1024);
 } events SEC(".maps");
+BPFCO_MAP_RECORD(events, exec_event); /* its records, for the generated header and the check */
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -6,6 +6,7 @@
 #include <bpfco/bpfco.hpp>
 
 #include "command_line.hpp"
+#include "runqlat.bpf.types.hpp"  // runqlat::globals: its filters and counter, typed
 #include "runqlat.bpf.skel.h"
 
 #include <boost/asio.hpp>
@@ -62,8 +63,8 @@ int main(int argc, char** argv) {
     const options o = parse(argc, argv);
     try {
         auto obj = bpfco::object::open_skeleton("runqlat", runqlat_bpf__elf_bytes).value();
-        obj.global<std::uint32_t>("targ_tgid").value().set(o.pid).value();
-        obj.global<bool>("targ_ms").value().set(o.ms).value();
+        obj.global(runqlat::globals::targ_tgid).value().set(o.pid).value();
+        obj.global(runqlat::globals::targ_ms).value().set(o.ms).value();
         obj.load().value();
         auto hist = obj.map<hist_view>("runq_latency").value();
         auto final_view = hist_view::make(hist.untyped().duplicate().value()).value();
@@ -90,7 +91,7 @@ int main(int argc, char** argv) {
         const auto slots = final_view.read_all().value();
         std::vector<std::uint64_t> total;
         for (const auto& [slot, n] : slots) total.push_back(n);
-        const auto samples = obj.global<std::uint64_t>("samples").value().load();
+        const auto samples = obj.global(runqlat::globals::samples).value().load();
         fmt::print("total: histogram {}, samples {}\n", bpfco::histogram::log2(std::move(total)).total(), samples);
     } catch (const bpfco::error_exception& e) {
         fmt::print(stderr, "runqlat: {}\n", e.what());

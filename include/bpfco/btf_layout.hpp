@@ -1,6 +1,6 @@
 // The contract between a BPF struct and its C++ mirror: the C++ aggregate's size and each
-// member's offset and size compared with the struct the object's BTF
-// describes, so that a struct that drifted is an error at set-up instead of silently wrong or
+// member's offset, size and kind (signed or unsigned integer, bool, char, float, enum, struct)
+// compared with the struct the object's BTF describes, so that a struct that drifted is an error at set-up instead of silently wrong or
 // dropped records later. Used by object::global (struct-typed globals), the typed map views
 // (where the map's BTF names the key and value types) and object::ring_buffer / perf_buffer.
 // A mismatch is an EINVAL error naming the struct, the first member that differs and both
@@ -28,25 +28,66 @@ template <class T, std::size_t N> struct is_std_array<std::array<T, N>> : std::t
 
 /// A C++ struct the layout check can look into: a plain aggregate struct (not a union, not a
 /// std::array) of at most 32 members, enumerated by structured bindings. (Boost.PFR cannot be
-/// used: it counts a `char comm[16]` member as 16 fields, and every event struct has one.)
+/// used: it counts a `char comm[16]` member as 16 fields, and every event struct has one.) A
+/// generated struct with a bit-field or an anonymous member, which structured bindings cannot
+/// take apart, says so with `bpfco_opaque_layout` and is checked by size and kind only.
 template <class T>
 concept mirror_struct = std::is_class_v<T> && std::is_aggregate_v<T> && !std::is_union_v<T> &&
                         std::is_default_constructible_v<T> && std::is_trivially_copyable_v<T> &&
-                        !detail::is_std_array<T>::value;
+                        !detail::is_std_array<T>::value && !requires { T::bpfco_opaque_layout; };
 
 namespace detail {
 
+/// What a value is, as far as both C++ and BTF can say: enough to catch a drift that keeps the
+/// size (a signed field made unsigned, an integer made a double, two same-size fields swapped).
+/// Every 1-byte integer other than bool is a `character` on both sides (`char comm[16]` and
+/// `__u8 buf[16]` are written either way); an array is its element's kind. C++ bytes may view a
+/// BPF integer of the same size (an address as `std::uint8_t addr[4]`); not the other way round.
+enum class value_kind : std::uint8_t {
+    other,         ///< compared by size only (__int128, a BTF kind C++ has no spelling for)
+    boolean,       ///< bool, _Bool
+    character,     ///< a 1-byte integer
+    signed_int,    ///< a signed integer of 2 or more bytes
+    unsigned_int,  ///< an unsigned integer of 2 or more bytes
+    enumeration,   ///< an enum: matches any integer of its size
+    floating,      ///< float, double, long double
+    pointer,       ///< a kernel address: matches an unsigned integer of its size
+    composite,     ///< a struct or union (looked into only at the top level)
+};
+
+/// T's kind (std::array and built-in arrays: the element's).
+template <class T>
+constexpr value_kind kind_of() {
+    using U = std::remove_cv_t<T>;
+    if constexpr (std::is_array_v<U>) return kind_of<std::remove_extent_t<U>>();
+    else if constexpr (is_std_array<U>::value) return kind_of<typename U::value_type>();
+    else if constexpr (std::is_same_v<U, bool>) return value_kind::boolean;
+    else if constexpr (std::is_enum_v<U>) return value_kind::enumeration;
+    else if constexpr (std::is_integral_v<U> && sizeof(U) == 1) return value_kind::character;
+    else if constexpr (std::is_integral_v<U>) return std::is_signed_v<U> ? value_kind::signed_int : value_kind::unsigned_int;
+    else if constexpr (std::is_floating_point_v<U>) return value_kind::floating;
+    else if constexpr (std::is_pointer_v<U>) return value_kind::pointer;
+    else if constexpr (std::is_class_v<U> || std::is_union_v<U>) return value_kind::composite;
+    else return value_kind::other;
+}
 
 /// The C++ side of a layout: what the BTF side is compared with.
 struct cpp_layout {
     std::string_view type_name;
     std::size_t size = 0;
-    struct member { std::size_t offset, size; };
+    struct member { std::size_t offset, size; value_kind kind; };
     std::vector<member> members;
 };
 
-/// T's unqualified name as the compiler spells it ("exec_event" for ns::exec_event), which is
-/// the BPF struct's name when the C++ mirror keeps it.
+/// A C++ type as a whole, for a global variable: its name, size and kind.
+struct cpp_type {
+    std::string_view name;
+    std::size_t size;
+    value_kind kind;
+};
+
+/// T's name as the compiler spells it, scope and "struct " dropped ("exec_event" for
+/// ns::exec_event), which is the BPF struct's name when the C++ mirror keeps it.
 template <class T>
 constexpr std::string_view type_name() {
     std::string_view f = __PRETTY_FUNCTION__;  // "... [with T = ns::exec_event; ...]" or "[T = ...]"
@@ -94,7 +135,9 @@ cpp_layout layout_of() {
     const T t{};
     const auto* base = reinterpret_cast<const std::byte*>(&t);
     auto each = [&](const auto&... m) {
-        (l.members.push_back({static_cast<std::size_t>(reinterpret_cast<const std::byte*>(&m) - base), sizeof m}), ...);
+        (l.members.push_back({static_cast<std::size_t>(reinterpret_cast<const std::byte*>(&m) - base), sizeof m,
+                              kind_of<std::remove_cvref_t<decltype(m)>>()}),
+         ...);
     };
     BPFCO_LAYOUT_MEMBERS(1, m0)
     BPFCO_LAYOUT_MEMBERS(2, m0, m1)
@@ -136,6 +179,10 @@ cpp_layout layout_of() {
 /// Compares BTF type `type_id` (typedefs and modifiers skipped) with `cpp`. Only a struct on
 /// the BPF side is looked into; `what` says where the type is used, for the message.
 result<void> check_layout(const btf* b, std::uint32_t type_id, const cpp_layout& cpp, std::string_view what);
+/// Compares BTF type `type_id` with C++ type `cpp` as a whole: the sizes and the kinds (an
+/// integer is not a double, an unsigned is not a signed, a bool is only a bool). The message
+/// names both types.
+result<void> check_type(const btf* b, std::uint32_t type_id, const cpp_type& cpp, std::string_view what);
 /// The id of the struct named `name` in `b`; an unknown name lists the structs that exist.
 result<std::uint32_t> find_struct(const btf* b, std::string_view name, std::string_view where);
 /// The key and value layouts against the BTF the kernel holds for the map (BPF_OBJ_GET_INFO:

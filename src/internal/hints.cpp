@@ -102,7 +102,7 @@ std::string attach_call_hint(const bpf_program* prog) {
     case BPF_PROG_TYPE_SCHED_CLS:
     case BPF_PROG_TYPE_SCHED_ACT: return "use attach_tcx(interface, direction) or attach_tc(...)";
     case BPF_PROG_TYPE_PERF_EVENT: return "use attach_perf_event(perf_fd)";
-    case BPF_PROG_TYPE_SOCKET_FILTER: return "attach it to a socket: setsockopt(SO_ATTACH_BPF) with fd()";
+    case BPF_PROG_TYPE_SOCKET_FILTER: return "use attach_socket_filter(socket)";
     case BPF_PROG_TYPE_CGROUP_SKB:
     case BPF_PROG_TYPE_CGROUP_SOCK:
     case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
@@ -111,7 +111,7 @@ std::string attach_call_hint(const bpf_program* prog) {
     case BPF_PROG_TYPE_CGROUP_DEVICE:
     case BPF_PROG_TYPE_SOCK_OPS: return "use attach_cgroup(path, attach_type)";
     case BPF_PROG_TYPE_KPROBE:
-        if (sec.starts_with("usdt")) return "a USDT probe needs its binary, provider and name";
+        if (sec.starts_with("usdt")) return "a USDT probe needs its binary, provider and name: use attach_usdt(binary, provider, name)";
         if (!no_target) break;
         if (sec.starts_with("kretprobe")) return "the section names no function: use attach_kretprobe(function)";
         if (sec.starts_with("kprobe")) return "the section names no function: use attach_kprobe(function)";

@@ -20,14 +20,15 @@ namespace detail {
 
 result<void> check_writable(const global_place& p) {
     if (p.read_only)
-        return failure(EPERM, fmt::format("global '{}' ({}): read-only after load (the kernel froze the section); "
-                                          "set it before object::load()", p.name, p.section));
+        return failure(EPERM, fmt::format("{}: global '{}' ({}): read-only after load (the kernel froze "
+                                          "the section); set it before object::load()",
+                                          p.object, p.name, p.section));
     // libbpf keeps the initial image apart from the kernel map; a write there after load would
     // be lost, so a handle from before load refuses it.
     if (p.image_of && bpf_map__fd(static_cast<const bpf_map*>(p.image_of)) >= 0)
-        return failure(ESTALE, fmt::format("global '{}' ({}): this handle was taken before load and shows the "
-                                           "initial image; take a new one with object::global() after load",
-                                           p.name, p.section));
+        return failure(ESTALE, fmt::format("{}: global '{}' ({}): this handle was taken before load and "
+                                           "shows the initial image; take a new one with object::global() after load",
+                                           p.object, p.name, p.section));
     return boost::outcome_v2::success();
 }
 
@@ -37,17 +38,25 @@ struct found_var {
     std::uint32_t offset = 0, size = 0, type = 0;
 };
 
-const btf* object_btf(bpf_object* obj, const std::string& obj_name, result<void>& err) {
+// What the misspelt-name list offers: the program's own variables, not bpfco's markers
+// (BPFCO_RECORD_TYPE, BPFCO_MAP_RECORD) nor the map and license sections.
+bool user_variable(std::string_view section, std::string_view name) {
+    const bool data = section.starts_with(".rodata") || section.starts_with(".data") || section.starts_with(".bss");
+    return data && !name.starts_with("bpfco_record_") && !name.starts_with("bpfco_map_record__");
+}
+
+const btf* object_btf(bpf_object* obj, const std::string& obj_label, result<void>& err) {
     const btf* b = bpf_object__btf(obj);
-    if (!b) err = failure(ENOENT, fmt::format("object '{}': has no BTF (build the BPF C with -g)", obj_name));
+    if (!b) err = failure(ENOENT, fmt::format("{}: has no BTF (build the BPF C with -g)", obj_label));
     return b;
 }
 }  // namespace
 
-result<global_place> find_global(bpf_object* obj, const std::string& obj_name, bool loaded, std::string_view var,
-                                 std::size_t size, const cpp_layout* layout) {
+result<global_place> find_global(bpf_object* obj, const std::string& obj_label, bool loaded, std::string_view var,
+                                 const cpp_type& type, const cpp_layout* layout) {
+    const std::size_t size = type.size;
     result<void> err = boost::outcome_v2::success();
-    const btf* b = object_btf(obj, obj_name, err);
+    const btf* b = object_btf(obj, obj_label, err);
     if (!b) return err.error();
     std::optional<found_var> hit;
     std::map<std::string, std::vector<std::string>> all;  // section -> variables, for the message
@@ -64,7 +73,7 @@ result<global_place> find_global(bpf_object* obj, const std::string& obj_name, b
                 hit = found_var{sec, vs[i].offset, vs[i].size, v->type};
                 break;
             }
-            all[sec].push_back(vname);
+            if (user_variable(sec, vname)) all[sec].push_back(vname);
         }
     }
     if (!hit) {
@@ -73,17 +82,16 @@ result<global_place> find_global(bpf_object* obj, const std::string& obj_name, b
             list += fmt::format("{}{}:", list.empty() ? "" : "; ", sec);
             for (auto& n : names) list += " " + n;
         }
-        return failure(ENOENT, fmt::format("object '{}': no global variable named '{}' (globals: {})", obj_name, var,
+        return failure(ENOENT, fmt::format("{}: no global variable named '{}' (globals: {})", obj_label, var,
                                            list.empty() ? "none" : list));
     }
-    const std::string what = fmt::format("object '{}': global '{}' ({})", obj_name, var, hit->section);
-    if (hit->size != size)
-        return failure(EINVAL, fmt::format("{}: size mismatch: the variable is {} bytes, the C++ type {} bytes", what,
-                                           hit->size, size));
+    const std::string what = fmt::format("{}: global '{}' ({})", obj_label, var, hit->section);
+    BPFCO_TRY(check_type(b, hit->type, type, what));
     if (layout) { BPFCO_TRY(check_layout(b, hit->type, *layout, what)); }
     bpf_map* m = bpf_object__find_map_by_name(obj, hit->section.c_str());
     if (!m) return failure(ENOENT, fmt::format("{}: the section has no map", what));
     global_place p;
+    p.object = obj_label;
     p.name = std::string(var);
     p.section = hit->section;
     const bool rodata = hit->section.starts_with(".rodata") || hit->section == ".kconfig";
@@ -112,26 +120,53 @@ result<global_place> find_global(bpf_object* obj, const std::string& obj_name, b
     return p;
 }
 
-result<void> check_struct(bpf_object* obj, const std::string& obj_name, std::string_view struct_name,
+result<void> check_struct(bpf_object* obj, const std::string& obj_label, std::string_view struct_name,
                           const cpp_layout& layout, std::string_view where) {
     result<void> err = boost::outcome_v2::success();
-    const btf* b = object_btf(obj, obj_name, err);
+    const btf* b = object_btf(obj, obj_label, err);
     if (!b) return err;
-    const std::string what = fmt::format("object '{}'{}{}", obj_name, where.empty() ? "" : ": ", where);
+    const std::string what = fmt::format("{}{}{}", obj_label, where.empty() ? "" : ": ", where);
     BPFCO_TRY(auto id, find_struct(b, struct_name, what));
     return check_layout(b, id, layout, what);
 }
 
+result<void> check_records(bpf_object* obj, const std::string& obj_label, std::string_view map_name,
+                           std::string_view struct_name, const cpp_layout& layout) {
+    result<void> err = boost::outcome_v2::success();
+    const btf* b = object_btf(obj, obj_label, err);
+    if (!b) return err;
+    // BPFCO_MAP_RECORD(map, type) declares `struct type *bpfco_map_record__map`.
+    const std::string marker = "bpfco_map_record__" + std::string(map_name);
+    const int var = btf__find_by_name_kind(b, marker.c_str(), BTF_KIND_VAR);
+    if (var <= 0)
+        return check_struct(obj, obj_label, struct_name, layout, fmt::format("records of map '{}'", map_name));
+    const int ptr = btf__resolve_type(b, btf__type_by_id(b, static_cast<std::uint32_t>(var))->type);
+    const btf_type* p = ptr > 0 ? btf__type_by_id(b, static_cast<std::uint32_t>(ptr)) : nullptr;
+    if (!p || !btf_is_ptr(p))
+        return failure(EINVAL, fmt::format("{}: map '{}': {} is not a BPFCO_MAP_RECORD declaration",
+                                           obj_label, map_name, marker));
+    return check_layout(b, p->type, layout,
+                        fmt::format("{}: records of map '{}' (declared by BPFCO_MAP_RECORD)", obj_label,
+                                    map_name));
+}
+
 }  // namespace detail
 
-result<detail::global_place> object::find_global(std::string_view var, std::size_t size,
+result<void> object::check_records(std::string_view map_name, std::string_view struct_name,
+                                   const detail::cpp_layout& layout) const {
+    BPFCO_TRY(check(fmt::format("records of map '{}'", map_name)));
+    return detail::check_records(obj_, label_, map_name, struct_name, layout);
+}
+
+result<detail::global_place> object::find_global(std::string_view var, const detail::cpp_type& type,
                                                  const detail::cpp_layout* layout) const {
-    return detail::find_global(obj_, name_, loaded_, var, size, layout);
+    BPFCO_TRY(check(fmt::format("global '{}'", var)));
+    return detail::find_global(obj_, label_, loaded_, var, type, layout);
 }
 
 result<void> object::check_struct(std::string_view struct_name, const detail::cpp_layout& layout,
                                   std::string_view where) const {
-    return detail::check_struct(obj_, name_, struct_name, layout, where);
+    return detail::check_struct(obj_, label_, struct_name, layout, where);
 }
 
 }  // namespace bpfco

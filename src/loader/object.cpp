@@ -6,6 +6,7 @@
 #include "internal/libbpf_log.hpp"
 #include "internal/mounts.hpp"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -22,25 +23,48 @@
 namespace bpfco {
 
 namespace {
+// Bytes from the object (names from its ELF, libbpf's log about them) as printable text: control
+// bytes, DEL and bytes that are not UTF-8 become \xNN, so a message cannot carry them raw.
+std::string escaped(std::string_view in) {
+    std::string out;
+    for (std::size_t i = 0; i < in.size();) {
+        const auto c = static_cast<unsigned char>(in[i]);
+        std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+        bool ok = len > 0 && i + len <= in.size();
+        for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(in[i + k]) & 0xc0) == 0x80;
+        if (ok && len == 1 && ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)) ok = false;
+        if (!ok) {
+            out += fmt::format("\\x{:02x}", c);
+            ++i;
+            continue;
+        }
+        out.append(in.substr(i, len));
+        i += len;
+    }
+    return out;
+}
+
 std::string join(const std::vector<std::string>& names) {
     std::string out;
-    for (auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    for (auto& n : names) out += (out.empty() ? "" : ", ") + escaped(n);
     return out.empty() ? "none" : out;
 }
 
-// libbpf names the program it failed on only in its log: "prog 'name': ...".
-std::string failed_program(const std::string& log) {
+// libbpf names what it failed on only in its log: "prog 'name': ...", "map 'name': ...".
+std::string failed_in_log(const std::string& log, std::string_view kind) {
+    const std::string marker = std::string(kind) + " '";
     auto end = log.find("-- BEGIN PROG LOAD LOG --");
-    auto p = log.rfind("prog '", end);
+    auto p = log.rfind(marker, end);
     if (p == std::string::npos) return {};
-    p += 6;
+    p += marker.size();
     auto q = log.find('\'', p);
     return q == std::string::npos ? std::string() : log.substr(p, q - p);
 }
+
 }  // namespace
 
 object::object(object&& o) noexcept
-    : obj_(std::exchange(o.obj_, nullptr)), name_(std::move(o.name_)),
+    : obj_(std::exchange(o.obj_, nullptr)), name_(std::move(o.name_)), label_(std::move(o.label_)),
       loaded_(std::exchange(o.loaded_, false)), elf_(std::move(o.elf_)) {}
 
 object& object::operator=(object&& o) noexcept {
@@ -48,6 +72,7 @@ object& object::operator=(object&& o) noexcept {
         if (obj_) bpf_object__close(obj_);
         obj_ = std::exchange(o.obj_, nullptr);
         name_ = std::move(o.name_);
+        label_ = std::move(o.label_);
         loaded_ = std::exchange(o.loaded_, false);
         elf_ = std::move(o.elf_);
     }
@@ -82,7 +107,9 @@ result<object> object::open_file(const std::string& path) {
     // "runqlat"), which prefixes the kernel names of its internal maps ("runqlat.rodata").
     std::string name = path.substr(path.find_last_of('/') + 1);
     name.resize(std::min(name.find('.'), name.size()));
-    return open(name, bytes, fmt::format("object file '{}'", path));
+    BPFCO_TRY(auto obj, open(name, bytes, fmt::format("object file '{}'", path)));
+    obj.label_ = fmt::format("object '{}' (file '{}')", obj.name_, path);
+    return obj;
 }
 
 result<object> object::open_memory(std::string_view name, std::span<const std::byte> elf) {
@@ -106,6 +133,7 @@ result<object> object::open(std::string_view name, std::span<const std::byte> el
     }
     object obj(o, bpf_object__name(o));
     obj.elf_ = std::move(copy);
+    obj.label_ = fmt::format("object '{}'", escaped(obj.name_));
     return obj;
 }
 
@@ -140,6 +168,43 @@ std::string load_hint(bpf_program* p, int e, const std::string& log) {
 }
 }  // namespace
 
+namespace {
+// libbpf refuses a pinned map that does not fit the object's definition with "parameter mismatch"
+// and nothing more: which pin, and what differs, comes from comparing the two here.
+std::string pin_misfit(bpf_object* obj) {
+    bpf_map* m = nullptr;
+    while ((m = bpf_object__next_map(obj, m))) {
+        const char* path = bpf_map__pin_path(m);
+        if (!path) continue;
+        unique_fd fd(bpf_obj_get(path));
+        if (!fd) continue;
+        bpf_map_info info{};
+        std::uint32_t len = sizeof info;
+        if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) continue;
+        auto type = [](std::uint32_t t) { return fmt::format("{}", static_cast<map_type>(t)); };
+        const struct {
+            std::string_view field;
+            std::string pinned, object;
+        } fields[] = {{"type", type(info.type), type(bpf_map__type(m))},
+                      {"key size", fmt::format("{}", info.key_size), fmt::format("{}", bpf_map__key_size(m))},
+                      {"value size", fmt::format("{}", info.value_size), fmt::format("{}", bpf_map__value_size(m))},
+                      {"max entries", fmt::format("{}", info.max_entries), fmt::format("{}", bpf_map__max_entries(m))},
+                      {"flags", fmt::format("{:#x}", info.map_flags), fmt::format("{:#x}", bpf_map__map_flags(m))}};
+        std::string differs, pinned, ours;
+        for (const auto& f : fields) {
+            if (differs.empty() && f.pinned != f.object)
+                differs = fmt::format("{} differs (pinned: {}, object: {})", f.field, f.pinned, f.object);
+            pinned += fmt::format("{}{} {}", pinned.empty() ? "" : ", ", f.field, f.pinned);
+            ours += fmt::format("{}{} {}", ours.empty() ? "" : ", ", f.field, f.object);
+        }
+        if (!differs.empty())
+            return fmt::format("map '{}': the map pinned at '{}' does not fit: {}\n  pinned: {}\n  object: {}",
+                               escaped(bpf_map__name(m)), path, differs, pinned, ours);
+    }
+    return {};
+}
+}  // namespace
+
 result<void> object::load() {
     BPFCO_TRY(check("load"));
     detail::libbpf_capture cap;
@@ -149,16 +214,22 @@ result<void> object::load() {
         return boost::outcome_v2::success();
     }
     int e = r < 0 ? -r : (errno ? errno : EINVAL);
-    auto prog = failed_program(cap.text());
+    if (auto misfit = pin_misfit(obj_); !misfit.empty())
+        return failure(detail::portable_errno(e), fmt::format("{}: {}", label_, misfit));
+    auto prog = failed_in_log(cap.text(), "prog");
+    // A map that failed to create (a size left unset, a type this kernel lacks) heads the message.
+    auto map = prog.empty() ? failed_in_log(cap.text(), "map") : std::string();
     bool verifier = cap.text().find("-- BEGIN PROG LOAD LOG --") != std::string::npos;
-    std::string what = prog.empty() ? fmt::format("object '{}': load failed", name_)
-                                    : fmt::format("object '{}': program '{}': {}", name_, prog,
-                                                  verifier ? "rejected by the verifier" : "load failed");
+    std::string what = !prog.empty()
+                           ? fmt::format("{}: program '{}': {}", label_, escaped(prog),
+                                         verifier ? "rejected by the verifier" : "load failed")
+                       : !map.empty() ? fmt::format("{}: map '{}': cannot create it", label_, escaped(map))
+                                      : fmt::format("{}: load failed", label_);
     auto tail = cap.tail(verifier ? 12 : 4);
     bpf_program* p = prog.empty() ? nullptr : bpf_object__find_program_by_name(obj_, prog.c_str());
     return failure(detail::portable_errno(e),
                    fmt::format("{}: {}{}{}{}", what, detail::errno_text(e), load_hint(p, e, cap.text()),
-                               tail.empty() ? "" : "\n", tail));
+                               tail.empty() ? "" : "\n", escaped(tail)));
 }
 
 result<object> object::load_file(const std::string& path) {
@@ -185,7 +256,7 @@ result<bpfco::program> object::program(std::string_view name) const {
     if (auto* p = bpf_object__find_program_by_name(obj_, n.c_str())) return bpfco::program(p);
     std::vector<std::string> names;
     for (auto& p : programs()) names.emplace_back(p.name());
-    return failure(ENOENT, fmt::format("object '{}': program '{}': {} (programs: {})", name_, name,
+    return failure(ENOENT, fmt::format("{}: program '{}': {} (programs: {})", label_, name,
                                        detail::errno_text(ENOENT), join(names)));
 }
 
@@ -212,7 +283,7 @@ result<bpf_map*> object::find_map(std::string_view name) const {
     if (auto dot = n.find('.'); !m && dot != std::string::npos && dot > 0 && n.starts_with(name_))
         m = bpf_object__find_map_by_name(obj_, n.substr(dot).c_str());
     if (!m)
-        return failure(ENOENT, fmt::format("object '{}': map '{}': {} (maps: {})", name_, name,
+        return failure(ENOENT, fmt::format("{}: map '{}': {} (maps: {})", label_, name,
                                            detail::errno_text(ENOENT), join(map_names())));
     return m;
 }
@@ -220,12 +291,12 @@ result<bpf_map*> object::find_map(std::string_view name) const {
 result<bpfco::map> object::map(std::string_view name) const {
     BPFCO_TRY(auto m, find_map(name));
     if (!loaded_)
-        return failure(EAGAIN, fmt::format("object '{}': map '{}': {} (the object is not loaded yet)", name_, name,
+        return failure(EAGAIN, fmt::format("{}: map '{}': {} (the object is not loaded yet)", label_, name,
                                            detail::errno_text(EAGAIN)));
     int fd = ::fcntl(bpf_map__fd(m), F_DUPFD_CLOEXEC, 0);
     if (fd < 0) {
         const int e = errno;
-        return failure(e, fmt::format("object '{}': map '{}': dup: {}", name_, name, detail::errno_text(e)));
+        return failure(e, fmt::format("{}: map '{}': dup: {}", label_, name, detail::errno_text(e)));
     }
     return bpfco::map::from_fd(unique_fd(fd));
 }
@@ -233,12 +304,12 @@ result<bpfco::map> object::map(std::string_view name) const {
 result<void> object::set_pin_path(std::string_view map_name, const std::string& path) {
     BPFCO_TRY(auto m, find_map(map_name));
     if (loaded_)
-        return failure(EBUSY, fmt::format("object '{}': map '{}': set pin path: {} (already loaded; set this "
+        return failure(EBUSY, fmt::format("{}: map '{}': set pin path: {} (already loaded; set this "
                                           "before load())",
-                                          name_, map_name, detail::errno_text(EBUSY)));
+                                          label_, map_name, detail::errno_text(EBUSY)));
     detail::ensure_bpffs();
     if (int r = bpf_map__set_pin_path(m, path.c_str()); r != 0)
-        return failure(-r, fmt::format("object '{}': map '{}': pin path '{}': {}", name_, map_name, path,
+        return failure(-r, fmt::format("{}: map '{}': pin path '{}': {}", label_, map_name, path,
                                        detail::errno_text(-r)));
     return boost::outcome_v2::success();
 }
@@ -246,11 +317,11 @@ result<void> object::set_pin_path(std::string_view map_name, const std::string& 
 result<void> object::set_max_entries(std::string_view map_name, std::uint32_t entries) {
     BPFCO_TRY(auto m, find_map(map_name));
     if (loaded_)
-        return failure(EBUSY, fmt::format("object '{}': map '{}': set max entries: {} (already loaded; set "
+        return failure(EBUSY, fmt::format("{}: map '{}': set max entries: {} (already loaded; set "
                                           "this before load())",
-                                          name_, map_name, detail::errno_text(EBUSY)));
+                                          label_, map_name, detail::errno_text(EBUSY)));
     if (int r = bpf_map__set_max_entries(m, entries); r != 0)
-        return failure(-r, fmt::format("object '{}': map '{}': max entries {}: {}", name_, map_name, entries,
+        return failure(-r, fmt::format("{}: map '{}': max entries {}: {}", label_, map_name, entries,
                                        detail::errno_text(-r)));
     return boost::outcome_v2::success();
 }
@@ -312,9 +383,9 @@ result<std::vector<alternative_choice>> object::choose_alternatives(
     const std::vector<std::vector<std::string>>& groups) {
     BPFCO_TRY(check("choose alternatives"));
     if (loaded_)
-        return failure(EBUSY, fmt::format("object '{}': choose alternatives: {} (already loaded; choose "
+        return failure(EBUSY, fmt::format("{}: choose alternatives: {} (already loaded; choose "
                                           "before load())",
-                                          name_, detail::errno_text(EBUSY)));
+                                          label_, detail::errno_text(EBUSY)));
     // Every name first, so that a typo changes nothing.
     for (const auto& group : groups)
         for (const auto& name : group) {
@@ -326,24 +397,24 @@ result<std::vector<alternative_choice>> object::choose_alternatives(
         for (const auto& name : group) {
             auto p = program(name).value();
             if (!choice.kept.empty()) {
-                p.set_autoload(false);
+                p.set_autoload(false).value();
                 continue;
             }
             auto [ok, why] = can_run(p.native_handle());
             if (ok) {
-                p.set_autoload(true);
+                p.set_autoload(true).value();
                 choice.kept = name;
                 choice.reason = std::move(why);
             } else {
-                p.set_autoload(false);
+                p.set_autoload(false).value();
                 choice.skipped.push_back(name + ": " + why);
             }
         }
         if (choice.kept.empty())
-            return failure(EOPNOTSUPP, fmt::format("object '{}': alternatives {}: {} (none can run here: {})", name_,
+            return failure(EOPNOTSUPP, fmt::format("{}: alternatives {}: {} (none can run here: {})", label_,
                                                    join(group), detail::errno_text(EOPNOTSUPP),
                                                    fmt::join(choice.skipped, "; ")));
-        detail::debug_log(fmt::format("object '{}': kept program '{}': {}", name_, choice.kept, choice.reason));
+        detail::debug_log(fmt::format("{}: kept program '{}': {}", label_, choice.kept, choice.reason));
         out.push_back(std::move(choice));
     }
     return out;

@@ -33,8 +33,11 @@ int program::fd() const noexcept { return prog_ ? bpf_program__fd(prog_) : -1; }
 program_type program::type() const noexcept {
     return prog_ ? static_cast<program_type>(bpf_program__type(prog_)) : program_type::unspec;
 }
-void program::set_autoload(bool on) noexcept {
-    if (prog_) bpf_program__set_autoload(prog_, on);
+result<void> program::set_autoload(bool on) const {
+    if (prog_ && bpf_program__set_autoload(prog_, on) != 0)
+        return make_error(EBUSY, "set autoload",
+                          "its object is already loaded: set autoload before object::load()");
+    return boost::outcome_v2::success();
 }
 
 error program::make_error(int errnum, std::string_view what, std::string_view hint) const {

@@ -8,6 +8,8 @@ struct {
     __type(value, __u64);
 } state SEC(".maps");
 
+__u64 calls = 0;  /* the same count as a global, read through the generated header */
+
 SEC("tracepoint/syscalls/sys_enter_getpgid")
 int on_getpgid(void *ctx)
 {
@@ -19,6 +21,7 @@ int on_getpgid(void *ctx)
     __u64 *n = bpf_map_lookup_elem(&state, &k);
     if (n)
         __sync_fetch_and_add(n, 1);
+    __sync_fetch_and_add(&calls, 1);
     return 0;
 }
 

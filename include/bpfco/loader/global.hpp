@@ -1,5 +1,6 @@
 // A BPF global variable (.rodata, .data, .bss, .data.*, .rodata.*) seen as a T, found by name
-// through the object's BTF: `obj.global<std::uint32_t>("targ_pid")`. Before load it is the
+// through the object's BTF: `obj.global(app::globals::targ_pid)` with the name and T generated
+// from the object (bpfco-gen-types), or `obj.global<std::uint32_t>("targ_pid")`. Before load it is the
 // object's initial image (every variable may be set, .rodata only then); after load it is the
 // map's memory, mmapped, so reads and writes are plain memory accesses with no syscall.
 #pragma once
@@ -19,6 +20,7 @@ namespace detail {
 /// Where a variable lives: the object's image (before load) or our mapping of its map (after).
 struct global_place {
     std::byte* data = nullptr;
+    std::string object;  // how messages name the object: "object 'x'", with its file when opened from one
     std::string name;
     std::string section;
     bool read_only = false;          // .rodata after load: the kernel froze it
@@ -30,8 +32,19 @@ struct global_place {
 result<void> check_writable(const global_place& p);
 }  // namespace detail
 
+/// A global variable's name and C++ type, as the generated header (`<name>.bpf.types.hpp`,
+/// namespace `<name>::globals`) declares each: `obj.global(app::globals::targ_pid)` returns a
+/// global<T> of the generated T, so a handle of another type does not compile.
+template <class T>
+struct global_var {
+    using value_type = T;   ///< the variable's C++ type
+    std::string_view name;  ///< the variable's name in the object
+};
+
 /// One BPF global variable as a T. Made by object::global<T>(name), which fails naming the
-/// variable when it does not exist or its size (or, for a struct, its layout) differs from T.
+/// object and the variable when it does not exist or T does not fit its BTF type: a different
+/// size, another kind (integer, floating-point, bool, 1-byte integer or char array, enum,
+/// struct), another signedness, or for a struct a member that differs.
 /// Copyable handle; it points into the object (before load) or into its own mapping of the
 /// map (after load), so a handle taken before load must not outlive the object, and one taken
 /// after load keeps the map's memory mapped (the kernel map lives as long as the mapping).

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 struct bpf_object;
@@ -25,6 +26,15 @@ class ring_buffer;
 struct ring_buffer_options;
 class perf_buffer;
 struct perf_buffer_options;
+
+/// A map whose records (ring buffer or perf buffer) are T, as the generated header
+/// (`<name>.bpf.types.hpp`, namespace `<name>::maps`) declares each map that BPFCO_MAP_RECORD
+/// names: `obj.ring_buffer(io, app::maps::events)`.
+template <class T>
+struct record_map {
+    using record_type = T;  ///< the records' C++ type
+    std::string_view name;  ///< the map's name in the object
+};
 
 /// The outcome of object::choose_alternatives() for one group.
 struct alternative_choice {
@@ -137,31 +147,48 @@ public:
     /// libbpf's object, for what bpfco does not wrap; still owned by this object.
     bpf_object* native_handle() const noexcept { return obj_; }
 
-    /// A global variable (.rodata, .data, .bss, .data.*, .rodata.*) by name. Sizes must match;
-    /// a struct is also checked member by member against the variable's BTF type. An unknown
-    /// name lists the variables. See global.hpp for what may be written when.
+    /// A global variable (.rodata, .data, .bss, .data.*, .rodata.*) by name. T must fit the
+    /// variable's BTF type: the same size and kind (integer, floating-point, bool, 1-byte
+    /// integer or char array, enum, struct) and signedness, and a struct member by member. An
+    /// unknown name lists the program's variables. See global.hpp for what may be written when.
     template <class T>
     result<bpfco::global<T>> global(std::string_view name) const {
-        BPFCO_TRY(auto p, find_global(name, sizeof(T), detail::layout_if_mirror<T>()));
+        constexpr detail::cpp_type type{detail::type_name<T>(), sizeof(T), detail::kind_of<T>()};
+        BPFCO_TRY(auto p, find_global(name, type, detail::layout_if_mirror<T>()));
         return bpfco::global<T>(std::move(p));
     }
+    /// A global by its generated name (`app::globals::targ_pid`): a global<T> of the type the
+    /// generated header gives it, checked as above (a header generated from another object fails).
+    template <class T>
+    result<bpfco::global<T>> global(global_var<T> var) const {
+        return global<T>(var.name);
+    }
     /// Checks the C++ mirror T against the object's BPF struct of the same name (or `bpf_struct`):
-    /// size, member count, each member's offset and size. The error names the struct, the first
-    /// member that differs and both layouts.
+    /// size, member count, each member's offset, size and kind. The error names the struct, the
+    /// first member that differs and both layouts.
     template <mirror_struct T>
     result<void> check_layout(std::string_view bpf_struct = detail::type_name<T>()) const {
         return check_struct(bpf_struct, *detail::layout_if_mirror<T>(), {});
     }
-    /// A ring buffer (perf buffer) over map `map_name` whose records are T, checked with
-    /// check_layout<T>(bpf_struct) first, so a drifted struct fails here and not record by record.
+    /// A ring buffer (perf buffer) over map `map_name` whose records are T, on an executor or an
+    /// execution context (an io_context) as the stream's own constructors take. T is checked
+    /// first against the record type the object declares for the map (BPFCO_MAP_RECORD), or else
+    /// against its BPF struct of T's name (or `bpf_struct`), so a drifted struct fails here,
+    /// naming the member, and not record by record.
     /// Needs <bpfco/streams/typed_stream.hpp> (bpfco.hpp includes it).
-    template <mirror_struct T, class Executor, class Options = ring_buffer_options>
-    result<bpfco::ring_buffer> ring_buffer(const Executor& ex, std::string_view map_name, Options options = {},
+    template <mirror_struct T, class ExecutorOrContext, class Options = ring_buffer_options>
+    result<bpfco::ring_buffer> ring_buffer(ExecutorOrContext&& ex, std::string_view map_name, Options options = {},
                                            std::string_view bpf_struct = detail::type_name<T>()) const;
     /// ring_buffer() for a perf event array: the same check, then a perf_buffer over it.
-    template <mirror_struct T, class Executor, class Options = perf_buffer_options>
-    result<bpfco::perf_buffer> perf_buffer(const Executor& ex, std::string_view map_name, Options options = {},
+    template <mirror_struct T, class ExecutorOrContext, class Options = perf_buffer_options>
+    result<bpfco::perf_buffer> perf_buffer(ExecutorOrContext&& ex, std::string_view map_name, Options options = {},
                                            std::string_view bpf_struct = detail::type_name<T>()) const;
+    /// ring_buffer<T>() over a map named by the generated header (`app::maps::events`).
+    template <mirror_struct T, class ExecutorOrContext, class Options = ring_buffer_options>
+    result<bpfco::ring_buffer> ring_buffer(ExecutorOrContext&& ex, record_map<T> m, Options options = {}) const;
+    /// perf_buffer<T>() over a map named by the generated header.
+    template <mirror_struct T, class ExecutorOrContext, class Options = perf_buffer_options>
+    result<bpfco::perf_buffer> perf_buffer(ExecutorOrContext&& ex, record_map<T> m, Options options = {}) const;
 
 private:
     object(bpf_object* o, std::string name) : obj_(o), name_(std::move(name)) {}
@@ -170,13 +197,19 @@ private:
     /// The error every call returns on an empty object.
     result<void> check(std::string_view what) const;
     result<bpf_map*> find_map(std::string_view name) const;
-    /// Where global `var` lives, checked against a C++ type of `size` bytes and, for a struct,
-    /// its layout (src/loader/global.cpp).
-    result<detail::global_place> find_global(std::string_view var, std::size_t size, const detail::cpp_layout* layout) const;
+    /// Where global `var` lives, checked against C++ type `type` and, for a struct, its layout
+    /// (src/loader/global.cpp).
+    result<detail::global_place> find_global(std::string_view var, const detail::cpp_type& type,
+                                             const detail::cpp_layout* layout) const;
     /// The BPF struct `struct_name` against `layout`; `where` says what the struct is for.
     result<void> check_struct(std::string_view struct_name, const detail::cpp_layout& layout, std::string_view where) const;
+    /// The records of map `map_name` against `layout`: the struct BPFCO_MAP_RECORD declares for
+    /// the map, else `struct_name`.
+    result<void> check_records(std::string_view map_name, std::string_view struct_name,
+                               const detail::cpp_layout& layout) const;
     bpf_object* obj_ = nullptr;
     std::string name_;
+    std::string label_;  // how load errors name it: "object 'x'", with the file's path when opened from one
     bool loaded_ = false;
     std::vector<std::byte> elf_;  // open_memory's bytes: libbpf reads them in place
 };

@@ -80,8 +80,10 @@ public:
     /// False for an empty program.
     explicit operator bool() const noexcept { return prog_ != nullptr; }
 
-    /// Before load: whether this program is loaded with its object (libbpf autoload).
-    void set_autoload(bool on) noexcept;
+    /// Before load: whether this program is loaded with its object (libbpf autoload). After load
+    /// it is an error naming the program (EBUSY: the object is loaded); on an empty program it
+    /// does nothing.
+    result<void> set_autoload(bool on) const;
 
     /// Pins the loaded program at `path` under bpffs (mode 0600), so that it outlives the object;
     /// re-open it with pinned_program::from_pinned(). Fails naming the program and the path

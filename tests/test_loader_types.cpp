@@ -1,0 +1,171 @@
+// Generated types (bpfco-gen-types) and the record contract: the header generated from
+// bpf/gentypes_test.bpf.c is the C++ side; hand-written twins that drifted without changing size
+// are refused at set-up, naming the member; globals are checked by kind, not only by size.
+#include "support.hpp"
+
+#include "gentypes_test.bpf.types.hpp"
+#include "gentypes_test.bpf.skel.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <type_traits>
+
+using namespace bpfco;
+namespace asio = boost::asio;
+namespace gt = gentypes_test;
+
+namespace {
+object open_gentypes() { return object::open_skeleton("gentypes_test", gentypes_test_bpf__elf_bytes).value(); }
+
+// Twins of struct gt_event { u64 ts; s32 ret; float ratio; u32 pid; u16 dport; } (24 bytes)
+// that drifted and kept the size.
+struct widened {  // dport u16 -> u32, absorbed by the tail padding
+    std::uint64_t ts;
+    std::int32_t ret;
+    float ratio;
+    std::uint32_t pid;
+    std::uint32_t dport;
+};
+struct swapped {  // ret and ratio, both 4 bytes, in each other's place
+    std::uint64_t ts;
+    float ratio;
+    std::int32_t ret;
+    std::uint32_t pid;
+    std::uint16_t dport;
+};
+struct unsigned_ret {  // ret made unsigned
+    std::uint64_t ts;
+    std::uint32_t ret;
+    float ratio;
+    std::uint32_t pid;
+    std::uint16_t dport;
+};
+static_assert(sizeof(widened) == sizeof(gt::gt_event) && sizeof(swapped) == sizeof(gt::gt_event) &&
+              sizeof(unsigned_ret) == sizeof(gt::gt_event));
+
+// Every way of making a typed stream over `map` from the object: an executor, an io_context.
+template <class T>
+std::vector<std::string> stream_errors(const object& obj, asio::io_context& io) {
+    std::vector<std::string> out;
+    auto note = [&](const auto& r) { out.push_back(r ? std::string("accepted") : r.error().message); };
+    note(obj.ring_buffer<T>(io.get_executor(), "events"));
+    note(obj.ring_buffer<T>(io, "events"));
+    note(obj.perf_buffer<T>(io.get_executor(), "perf_events"));
+    note(obj.perf_buffer<T>(io, "perf_events"));
+    return out;
+}
+}  // namespace
+
+TEST_CASE("the generated header: records with BTF's layout, globals and record maps typed") {
+    static_assert(std::is_same_v<decltype(gt::globals::targ_pid), const global_var<std::uint32_t>>);
+    static_assert(std::is_same_v<decltype(gt::globals::verbose), const global_var<bool>>);
+    static_assert(std::is_same_v<decltype(gt::globals::label), const global_var<std::array<char, 8>>>);
+    static_assert(std::is_same_v<decltype(gt::globals::balance), const global_var<std::int64_t>>);
+    static_assert(std::is_same_v<decltype(gt::maps::events), const record_map<gt::gt_event>>);
+    static_assert(std::is_same_v<decltype(gt::gt_event::ratio), float>);
+    static_assert(std::is_same_v<decltype(gt::gt_event::ret), std::int32_t>);
+    static_assert(sizeof(gt::gt_event) == 24);
+    // The generator's other spellings (their offsets are static_asserted in the header itself).
+    static_assert(std::is_same_v<std::underlying_type_t<gt::gt_color>, std::uint32_t> && gt::GT_BLUE == 0x80000000u);
+    static_assert(sizeof(gt::gt_inner) == 3 && offsetof(gt::gt_mixed, inner) == 4);
+    static_assert(std::is_same_v<decltype(gt::gt_mixed::grid), std::int8_t[2][3]>);
+    static_assert(std::is_same_v<decltype(gt::gt_mixed::where), std::uint64_t>);
+    CHECK(gt::maps::perf_events.name == "perf_events");
+    CHECK(gt::GT_BLUE == 0x80000000u);
+}
+
+TEST_CASE("typed globals and a typed stream from the generated header work end to end") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto obj = open_gentypes();
+    obj.global(gt::globals::targ_pid).value().set(static_cast<std::uint32_t>(::getpid())).value();
+    obj.global(gt::globals::verbose).value().set(true).value();
+    obj.global(gt::globals::label).value().set({'g', 't'}).value();
+    obj.load().value();
+    asio::io_context io;
+    auto events = obj.ring_buffer(io, gt::maps::events).value();
+    auto link = obj.program("gentypes_getppid").value().attach().value();
+    for (int i = 0; i < 3; ++i) ::syscall(SYS_getppid);
+    auto f = asio::co_spawn(io, [&]() -> asio::awaitable<std::vector<gt::gt_event>> {
+        std::vector<gt::gt_event> got;
+        while (got.size() < 3) {
+            auto batch = co_await events.async_receive(asio::use_awaitable);
+            for (const auto& rec : batch)
+                if (auto* e = rec.as<gt::gt_event>()) got.push_back(*e);
+        }
+        co_return got;
+    }, asio::use_future);
+    io.run();
+    auto got = f.get();
+    REQUIRE(got.size() == 3);
+    CHECK(got[0].pid == static_cast<std::uint32_t>(::getpid()));
+    CHECK(got[0].ret == -1);
+    CHECK(got[0].dport == 443);
+    CHECK(obj.global(gt::globals::packets).value().load() == 3);
+    static_assert(std::is_same_v<decltype(gt::globals::last), const global_var<gt::gt_event>>);
+    CHECK(obj.global(gt::globals::last).value().get().dport == 443);
+    // A bit-field and an anonymous union: checked by size and kind, not member by member.
+    static_assert(!mirror_struct<gt::gt_mixed>);
+    CHECK(obj.global(gt::globals::mixed));
+}
+
+TEST_CASE("a twin that drifted without changing size is refused at set-up by every typed stream, naming the member") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto obj = open_gentypes();
+    obj.load().value();
+    asio::io_context io;
+    for (const auto& e : stream_errors<widened>(obj, io)) {
+        CHECK(e.find("records of map '") != std::string::npos);
+        CHECK(e.find("(declared by BPFCO_MAP_RECORD): struct 'gt_event' and C++ 'widened' do not match: member 4 "
+                     "'dport' differs (BPF: at 20, 2 bytes, unsigned integer; C++: at 20, 4 bytes, unsigned integer)") !=
+              std::string::npos);
+    }
+    for (const auto& e : stream_errors<swapped>(obj, io))
+        CHECK(e.find("member 1 'ret' differs (BPF: at 8, 4 bytes, signed integer; C++: at 8, 4 bytes, "
+                     "floating-point)") != std::string::npos);
+    for (const auto& e : stream_errors<unsigned_ret>(obj, io))
+        CHECK(e.find("member 1 'ret' differs (BPF: at 8, 4 bytes, signed integer; C++: at 8, 4 bytes, unsigned "
+                     "integer)") != std::string::npos);
+    // The declared record type is what counts, whatever the C++ twin is called.
+    for (const auto& e : stream_errors<gt::gt_event>(obj, io)) CHECK(e == "accepted");
+}
+
+TEST_CASE("global<T>(name) checks kind and signedness, not only size, and every message names the object") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto obj = open_gentypes();
+    auto as_double = obj.global<double>("packets");
+    REQUIRE(!as_double);
+    CHECK(as_double.error().message ==
+          "object 'gentypes_test': global 'packets' (.bss): type mismatch: the variable is __u64 (unsigned integer, 8 "
+          "bytes), the C++ type is double (floating-point, 8 bytes)");
+    auto as_signed = obj.global<std::int64_t>("packets");
+    REQUIRE(!as_signed);
+    CHECK(as_signed.error().message.find("the variable is __u64 (unsigned integer") != std::string::npos);
+    CHECK(!obj.global<std::uint64_t>("balance"));                      // __s64
+    CHECK(!obj.global<std::uint8_t>("verbose"));                       // bool
+    CHECK(obj.global<bool>("verbose"));
+    CHECK(obj.global<std::array<char, 8>>("label"));
+    CHECK(!obj.global<std::array<std::uint16_t, 4>>("label"));         // 8 bytes, not chars
+
+    auto misspelt = obj.global<std::uint32_t>("targ_pdi");
+    REQUIRE(!misspelt);
+    const auto& m = misspelt.error().message;
+    CHECK(m.starts_with("object 'gentypes_test': no global variable named 'targ_pdi' (globals: "));
+    CHECK(m.find("targ_pid") != std::string::npos);
+    CHECK(m.find("bpfco_map_record") == std::string::npos);
+    CHECK(m.find("LICENSE") == std::string::npos);
+    CHECK(m.find(".maps") == std::string::npos);
+    CHECK(m.find("events") == std::string::npos);
+
+    obj.load().value();
+    auto ro = obj.global(gt::globals::targ_pid).value().set(1);
+    REQUIRE(!ro);
+    CHECK(ro.error().message.starts_with("object 'gentypes_test': global 'targ_pid' (.rodata): read-only after load"));
+}
