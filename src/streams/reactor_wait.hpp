@@ -8,8 +8,9 @@
 // first perform() runs at once, under the reactor's lock for the descriptor, and looks at the
 // ring (Owner::wait_ready()); only when that finds nothing is it queued. The descriptor stays
 // registered edge-triggered (Asio's default), so a wake-up after that look reaches the queued
-// operation, and a wake-up before it was seen by the look. Measured: 20,000 wake-ups, 20,001
-// epoll_wait and no epoll_ctl (docs/streams.md).
+// operation, and a wake-up before it was seen by the look. Measured under strace: a run of
+// tests/test_ring_buffer made 44,323 epoll_wait and no EPOLL_CTL_MOD (25 ADD and 9 DEL, the
+// streams' set-up and close).
 //
 // This depends on Asio 1.81's reactor, so the build fails on any other Boost. On an upgrade,
 // check in boost/asio/detail: reactor_op's constructor and perform/complete function types
