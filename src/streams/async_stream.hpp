@@ -121,6 +121,9 @@ public:
             auto b = derived().take();
             if (!b) return complete(bad_message(), {}, may_dispatch);
             if (b.value().empty()) {
+                // Released before the last look: an empty perf batch is open until then, and the
+                // look would take it for records.
+                b.value().release();
                 // The fence and a last look before sleeping: a new wait makes them as it starts
                 // (wait_ready()), a wait already outstanding needs them here. A delivery makes none.
                 if (waiting_ && wait_ready()) continue;
