@@ -427,4 +427,55 @@ auto receive_loop(boost::asio::io_context& ctx, Stream& stream, Take take, const
     };
 }
 
+/// The concurrent matrix of the ring and perf benches: at 20,000/s, 200,000/s and unpaced
+/// (`unpaced_events`), `repeats` rounds of sides A B B A, where `round(side, total, rate)` runs
+/// one side's round (0: libbpf, 1: bpfco) and a round of `total` events produces
+/// `produced(total)`. Prints each rate's costs, its RESULTs and RATIOs
+/// `<stream>_concurrent_cpu_per_event[rate]` and `<stream>_syscalls_per_1k_events[rate]`, and
+/// their worst rates (`_min`); `lost` names what the round's loss count is.
+template <class Round, class Produced>
+void concurrent_matrix(const std::string& stream, const char* lost, int repeats, double round_s,
+                       std::uint64_t unpaced_events, Produced produced, Round round) {
+    worst_cell cpu_worst, sys_worst;
+    for (const double rate : {20000.0, 200000.0, 0.0}) {
+        const double t0 = now_s();
+        const std::string label = rate == 20000 ? "20k/s" : rate == 200000 ? "200k/s" : "max";
+        const std::uint64_t total = rate > 0 ? static_cast<std::uint64_t>(rate * round_s) : unpaced_events;
+        std::vector<double> cpu_r, sys_r;
+        round_cost all[2];
+        for (int r = 0; r < repeats; ++r) {
+            round_cost side[2];
+            for (int s : {0, 1, 1, 0}) {
+                const round_cost c = round(s, total, rate);
+                if (c.received + c.lost != produced(total))
+                    std::printf("  MISMATCH (%s): produced %lu, received %lu, %s %lu\n", s == 0 ? "libbpf" : "bpfco",
+                                produced(total), c.received, lost, c.lost);
+                side[s] += c;
+            }
+            cpu_r.push_back(side[0].cpu_ns_per_event() / side[1].cpu_ns_per_event());
+            sys_r.push_back(side[0].syscalls_per_1k_events() / side[1].syscalls_per_1k_events());
+            all[0] += side[0];
+            all[1] += side[1];
+        }
+        std::printf("  [%s] libbpf: %.1f ns CPU/event, %.2f syscalls/1k events, received %lu %s %lu | "
+                    "bpfco: %.1f ns CPU/event, %.2f syscalls/1k events, received %lu %s %lu (%.1f s)\n",
+                    label.c_str(), all[0].cpu_ns_per_event(), all[0].syscalls_per_1k_events(), all[0].received, lost,
+                    all[0].lost, all[1].cpu_ns_per_event(), all[1].syscalls_per_1k_events(), all[1].received, lost,
+                    all[1].lost, now_s() - t0);
+        result(stream + "_concurrent_libbpf_cpu_per_event[" + label + "]", all[0].cpu_ns_per_event(), "ns");
+        result(stream + "_concurrent_bpfco_cpu_per_event[" + label + "]", all[1].cpu_ns_per_event(), "ns");
+        result(stream + "_concurrent_libbpf_syscalls_per_1k_events[" + label + "]", all[0].syscalls_per_1k_events(),
+               "syscalls");
+        result(stream + "_concurrent_bpfco_syscalls_per_1k_events[" + label + "]", all[1].syscalls_per_1k_events(),
+               "syscalls");
+        const auto cpu = spread_of(cpu_r), calls = spread_of(sys_r);
+        ratio(stream + "_concurrent_cpu_per_event[" + label + "]", cpu);
+        ratio(stream + "_syscalls_per_1k_events[" + label + "]", calls);
+        cpu_worst.note(label, cpu.median);
+        sys_worst.note(label, calls.median);
+    }
+    cpu_worst.print(stream + "_concurrent_cpu_per_event");
+    sys_worst.print(stream + "_syscalls_per_1k_events");
+}
+
 }  // namespace bench

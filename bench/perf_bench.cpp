@@ -203,47 +203,12 @@ void concurrent() {
                 "syscalls: the consumer's\n", cpus[0], cpus[1], pages_concurrent, repeats);
     const producers p(4096);
     const bench::syscall_counter sys;
-    bench::worst_cell cpu_worst, sys_worst;
-    for (const double rate : {20000.0, 200000.0, 0.0}) {
-        const double t0 = bench::now_s();
-        const std::string label = rate == 20000 ? "20k/s" : rate == 200000 ? "200k/s" : "max";
-        const std::uint64_t total = rate > 0 ? static_cast<std::uint64_t>(rate * round_s) : unpaced_events;
-        const std::uint64_t produced = total / cpus.size() * cpus.size() + 1;
-        std::vector<double> cpu_r, sys_r;
-        bench::round_cost all[2];
-        for (int r = 0; r < repeats; ++r) {
-            bench::round_cost side[2];
-            for (int s : {0, 1, 1, 0}) {
-                const auto c = s == 0 ? concurrent_libbpf(p, sys, total, rate) : concurrent_bpfco(p, sys, total, rate);
-                if (c.received + c.lost != produced)
-                    std::printf("  MISMATCH (%s): produced %lu, received %lu, lost %lu\n", s == 0 ? "libbpf" : "bpfco",
-                                produced, c.received, c.lost);
-                side[s] += c;
-            }
-            cpu_r.push_back(side[0].cpu_ns_per_event() / side[1].cpu_ns_per_event());
-            sys_r.push_back(side[0].syscalls_per_1k_events() / side[1].syscalls_per_1k_events());
-            all[0] += side[0];
-            all[1] += side[1];
-        }
-        std::printf("  [%s] libbpf: %.1f ns CPU/event, %.2f syscalls/1k events, received %lu lost %lu | "
-                    "bpfco: %.1f ns CPU/event, %.2f syscalls/1k events, received %lu lost %lu (%.1f s)\n",
-                    label.c_str(), all[0].cpu_ns_per_event(), all[0].syscalls_per_1k_events(), all[0].received,
-                    all[0].lost, all[1].cpu_ns_per_event(), all[1].syscalls_per_1k_events(), all[1].received,
-                    all[1].lost, bench::now_s() - t0);
-        bench::result("perf_concurrent_libbpf_cpu_per_event[" + label + "]", all[0].cpu_ns_per_event(), "ns");
-        bench::result("perf_concurrent_bpfco_cpu_per_event[" + label + "]", all[1].cpu_ns_per_event(), "ns");
-        bench::result("perf_concurrent_libbpf_syscalls_per_1k_events[" + label + "]", all[0].syscalls_per_1k_events(),
-                      "syscalls");
-        bench::result("perf_concurrent_bpfco_syscalls_per_1k_events[" + label + "]", all[1].syscalls_per_1k_events(),
-                      "syscalls");
-        const auto cpu = bench::spread_of(cpu_r), calls = bench::spread_of(sys_r);
-        bench::ratio("perf_concurrent_cpu_per_event[" + label + "]", cpu);
-        bench::ratio("perf_syscalls_per_1k_events[" + label + "]", calls);
-        cpu_worst.note(label, cpu.median);
-        sys_worst.note(label, calls.median);
-    }
-    cpu_worst.print("perf_concurrent_cpu_per_event");
-    sys_worst.print("perf_syscalls_per_1k_events");
+    bench::concurrent_matrix("perf", "lost", repeats, round_s, unpaced_events,
+                             [&](std::uint64_t total) { return total / cpus.size() * cpus.size() + 1; },
+                             [&](int side, std::uint64_t total, double rate) {
+                                 return side == 0 ? concurrent_libbpf(p, sys, total, rate)
+                                                  : concurrent_bpfco(p, sys, total, rate);
+                             });
 }
 }  // namespace
 

@@ -180,3 +180,26 @@ TEST_CASE("perf: samples read as a type of the wrong size are each counted in ty
     for (const auto& rec : right) CHECK(rec.as<bpfco_seq_event>());
     CHECK(pb.type_mismatches() == n);
 }
+
+TEST_CASE("perf: a stream that has run dry waits without running a handler") {
+    // Regression: the last look before a sleep once took the empty batch that found the ring
+    // dry for records, and the stream went round the scheduler for ever instead of sleeping.
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    asio::io_context ctx;
+    auto p = producers::load();
+    auto link = p.obj.program("perf_getppid").value().attach().value();
+    bpfco::perf_buffer pb(ctx.get_executor(), p.obj.map("perf").value());
+    testing::getppid_n(1);
+    tally t;
+    // Receives on after the sample, so its next receive finds the ring dry and waits.
+    asio::co_spawn(ctx, collect(pb, 2, t), asio::detached);
+    for (int i = 0; i < 1000 && t.samples.empty(); ++i) ctx.poll_one();
+    REQUIRE(t.samples.size() == 1);
+    int handlers = 0;
+    while (handlers < 1000 && ctx.poll_one() != 0) ++handlers;
+    CHECK(handlers < 1000);
+    CHECK(ctx.poll_one() == 0);
+    pb.close();
+    ctx.run();
+}

@@ -6,12 +6,14 @@
 //
 // Syscalls: a receive started from inside the completion of the previous one (a coroutine's
 // loop) is served by that completion's own check, with no pass through the reactor; a receive
-// that finds nothing waits at once. What remains per sleep is the reactor's epoll_wait and the
-// epoll_ctl that Asio makes to re-arm a descriptor for every non-speculative wait.
+// that finds nothing waits at once. What remains per sleep is the reactor's epoll_wait: the
+// wake-up fd stays registered (reactor_wait.hpp), with no epoll_ctl per wait.
 #pragma once
 
 #include <bpfco/error.hpp>
 #include <bpfco/streams/detail/event_stream.hpp>
+
+#include "streams/reactor_wait.hpp"
 
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/any_completion_handler.hpp>
@@ -20,7 +22,6 @@
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
@@ -81,7 +82,8 @@ public:
     using handler_type = boost::asio::any_completion_handler<void(error_code, Batch)>;
 
     async_stream(const boost::asio::any_io_executor& ex, std::chrono::steady_clock::duration poll_interval)
-        : ex_(ex), poll_interval_(poll_interval), wake_(ex), poll_(ex) {}
+        : ex_(ex), poll_interval_(poll_interval),
+          wake_(boost::asio::query(ex, boost::asio::execution::context)), poll_(ex) {}
 
     const boost::asio::any_io_executor& executor() const noexcept { return ex_; }
     bool is_open() const noexcept { return !closed_; }
@@ -89,12 +91,6 @@ public:
 
     /// Starts a receive that event_stream::start found may start (start_error()).
     void start(handler_type h) {
-        if (!registered_) {
-            // Once per stream, not per receive.
-            boost::asio::use_service<stream_registry>(boost::asio::query(ex_, boost::asio::execution::context))
-                .add(std::weak_ptr<stream_shutdown>(this->shared_from_this()));
-            registered_ = true;
-        }
         pending_.emplace(std::move(h));
         work_ = boost::asio::prefer(boost::asio::get_associated_executor(*pending_, ex_),
                                     boost::asio::execution::outstanding_work.tracked);
@@ -106,7 +102,7 @@ public:
         // Records are taken only when the handler is invoked right after (check() dispatches),
         // never at initiation: a batch posted here could not be taken back if the operation is
         // cancelled before it runs (the loser of `a || b`), and its records would be lost.
-        fence();
+        // No fence here: a wait makes the fence and looks again before it sleeps.
         if (derived().may_have_records())
             boost::asio::post(ex_, [self = this->shared_from_this()] { self->check(true); });
         else
@@ -122,10 +118,17 @@ public:
                 boost::asio::post(ex_, [self = this->shared_from_this()] { self->check(true); });
                 return;
             }
-            fence();
             auto b = derived().take();
             if (!b) return complete(bad_message(), {}, may_dispatch);
-            if (b.value().empty()) return wait();
+            if (b.value().empty()) {
+                // Released before the last look: an empty perf batch is open until then, and the
+                // look would take it for records.
+                b.value().release();
+                // The fence and a last look before sleeping: a new wait makes them as it starts
+                // (wait_ready()), a wait already outstanding needs them here. A delivery makes none.
+                if (waiting_ && wait_ready()) continue;
+                return wait();
+            }
             if (!may_dispatch) return complete({}, std::move(b).value(), false);
             // Cleared on the way out however the handler leaves (it may throw through run()).
             struct clear_on_exit {
@@ -140,8 +143,7 @@ public:
     void close() noexcept {
         if (closed_) return;
         closed_ = true;
-        error_code ignored;
-        wake_.close(ignored);
+        wake_.close();
         poll_.cancel();
         if (pending_) complete(boost::asio::error::operation_aborted, {}, false);
     }
@@ -150,6 +152,9 @@ public:
     /// is destroyed without being invoked, and the stream is closed.
     void shutdown_io() noexcept override {
         closed_ = true;
+        // While the reactor is still there: a stream may outlive its execution context. The
+        // wait's operation, posted aborted, is destroyed with the context's queue.
+        wake_.close();
         auto h = std::move(pending_);
         pending_.reset();
         slot_ = {};
@@ -160,17 +165,19 @@ public:
 protected:
     /// Registers the fd whose readability means "look again" (takes ownership of it).
     result<void> assign_wake_fd(int fd, std::string_view what) {
-        error_code ec;
-        wake_.assign(fd, ec);
-        if (ec) {
+        if (int err = wake_.assign(fd)) {
             ::close(fd);
-            return failure(ec.value(), std::string(what) + ": registering with the reactor: " + ec.message());
+            return failure(err, std::string(what) + ": registering with the reactor: " + errno_code(err).message());
         }
+        boost::asio::use_service<stream_registry>(boost::asio::query(ex_, boost::asio::execution::context))
+            .add(std::weak_ptr<stream_shutdown>(this->shared_from_this()));
         return boost::outcome_v2::success();
     }
     int wake_fd() noexcept { return wake_.native_handle(); }
 
 private:
+    friend class reactor_wait<async_stream>;
+
     struct canceller {
         // A constructor, not an aggregate: emplace() constructs with parentheses, which clang
         // before 16 does not allow for aggregates.
@@ -187,7 +194,7 @@ private:
 
     static void fence() noexcept {
         // seq_cst: orders our last consumer-position store (batch release) before the loads of
-        // the producer position that take() makes. The kernel orders its record submit before
+        // the producer position that the last look before a sleep makes. The kernel orders its record submit before
         // its consumer-position load the same way, so either it sees us caught up and wakes us,
         // or we see its record now. Without it an edge-triggered reactor can sleep on a record
         // that landed between the commit and the wait.
@@ -197,8 +204,7 @@ private:
     void wait() {
         if (!waiting_) {
             waiting_ = true;
-            wake_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                             [self = this->shared_from_this()](error_code ec) { self->on_wake(ec); });
+            wake_.start(this->shared_from_this());
         }
         if (poll_interval_.count() > 0 && !polling_) {
             polling_ = true;
@@ -207,7 +213,21 @@ private:
         }
     }
 
-    void on_wake(error_code ec) {
+    // The re-check before a sleep: a wait's first look (under the reactor's lock for the fd),
+    // or check()'s when a wait is outstanding already.
+    bool wait_ready() noexcept {
+        fence();
+        return derived().may_have_records();
+    }
+
+    // From the reactor, on whichever thread ran it: on to the stream's executor (inline when
+    // this thread runs it, the common case).
+    static void on_wake(std::shared_ptr<async_stream> self, error_code ec) {
+        const auto& ex = self->ex_;
+        boost::asio::dispatch(ex, [self = std::move(self), ec] { self->woken(ec); });
+    }
+
+    void woken(error_code ec) {
         waiting_ = false;
         if (!pending_ || closed_) return;
         // operation_aborted is our own cancel after a completion without a wake-up (poll, flush,
@@ -238,10 +258,7 @@ private:
         auto work = std::move(work_);
         // An outstanding wait would keep io_context::run() from returning. On the wake-up path it
         // has completed already, so this costs nothing there.
-        if (waiting_) {
-            error_code ignored;
-            wake_.cancel(ignored);
-        }
+        if (waiting_) wake_.cancel();
         if (may_dispatch)
             boost::asio::dispatch(ex_, boost::asio::append(std::move(h), ec, std::move(b)));
         else
@@ -250,12 +267,11 @@ private:
 
     boost::asio::any_io_executor ex_;
     std::chrono::steady_clock::duration poll_interval_;
-    boost::asio::posix::stream_descriptor wake_;
+    reactor_wait<async_stream> wake_;
     boost::asio::steady_timer poll_;
     bool waiting_ = false;
     bool polling_ = false;
     bool closed_ = false;
-    bool registered_ = false;
     bool completing_ = false;  // check() is invoking a handler inline
     std::optional<handler_type> pending_;
     boost::asio::any_completion_executor work_;
