@@ -6,10 +6,27 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
 PORT = 9435
+
+
+def monitord_argument():
+    """The MONITORD path, popped from argv[1]; exits 77 (meson's skip) unless root, which
+    loading BPF programs needs."""
+    if os.geteuid() != 0:
+        print("SKIPPED: monitord tests need root")
+        sys.exit(77)
+    return os.path.abspath(sys.argv.pop(1))
+
+
+def free_port():
+    """A loopback port nobody listens on now, for a test that runs several listeners."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def get(path="/metrics", timeout=5):
@@ -23,16 +40,21 @@ def get(path="/metrics", timeout=5):
     return int(head.split()[1]), body.decode()
 
 
-def metrics(timeout=5):
-    """The /metrics exposition as {'name{labels}': value}."""
-    status, body = get(timeout=timeout)
-    assert status == 200, f"/metrics answered {status}"
+def parse_metrics(text):
+    """A Prometheus text exposition as {'name{labels}': value}."""
     out = {}
-    for line in body.splitlines():
+    for line in text.splitlines():
         if line and not line.startswith("#"):
             name, value = line.rsplit(" ", 1)
             out[name] = float(value)
     return out
+
+
+def metrics(timeout=5):
+    """The /metrics exposition as {'name{labels}': value}."""
+    status, body = get(timeout=timeout)
+    assert status == 200, f"/metrics answered {status}"
+    return parse_metrics(body)
 
 
 def rss_kib(pid):
@@ -50,12 +72,27 @@ def metric(name):
 
 class Monitord:
     """monitord listening on 127.0.0.1:PORT (run through `prefix`, e.g. prlimit), its events on
-    `stdout` (default: discarded); ready once /metrics answers."""
+    `stdout` (default: discarded), its stderr kept in a file unless `stderr` is given, the fds in
+    `close` closed in the child; ready once /metrics answers. A start that fails kills it."""
 
-    def __init__(self, binary, *args, prefix=(), stdout=None):
-        self.err = tempfile.NamedTemporaryFile(prefix="bpfco_monitord_", suffix=".log", delete=False)
+    def __init__(self, binary, *args, prefix=(), stdout=None, stderr=None, close=()):
+        def close_fds():
+            for fd in close:
+                os.close(fd)
+
+        self.err = None
+        if stderr is None:
+            self.err = stderr = tempfile.NamedTemporaryFile(prefix="bpfco_monitord_", suffix=".log", delete=False)
         self.proc = subprocess.Popen([*prefix, binary, "--listen", f"127.0.0.1:{PORT}", *args],
-                                     stdout=stdout if stdout is not None else subprocess.DEVNULL, stderr=self.err)
+                                     stdout=stdout if stdout is not None else subprocess.DEVNULL, stderr=stderr,
+                                     preexec_fn=close_fds if close else None)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def _wait_ready(self):
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -69,21 +106,33 @@ class Monitord:
         raise AssertionError("monitord did not serve /metrics within 20 s: " + self.stderr())
 
     def stderr(self):
+        if self.err is None:
+            return "(its stderr went where the test sent it)"
         with open(self.err.name) as f:
             return f.read()
 
+    def stop(self, sig=signal.SIGTERM):
+        """Sends sig; returns the exit status."""
+        return self.stop_timed(sig)[0]
+
     def stop_timed(self, sig=signal.SIGTERM):
-        """Sends sig; returns (exit status, seconds until exit)."""
+        """Sends sig; returns (exit status, seconds until exit). Kills it if it has not exited within 15 s."""
         t = time.monotonic()
         self.proc.send_signal(sig)
-        rc = self.proc.wait(timeout=15)
+        try:
+            rc = self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
         return rc, time.monotonic() - t
 
     def cleanup(self):
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-        os.unlink(self.err.name)
+        if self.err is not None:
+            os.unlink(self.err.name)
 
 
 def subscribe(query="", rcvbuf=None, timeout=10):

@@ -13,6 +13,7 @@ import time
 import unittest
 import urllib.parse
 
+import monitord_http
 from netns import VethPair, sh
 
 MONITORD = None
@@ -279,8 +280,5 @@ class MonitordTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIPPED: monitord tests need root")
-        sys.exit(77)
-    MONITORD = os.path.abspath(sys.argv.pop(1))
+    MONITORD = monitord_http.monitord_argument()
     unittest.main(verbosity=2)

@@ -2,10 +2,10 @@
 """monitord --bpf-stats: its BPF programs' run counts and run time, read from the kernel, are in
 the scrape only with the flag, and the XDP program's runs grow exactly as its packet counts do.
 usage: test_monitord_bpf_stats.py MONITORD"""
-import os
 import sys
 import unittest
 
+import monitord_http
 import test_monitord as tm
 from netns import VethPair
 
@@ -60,8 +60,5 @@ class MonitordBpfStatsTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIPPED: monitord tests need root")
-        sys.exit(77)
-    tm.MONITORD = os.path.abspath(sys.argv.pop(1))
+    tm.MONITORD = monitord_http.monitord_argument()
     unittest.main(verbosity=2)

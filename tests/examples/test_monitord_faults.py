@@ -7,11 +7,11 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 
+import monitord_http
 from netns import VethPair, sh
 from test_monitord import Monitord
 
@@ -202,10 +202,7 @@ class MonitordFaultsTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIPPED: monitord tests need root")
-        sys.exit(77)
-    MONITORD = os.path.abspath(sys.argv.pop(1))
+    MONITORD = monitord_http.monitord_argument()
     import test_monitord
     test_monitord.MONITORD = MONITORD
     unittest.main(verbosity=2)

@@ -5,10 +5,10 @@ pins under /sys/fs/bpf/bpfco_pn_*, all removed. usage: test_monitord_pins.py MON
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import unittest
 
+import monitord_http
 import test_monitord as tm
 from netns import Netns, sh
 
@@ -113,8 +113,5 @@ class PinsTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIPPED: monitord tests need root")
-        sys.exit(77)
-    tm.MONITORD = os.path.abspath(sys.argv.pop(1))
+    tm.MONITORD = monitord_http.monitord_argument()
     unittest.main(verbosity=2)

@@ -10,6 +10,7 @@ import sys
 import time
 import unittest
 
+import monitord_http
 import test_monitord as tm
 from netns import VethPair, sh
 
@@ -188,8 +189,5 @@ class RestartTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIPPED: monitord tests need root")
-        sys.exit(77)
-    tm.MONITORD = os.path.abspath(sys.argv.pop(1))
+    tm.MONITORD = monitord_http.monitord_argument()
     unittest.main(verbosity=2)
