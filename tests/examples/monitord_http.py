@@ -1,6 +1,8 @@
 """monitord for a test, and its HTTP endpoints from the client side: /metrics scraped and parsed,
-GET /events read as Server-Sent Events. Shared by the test_monitord_*.py that run one monitord on a fixed port.
-Each test is expected to run inside a Netns of its own (netns.py), so the fixed port is free."""
+GET /events read as Server-Sent Events. Monitord runs one monitord on a fixed port, the test
+expected to run inside a Netns of its own (netns.py), so that the port is free; NsMonitord runs
+one inside a namespace of a VethPair, for tests whose traffic crosses the pair."""
+import json
 import os
 import re
 import signal
@@ -70,39 +72,24 @@ def metric(name):
     raise AssertionError(f"{name} not in the metrics")
 
 
-class Monitord:
-    """monitord listening on 127.0.0.1:PORT (run through `prefix`, e.g. prlimit), its events on
-    `stdout` (default: discarded), its stderr kept in a file unless `stderr` is given, the fds in
-    `close` closed in the child; ready once /metrics answers. A start that fails kills it."""
+class _Process:
+    """A monitord process of a test: its stderr kept in a file unless the test sends it elsewhere
+    (`stderr`), the wait until it serves /metrics, its stop and its cleanup."""
 
-    def __init__(self, binary, *args, prefix=(), stdout=None, stderr=None, close=()):
-        def close_fds():
-            for fd in close:
-                os.close(fd)
-
+    def __init__(self, stderr):
         self.err = None
         if stderr is None:
-            self.err = stderr = tempfile.NamedTemporaryFile(prefix="bpfco_monitord_", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([*prefix, binary, "--listen", f"127.0.0.1:{PORT}", *args],
-                                     stdout=stdout if stdout is not None else subprocess.DEVNULL, stderr=stderr,
-                                     preexec_fn=close_fds if close else None)
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.cleanup()
-            raise
+            self.err = tempfile.NamedTemporaryFile(prefix="bpfco_monitord_", suffix=".log", delete=False)
 
-    def _wait_ready(self):
+    def _wait_serving(self, answers, interval):
+        """Waits up to 20 s for answers() to be true; raises if monitord exits first."""
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"monitord exited {self.proc.returncode}: {self.stderr()}")
-            try:
-                if get(timeout=1)[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
+            if answers():
+                return
+            time.sleep(interval)
         raise AssertionError("monitord did not serve /metrics within 20 s: " + self.stderr())
 
     def stderr(self):
@@ -133,6 +120,63 @@ class Monitord:
             self.proc.wait()
         if self.err is not None:
             os.unlink(self.err.name)
+
+
+class Monitord(_Process):
+    """monitord listening on 127.0.0.1:PORT (run through `prefix`, e.g. prlimit), its events on
+    `stdout` (default: discarded), its stderr kept unless `stderr` is given, the fds in `close`
+    closed in the child; ready once /metrics answers. A start that fails kills it."""
+
+    def __init__(self, binary, *args, prefix=(), stdout=None, stderr=None, close=()):
+        def close_fds():
+            for fd in close:
+                os.close(fd)
+
+        super().__init__(stderr)
+        self.proc = subprocess.Popen([*prefix, binary, "--listen", f"127.0.0.1:{PORT}", *args],
+                                     stdout=stdout if stdout is not None else subprocess.DEVNULL,
+                                     stderr=self.err if self.err is not None else stderr, preexec_fn=close_fds if close else None)
+        try:
+            self._wait_serving(self._answers, 0.1)
+        except BaseException:
+            self.cleanup()
+            raise
+
+    @staticmethod
+    def _answers():
+        try:
+            return get(timeout=1)[0] == 200
+        except OSError:
+            return False
+
+
+class NsMonitord(_Process):
+    """monitord inside namespace `ns` of `net` (a netns.VethPair, or anything with its run and
+    popen), for tests whose traffic crosses the veth pair; its stdout (JSON lines) kept in a file,
+    its /metrics scraped with curl inside the namespace."""
+
+    def __init__(self, binary, net, ns, *args):
+        super().__init__(None)
+        self.out = tempfile.NamedTemporaryFile(prefix="monitord-", suffix=".jsonl", delete=False)
+        self.net, self.ns = net, ns
+        self.proc = net.popen(ns, binary, *args, stdout=self.out, stderr=self.err)
+
+    def _curl(self, port, check):
+        return self.net.run(self.ns, "curl", "-sf", f"http://127.0.0.1:{port}/metrics", check=check)
+
+    def wait_ready(self, port):
+        self._wait_serving(lambda: self._curl(port, False).returncode == 0, 0.2)
+
+    def metrics(self, port):
+        return parse_metrics(self._curl(port, True).stdout)
+
+    def events(self):
+        with open(self.out.name) as f:
+            return [json.loads(line) for line in f if line.startswith("{")]
+
+    def cleanup(self):
+        super().cleanup()
+        os.unlink(self.out.name)
 
 
 def subscribe(query="", rcvbuf=None, timeout=10):

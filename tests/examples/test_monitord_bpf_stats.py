@@ -7,6 +7,7 @@ import unittest
 
 import monitord_http
 import test_monitord as tm
+from monitord_http import NsMonitord, free_port
 from netns import VethPair
 
 XDP_RUNS = 'monitord_bpf_program_runs_total{program="monitord_xdp"}'
@@ -24,8 +25,8 @@ class MonitordBpfStatsTest(unittest.TestCase):
         # XDP on the veth, scrapes over lo: no scrape packet passes the XDP program, so nothing
         # arrives between a scrape's packet count and its program read.
         with VethPair("s") as net:
-            port = tm.free_port()
-            mon = tm.Monitord(net, net.b, "--interface", net.dev_b, "--listen", f"127.0.0.1:{port}")
+            port = free_port()
+            mon = NsMonitord(tm.MONITORD, net, net.b, "--interface", net.dev_b, "--listen", f"127.0.0.1:{port}")
             try:
                 mon.wait_ready(port)
                 m = mon.metrics(port)
@@ -34,7 +35,7 @@ class MonitordBpfStatsTest(unittest.TestCase):
             finally:
                 mon.cleanup()
 
-            mon = tm.Monitord(net, net.b, "--interface", net.dev_b, "--listen", f"127.0.0.1:{port}",
+            mon = NsMonitord(tm.MONITORD, net, net.b, "--interface", net.dev_b, "--listen", f"127.0.0.1:{port}",
                               "--bpf-stats")
             try:
                 mon.wait_ready(port)

@@ -32,7 +32,7 @@ class PinsTest(unittest.TestCase):
 
     def start_and_stop(self):
         """A monitord run that pins its maps and its links on the namespace's lo, then exits."""
-        r = run("--listen", f"127.0.0.1:{tm.free_port()}", "--pin-dir", self.pin_dir, "--duration", "1")
+        r = run("--listen", f"127.0.0.1:{monitord_http.free_port()}", "--pin-dir", self.pin_dir, "--duration", "1")
         self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_detach_leaves_a_foreign_pin_and_names_it(self):
