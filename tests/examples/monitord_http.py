@@ -31,6 +31,22 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_for(what, check, timeout=30, interval=0.2):
+    """Calls check() every `interval` s until it returns something true, and returns that; an
+    OSError from it counts as not yet. Raises naming `what` and the last answer after `timeout` s."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = check()
+        except OSError as e:
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not within {timeout} s (last: {last})")
+
+
 def get(path="/metrics", timeout=5):
     """One HTTP/1.0 request; returns (status, body as text)."""
     with socket.create_connection(("127.0.0.1", PORT), timeout=timeout) as s:
