@@ -61,11 +61,7 @@ def Monitord(*args, **kw):
 
 class MonitordAbuseTest(unittest.TestCase):
     def setUp(self):
-        self.ns = Netns("ab")
-        self.ns.__enter__()
-
-    def tearDown(self):
-        self.ns.__exit__(None, None, None)
+        self.enterContext(Netns("ab"))
 
     def test_idle_connections_closed_by_the_idle_timeout(self):
         n = 1000

@@ -50,15 +50,13 @@ def run_monitord(tmp, *args):
 
 class MonitordNamesTest(unittest.TestCase):
     def setUp(self):
-        self.ns = Netns("nm")
-        self.ns.__enter__()
+        self.enterContext(Netns("nm"))
         self.tmp = tempfile.mkdtemp(prefix="bpfco_names_").encode()
 
     def tearDown(self):
         for name in os.listdir(self.tmp):
             os.unlink(os.path.join(self.tmp, name))
         os.rmdir(self.tmp)
-        self.ns.__exit__(None, None, None)
 
     def check_lines(self, raw, fmt):
         text = raw.decode("utf-8")  # raises on invalid UTF-8

@@ -18,11 +18,7 @@ PER_ADDRESS = 8
 
 class MonitordPeersTest(unittest.TestCase):
     def setUp(self):
-        self.ns = Netns("pe")
-        self.ns.__enter__()
-
-    def tearDown(self):
-        self.ns.__exit__(None, None, None)
+        self.enterContext(Netns("pe"))
 
     def test_idle_connections_from_one_address_leave_scrapes_from_another(self):
         n = 1100

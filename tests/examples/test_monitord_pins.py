@@ -26,9 +26,7 @@ class PinsTest(unittest.TestCase):
     def setUp(self):
         self.pin_dir = f"/sys/fs/bpf/bpfco_pn_{os.getpid()}"
         self.addCleanup(shutil.rmtree, self.pin_dir, True)
-        self.ns = Netns("pn")
-        self.ns.__enter__()
-        self.addCleanup(self.ns.__exit__, None, None, None)
+        self.ns = self.enterContext(Netns("pn"))
 
     def start_and_stop(self):
         """A monitord run that pins its maps and its links on the namespace's lo, then exits."""

@@ -55,11 +55,7 @@ def scrape_within(seconds):
 
 class MonitordStreamsTest(unittest.TestCase):
     def setUp(self):
-        self.ns = Netns("st")
-        self.ns.__enter__()
-
-    def tearDown(self):
-        self.ns.__exit__(None, None, None)
+        self.enterContext(Netns("st"))
 
     def test_closed_standard_streams_become_dev_null(self):
         for closed in ((2,), (1, 2)):
