@@ -5,6 +5,7 @@ one inside a namespace of a VethPair, for tests whose traffic crosses the pair."
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -73,6 +74,28 @@ def metrics(timeout=5):
     status, body = get(timeout=timeout)
     assert status == 200, f"/metrics answered {status}"
     return parse_metrics(body)
+
+
+def scrape_within(seconds, timeout=2, interval=0.2):
+    """Scrapes /metrics until it answers 200, for up to `seconds`; returns (the last status, None
+    if nothing answered, and the seconds taken)."""
+    t0 = time.monotonic()
+    status = None
+    while time.monotonic() - t0 < seconds:
+        try:
+            status = get(timeout=timeout)[0]
+            if status == 200:
+                break
+        except OSError:
+            pass
+        time.sleep(interval)
+    return status, time.monotonic() - t0
+
+
+def allow_fds(n):
+    """Raises this process's fd limit to at least n, for a test that opens that many connections."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, n), max(hard, n)))
 
 
 def rss_kib(pid):

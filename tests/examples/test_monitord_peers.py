@@ -2,13 +2,12 @@
 """One peer cannot starve another's scrapes: 1,100 idle connections from 127.0.0.2 get 8 slots
 (the per-address cap) and 503 for the rest, while every scrape from 127.0.0.1 is answered 200.
 usage: test_monitord_peers.py MONITORD"""
-import resource
 import socket
 import time
 import unittest
 
 import monitord_http
-from monitord_http import PORT, get, metric
+from monitord_http import PORT, allow_fds, get, metric
 from netns import Netns
 
 MONITORD = None
@@ -22,8 +21,7 @@ class MonitordPeersTest(unittest.TestCase):
 
     def test_idle_connections_from_one_address_leave_scrapes_from_another(self):
         n = 1100
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 4096), max(hard, 4096)))
+        allow_fds(4096)
         mon = monitord_http.Monitord(MONITORD, "--header-timeout", "60", "--idle-timeout", "60")
         conns = []
         try:

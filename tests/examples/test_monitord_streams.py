@@ -11,7 +11,7 @@ import unittest
 
 import monitord_http
 import test_monitord_abuse as abuse
-from monitord_http import get, metric
+from monitord_http import get, metric, scrape_within
 from netns import Netns
 
 MONITORD = None
@@ -36,21 +36,6 @@ def reader_leaves(r):
     except BlockingIOError:
         pass
     os.close(r)
-
-
-def scrape_within(seconds):
-    """The first 200 answer to /metrics within `seconds`, as (status, seconds taken)."""
-    t0 = time.monotonic()
-    status = None
-    while time.monotonic() - t0 < seconds:
-        try:
-            status = get(timeout=2)[0]
-            if status == 200:
-                break
-        except OSError:
-            pass
-        time.sleep(0.2)
-    return status, time.monotonic() - t0
 
 
 class MonitordStreamsTest(unittest.TestCase):
