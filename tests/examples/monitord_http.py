@@ -121,15 +121,18 @@ class _Process:
             self.err = tempfile.NamedTemporaryFile(prefix="bpfco_monitord_", suffix=".log", delete=False)
 
     def _wait_serving(self, answers, interval):
-        """Waits up to 20 s for answers() to be true; raises if monitord exits first."""
-        deadline = time.time() + 20
-        while time.time() < deadline:
+        """Waits up to 20 s for answers() to be true; raises with its stderr if monitord exits first or
+        does not answer in time."""
+        def ready():
             if self.proc.poll() is not None:
                 raise AssertionError(f"monitord exited {self.proc.returncode}: {self.stderr()}")
-            if answers():
-                return
-            time.sleep(interval)
-        raise AssertionError("monitord did not serve /metrics within 20 s: " + self.stderr())
+            return answers()
+        try:
+            wait_for("monitord serving /metrics", ready, timeout=20, interval=interval)
+        except AssertionError as e:
+            if self.proc.poll() is not None:
+                raise
+            raise AssertionError(f"{e}: {self.stderr()}") from None
 
     def stderr(self):
         if self.err is None:
@@ -174,19 +177,13 @@ class Monitord(_Process):
         super().__init__(stderr)
         self.proc = subprocess.Popen([*prefix, binary, "--listen", f"127.0.0.1:{PORT}", *args],
                                      stdout=stdout if stdout is not None else subprocess.DEVNULL,
-                                     stderr=self.err if self.err is not None else stderr, preexec_fn=close_fds if close else None)
+                                     stderr=self.err if self.err is not None else stderr,
+                                     preexec_fn=close_fds if close else None)
         try:
-            self._wait_serving(self._answers, 0.1)
+            self._wait_serving(lambda: get(timeout=1)[0] == 200, 0.1)
         except BaseException:
             self.cleanup()
             raise
-
-    @staticmethod
-    def _answers():
-        try:
-            return get(timeout=1)[0] == 200
-        except OSError:
-            return False
 
 
 class NsMonitord(_Process):
