@@ -1,15 +1,51 @@
 """monitord for a test, and its HTTP endpoints from the client side: /metrics scraped and parsed,
-GET /events read as Server-Sent Events. Shared by the test_monitord_*.py that run one monitord on a fixed port.
-Each test is expected to run inside a Netns of its own (netns.py), so the fixed port is free."""
+GET /events read as Server-Sent Events. Monitord runs one monitord on a fixed port, the test
+expected to run inside a Netns of its own (netns.py), so that the port is free; NsMonitord runs
+one inside a namespace of a VethPair, for tests whose traffic crosses the pair."""
+import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
 PORT = 9435
+
+
+def monitord_argument():
+    """The MONITORD path, popped from argv[1]; exits 77 (meson's skip) unless root, which
+    loading BPF programs needs."""
+    if os.geteuid() != 0:
+        print("SKIPPED: monitord tests need root")
+        sys.exit(77)
+    return os.path.abspath(sys.argv.pop(1))
+
+
+def free_port():
+    """A loopback port nobody listens on now, for a test that runs several listeners."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what, check, timeout=30, interval=0.2):
+    """Calls check() every `interval` s until it returns something true, and returns that; an
+    OSError from it counts as not yet. Raises naming `what` and the last answer after `timeout` s."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = check()
+        except OSError as e:
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not within {timeout} s (last: {last})")
 
 
 def get(path="/metrics", timeout=5):
@@ -23,16 +59,43 @@ def get(path="/metrics", timeout=5):
     return int(head.split()[1]), body.decode()
 
 
-def metrics(timeout=5):
-    """The /metrics exposition as {'name{labels}': value}."""
-    status, body = get(timeout=timeout)
-    assert status == 200, f"/metrics answered {status}"
+def parse_metrics(text):
+    """A Prometheus text exposition as {'name{labels}': value}."""
     out = {}
-    for line in body.splitlines():
+    for line in text.splitlines():
         if line and not line.startswith("#"):
             name, value = line.rsplit(" ", 1)
             out[name] = float(value)
     return out
+
+
+def metrics(timeout=5):
+    """The /metrics exposition as {'name{labels}': value}."""
+    status, body = get(timeout=timeout)
+    assert status == 200, f"/metrics answered {status}"
+    return parse_metrics(body)
+
+
+def scrape_within(seconds, timeout=2, interval=0.2):
+    """Scrapes /metrics until it answers 200, for up to `seconds`; returns (the last status, None
+    if nothing answered, and the seconds taken)."""
+    t0 = time.monotonic()
+    status = None
+    while time.monotonic() - t0 < seconds:
+        try:
+            status = get(timeout=timeout)[0]
+            if status == 200:
+                break
+        except OSError:
+            pass
+        time.sleep(interval)
+    return status, time.monotonic() - t0
+
+
+def allow_fds(n):
+    """Raises this process's fd limit to at least n, for a test that opens that many connections."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, n), max(hard, n)))
 
 
 def rss_kib(pid):
@@ -48,42 +111,108 @@ def metric(name):
     raise AssertionError(f"{name} not in the metrics")
 
 
-class Monitord:
-    """monitord listening on 127.0.0.1:PORT (run through `prefix`, e.g. prlimit), its events on
-    `stdout` (default: discarded); ready once /metrics answers."""
+class _Process:
+    """A monitord process of a test: its stderr kept in a file unless the test sends it elsewhere
+    (`stderr`), the wait until it serves /metrics, its stop and its cleanup."""
 
-    def __init__(self, binary, *args, prefix=(), stdout=None):
-        self.err = tempfile.NamedTemporaryFile(prefix="bpfco_monitord_", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([*prefix, binary, "--listen", f"127.0.0.1:{PORT}", *args],
-                                     stdout=stdout if stdout is not None else subprocess.DEVNULL, stderr=self.err)
-        deadline = time.time() + 20
-        while time.time() < deadline:
+    def __init__(self, stderr):
+        self.err = None
+        if stderr is None:
+            self.err = tempfile.NamedTemporaryFile(prefix="bpfco_monitord_", suffix=".log", delete=False)
+
+    def _wait_serving(self, answers, interval):
+        """Waits up to 20 s for answers() to be true; raises with its stderr if monitord exits first or
+        does not answer in time."""
+        def ready():
             if self.proc.poll() is not None:
                 raise AssertionError(f"monitord exited {self.proc.returncode}: {self.stderr()}")
-            try:
-                if get(timeout=1)[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("monitord did not serve /metrics within 20 s: " + self.stderr())
+            return answers()
+        try:
+            wait_for("monitord serving /metrics", ready, timeout=20, interval=interval)
+        except AssertionError as e:
+            if self.proc.poll() is not None:
+                raise
+            raise AssertionError(f"{e}: {self.stderr()}") from None
 
     def stderr(self):
+        if self.err is None:
+            return "(its stderr went where the test sent it)"
         with open(self.err.name) as f:
             return f.read()
 
+    def stop(self, sig=signal.SIGTERM):
+        """Sends sig; returns the exit status."""
+        return self.stop_timed(sig)[0]
+
     def stop_timed(self, sig=signal.SIGTERM):
-        """Sends sig; returns (exit status, seconds until exit)."""
+        """Sends sig; returns (exit status, seconds until exit). Kills it if it has not exited within 15 s."""
         t = time.monotonic()
         self.proc.send_signal(sig)
-        rc = self.proc.wait(timeout=15)
+        try:
+            rc = self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
         return rc, time.monotonic() - t
 
     def cleanup(self):
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-        os.unlink(self.err.name)
+        if self.err is not None:
+            os.unlink(self.err.name)
+
+
+class Monitord(_Process):
+    """monitord listening on 127.0.0.1:PORT (run through `prefix`, e.g. prlimit), its events on
+    `stdout` (default: discarded), its stderr kept unless `stderr` is given, the fds in `close`
+    closed in the child; ready once /metrics answers. A start that fails kills it."""
+
+    def __init__(self, binary, *args, prefix=(), stdout=None, stderr=None, close=()):
+        def close_fds():
+            for fd in close:
+                os.close(fd)
+
+        super().__init__(stderr)
+        self.proc = subprocess.Popen([*prefix, binary, "--listen", f"127.0.0.1:{PORT}", *args],
+                                     stdout=stdout if stdout is not None else subprocess.DEVNULL,
+                                     stderr=self.err if self.err is not None else stderr,
+                                     preexec_fn=close_fds if close else None)
+        try:
+            self._wait_serving(lambda: get(timeout=1)[0] == 200, 0.1)
+        except BaseException:
+            self.cleanup()
+            raise
+
+
+class NsMonitord(_Process):
+    """monitord inside namespace `ns` of `net` (a netns.VethPair, or anything with its run and
+    popen), for tests whose traffic crosses the veth pair; its stdout (JSON lines) kept in a file,
+    its /metrics scraped with curl inside the namespace."""
+
+    def __init__(self, binary, net, ns, *args):
+        super().__init__(None)
+        self.out = tempfile.NamedTemporaryFile(prefix="monitord-", suffix=".jsonl", delete=False)
+        self.net, self.ns = net, ns
+        self.proc = net.popen(ns, binary, *args, stdout=self.out, stderr=self.err)
+
+    def _curl(self, port, check):
+        return self.net.run(self.ns, "curl", "-sf", f"http://127.0.0.1:{port}/metrics", check=check)
+
+    def wait_ready(self, port):
+        self._wait_serving(lambda: self._curl(port, False).returncode == 0, 0.2)
+
+    def metrics(self, port):
+        return parse_metrics(self._curl(port, True).stdout)
+
+    def events(self):
+        with open(self.out.name) as f:
+            return [json.loads(line) for line in f if line.startswith("{")]
+
+    def cleanup(self):
+        super().cleanup()
+        os.unlink(self.out.name)
 
 
 def subscribe(query="", rcvbuf=None, timeout=10):

@@ -13,28 +13,20 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
 
+from monitord_http import free_port, wait_for
+from netns import sh
+
 NS = f"bpfco_users_dash_{os.getpid()}"
-
-
-def sh(*args, check=True):
-    return subprocess.run(list(args), check=check, text=True, capture_output=True)
 
 
 def in_ns(*args, check=True):
     return sh("ip", "netns", "exec", NS, *args, check=check)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def queries(dashboard):
@@ -47,15 +39,12 @@ def queries(dashboard):
 
 
 def wait_http(url, what, proc, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"{what} exited {proc.returncode}")
+    """The body of url once it answers (curl inside the namespace), while proc runs."""
+    def answer():
+        assert proc.poll() is None, f"{what} exited {proc.returncode}"
         r = in_ns("curl", "-sf", url, check=False)
-        if r.returncode == 0:
-            return r.stdout
-        time.sleep(0.3)
-    raise AssertionError(f"{what} did not answer {url} within {timeout} s")
+        return r.returncode == 0 and r.stdout
+    return wait_for(f"{what} answering {url}", answer, timeout=timeout, interval=0.3)
 
 
 def scrape_series(text):

@@ -25,9 +25,9 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
+from monitord_http import free_port, parse_metrics, wait_for
 from netns import Netns, sh
 
 HOSTS = ["fleet1", "fleet2", "fleet3"]
@@ -41,22 +41,6 @@ def skip(reason):
     sys.exit(77)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(what, check, timeout=30, interval=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout} s")
-
-
 def scrape(port):
     """{'name{labels}': value} of a monitord's /metrics, or None when it does not answer."""
     try:
@@ -64,12 +48,7 @@ def scrape(port):
             text = r.read().decode()
     except OSError:
         return None
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            out[name] = float(value)
-    return out
+    return parse_metrics(text)
 
 
 class NatsServer:

@@ -13,14 +13,13 @@ return each monitord's exact packet count, the same as its own /metrics says.
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 
+from monitord_http import free_port, parse_metrics, wait_for
 from netns import Netns, sh
 
 PINGS = [5, 10, 15]  # per monitord: distinct, so that the instances cannot be mixed up
@@ -32,33 +31,13 @@ def skip(reason):
     sys.exit(77)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def get(url):
     with urllib.request.urlopen(url, timeout=5) as r:
         return r.read().decode()
 
 
-def wait_for(what, check, timeout=60, interval=0.5):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = check()
-        except OSError as e:
-            last = e
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout} s (last: {last})")
-
-
 def packets_in_scrape(text):
-    return sum(int(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("monitord_packets_total{"))
+    return int(sum(v for k, v in parse_metrics(text).items() if k.startswith("monitord_packets_total{")))
 
 
 def main():
@@ -90,7 +69,8 @@ def main():
                                               "--listen", f"{addrs[i]}:9435", "--duration", "240"],
                                              stdout=subprocess.DEVNULL, stderr=log))
             for a in addrs:
-                wait_for(f"monitord at {a}", lambda: "monitord_packets_total" in get(f"http://{a}:9435/metrics"))
+                wait_for(f"monitord at {a}", lambda: "monitord_packets_total" in get(f"http://{a}:9435/metrics"),
+                         timeout=60, interval=0.5)
 
             # The fleet's file_sd list, as docs/fleet.md shows it.
             os.makedirs(os.path.join(tmp, "targets"))
@@ -110,7 +90,8 @@ def main():
                 targets = json.loads(get(f"{api}/targets"))["data"]["activeTargets"]
                 up = sorted(t["labels"]["instance"] for t in targets if t["health"] == "up")
                 return up == sorted(f"{a}:9435" for a in addrs) and up
-            print("ok: targets up:", wait_for("all three targets up in Prometheus", all_up))
+            up = wait_for("all three targets up in Prometheus", all_up, timeout=60, interval=0.5)
+            print("ok: targets up:", up)
 
             for ns, n in zip(hosts, PINGS):
                 sh("ip", "netns", "exec", ns, "ping", "-c", str(n), "-i", "0.01", "-W", "2", "127.0.0.1")
@@ -127,7 +108,7 @@ def main():
                 assert r["status"] == "success", r
                 got = {x["metric"]["instance"]: int(float(x["value"][1])) for x in r["data"]["result"]}
                 return got == want and got
-            got = wait_for(f"Prometheus answering {query} with {want}", answer)
+            got = wait_for(f"Prometheus answering {query} with {want}", answer, timeout=60, interval=0.5)
             print(f"ok: {query} = {got} ({PINGS} pings on each lo)")
     finally:
         for m in mons:

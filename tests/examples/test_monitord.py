@@ -13,6 +13,8 @@ import time
 import unittest
 import urllib.parse
 
+import monitord_http
+from monitord_http import NsMonitord, free_port
 from netns import VethPair, sh
 
 MONITORD = None
@@ -68,62 +70,6 @@ else:
 """
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Monitord:
-    """monitord running inside a namespace, its stdout (JSON lines) collected in a file."""
-
-    def __init__(self, net, ns, *args):
-        self.out = tempfile.NamedTemporaryFile(prefix="monitord-", suffix=".jsonl", delete=False)
-        self.err = tempfile.NamedTemporaryFile(prefix="monitord-", suffix=".log", delete=False)
-        self.net, self.ns = net, ns
-        self.proc = net.popen(ns, MONITORD, *args, stdout=self.out, stderr=self.err)
-
-    def wait_ready(self, port):
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"monitord exited {self.proc.returncode}: {self.stderr()}")
-            r = self.net.run(self.ns, "curl", "-sf", f"http://127.0.0.1:{port}/metrics", check=False)
-            if r.returncode == 0:
-                return
-            time.sleep(0.2)
-        raise AssertionError("monitord did not serve /metrics within 20 s: " + self.stderr())
-
-    def metrics(self, port):
-        text = self.net.run(self.ns, "curl", "-sf", f"http://127.0.0.1:{port}/metrics").stdout
-        out = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                name, value = line.rsplit(" ", 1)
-                out[name] = float(value)
-        return out
-
-    def events(self):
-        with open(self.out.name) as f:
-            return [json.loads(line) for line in f if line.startswith("{")]
-
-    def stderr(self):
-        with open(self.err.name) as f:
-            return f.read()
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        return self.proc.wait(timeout=15)
-
-    def cleanup(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        os.unlink(self.out.name)
-        os.unlink(self.err.name)
-
-
 def xdp_attached(net, ns, dev):
     return "xdp" in net.run(ns, "ip", "-d", "link", "show", dev).stdout
 
@@ -152,7 +98,7 @@ class MonitordTest(unittest.TestCase):
     def test_traffic_blocklist_events_and_prometheus(self):
         with VethPair("m") as net:
             port = free_port()
-            mon = Monitord(net, net.b, "--interface", net.dev_b, "--block", f"{net.addr_a2}/32",
+            mon = NsMonitord(MONITORD, net, net.b, "--interface", net.dev_b, "--block", f"{net.addr_a2}/32",
                            "--listen", f"127.0.0.1:{port}", "--json")
             try:
                 mon.wait_ready(port)
@@ -279,8 +225,5 @@ class MonitordTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIPPED: monitord tests need root")
-        sys.exit(77)
-    MONITORD = os.path.abspath(sys.argv.pop(1))
+    MONITORD = monitord_http.monitord_argument()
     unittest.main(verbosity=2)

@@ -6,12 +6,10 @@ namespace of its own (XDP/TC on that namespace's lo), with short timeouts set by
 usage: test_monitord_abuse.py MONITORD"""
 import json
 import os
-import resource
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -19,7 +17,7 @@ import unittest
 import urllib.parse
 
 import monitord_http
-from monitord_http import PORT, get, metric
+from monitord_http import PORT, allow_fds, get, metric, scrape_within
 from netns import Netns, sh
 
 MONITORD = None
@@ -62,16 +60,11 @@ def Monitord(*args, **kw):
 
 class MonitordAbuseTest(unittest.TestCase):
     def setUp(self):
-        self.ns = Netns("ab")
-        self.ns.__enter__()
-
-    def tearDown(self):
-        self.ns.__exit__(None, None, None)
+        self.enterContext(Netns("ab"))
 
     def test_idle_connections_closed_by_the_idle_timeout(self):
         n = 1000
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 4096), max(hard, 4096)))
+        allow_fds(4096)
         mon = Monitord("--idle-timeout", "1", "--header-timeout", "1", "--max-connections", "2000",
                        prefix=("prlimit", "--nofile=4096"))
         conns = []
@@ -210,16 +203,7 @@ class MonitordAbuseTest(unittest.TestCase):
             for s in conns:
                 s.close()
             conns.clear()
-            deadline, status = time.time() + 5, None
-            while time.time() < deadline:
-                try:
-                    status = get(timeout=1)[0]
-                    if status == 200:
-                        break
-                except OSError:
-                    pass
-                time.sleep(0.1)
-            self.assertEqual(status, 200)
+            self.assertEqual(scrape_within(5, timeout=1, interval=0.1)[0], 200)
             err = mon.stderr()
             print(err)
             self.assertEqual(err.count("cannot accept HTTP connections"), 1)
@@ -428,8 +412,5 @@ class MonitordAbuseTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIPPED: monitord tests need root")
-        sys.exit(77)
-    MONITORD = os.path.abspath(sys.argv.pop(1))
+    MONITORD = monitord_http.monitord_argument()
     unittest.main(verbosity=2)

@@ -2,11 +2,12 @@
 """monitord --bpf-stats: its BPF programs' run counts and run time, read from the kernel, are in
 the scrape only with the flag, and the XDP program's runs grow exactly as its packet counts do.
 usage: test_monitord_bpf_stats.py MONITORD"""
-import os
 import sys
 import unittest
 
+import monitord_http
 import test_monitord as tm
+from monitord_http import NsMonitord, free_port
 from netns import VethPair
 
 XDP_RUNS = 'monitord_bpf_program_runs_total{program="monitord_xdp"}'
@@ -24,8 +25,8 @@ class MonitordBpfStatsTest(unittest.TestCase):
         # XDP on the veth, scrapes over lo: no scrape packet passes the XDP program, so nothing
         # arrives between a scrape's packet count and its program read.
         with VethPair("s") as net:
-            port = tm.free_port()
-            mon = tm.Monitord(net, net.b, "--interface", net.dev_b, "--listen", f"127.0.0.1:{port}")
+            port = free_port()
+            mon = NsMonitord(tm.MONITORD, net, net.b, "--interface", net.dev_b, "--listen", f"127.0.0.1:{port}")
             try:
                 mon.wait_ready(port)
                 m = mon.metrics(port)
@@ -34,7 +35,7 @@ class MonitordBpfStatsTest(unittest.TestCase):
             finally:
                 mon.cleanup()
 
-            mon = tm.Monitord(net, net.b, "--interface", net.dev_b, "--listen", f"127.0.0.1:{port}",
+            mon = NsMonitord(tm.MONITORD, net, net.b, "--interface", net.dev_b, "--listen", f"127.0.0.1:{port}",
                               "--bpf-stats")
             try:
                 mon.wait_ready(port)
@@ -60,8 +61,5 @@ class MonitordBpfStatsTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIPPED: monitord tests need root")
-        sys.exit(77)
-    tm.MONITORD = os.path.abspath(sys.argv.pop(1))
+    tm.MONITORD = monitord_http.monitord_argument()
     unittest.main(verbosity=2)

@@ -64,8 +64,7 @@ def readers_finish(proc, due):
 
 class MonitordEventsTest(unittest.TestCase):
     def setUp(self):
-        self.ns = Netns("ev")
-        self.ns.__enter__()
+        self.enterContext(Netns("ev"))
         self.tmp = tempfile.mkdtemp(prefix="bpfco_events_")
         self.mon = None
 
@@ -73,7 +72,6 @@ class MonitordEventsTest(unittest.TestCase):
         if self.mon:
             self.mon.cleanup()
         shutil.rmtree(self.tmp)
-        self.ns.__exit__(None, None, None)
 
     def start(self, *args):
         self.mon = Monitord(MONITORD, *args)

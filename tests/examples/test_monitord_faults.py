@@ -2,18 +2,17 @@
 """monitord under faults and with least privilege: refused without capabilities (exit 2, naming
 them), an empty effective set once running, metrics on loopback by default, nothing left attached
 after SIGKILL, and an interface deleted under its XDP program. usage: test_monitord_faults.py MONITORD"""
-import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 
+import monitord_http
+from monitord_http import NsMonitord
 from netns import VethPair, sh
-from test_monitord import Monitord
 
 MONITORD = None
 CAP_NET_ADMIN = 1 << 12
@@ -122,7 +121,7 @@ class MonitordFaultsTest(unittest.TestCase):
 
     def test_running_with_no_effective_capabilities_metrics_on_loopback(self):
         with VethPair("c") as net:
-            mon = Monitord(net, net.b, "--interface", net.dev_b)  # default --listen
+            mon = NsMonitord(MONITORD, net, net.b, "--interface", net.dev_b)  # default --listen
             try:
                 mon.wait_ready(9435)
                 st = status_fields(mon.proc.pid)
@@ -161,7 +160,7 @@ class MonitordFaultsTest(unittest.TestCase):
 
     def test_sigkill_leaves_no_program_attached(self):
         with VethPair("k") as net:
-            mon = Monitord(net, net.b, "--interface", net.dev_b, "--listen", "127.0.0.1:9436")
+            mon = NsMonitord(MONITORD, net, net.b, "--interface", net.dev_b, "--listen", "127.0.0.1:9436")
             try:
                 mon.wait_ready(9436)
                 links, ids = fdinfo_ids(mon.proc.pid)
@@ -183,7 +182,7 @@ class MonitordFaultsTest(unittest.TestCase):
 
     def test_interface_deleted_under_xdp(self):
         with VethPair("d") as net:
-            mon = Monitord(net, net.b, "--interface", net.dev_b, "--listen", "127.0.0.1:9437", "--json")
+            mon = NsMonitord(MONITORD, net, net.b, "--interface", net.dev_b, "--listen", "127.0.0.1:9437", "--json")
             try:
                 mon.wait_ready(9437)
                 ids = progs_of(mon.proc.pid)
@@ -202,10 +201,5 @@ class MonitordFaultsTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIPPED: monitord tests need root")
-        sys.exit(77)
-    MONITORD = os.path.abspath(sys.argv.pop(1))
-    import test_monitord
-    test_monitord.MONITORD = MONITORD
+    MONITORD = monitord_http.monitord_argument()
     unittest.main(verbosity=2)

@@ -7,14 +7,11 @@ U+2029, U+0085, ...) must find exactly the lines a newline splitter finds, in bo
 usage: test_monitord_names.py MONITORD"""
 import json
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import unittest
 
-import test_monitord_abuse as abuse
+import monitord_http
 from netns import Netns
 
 MONITORD = None
@@ -36,15 +33,7 @@ NAMES = [
 
 def run_monitord(tmp, *args):
     out = tempfile.TemporaryFile()
-    proc = subprocess.Popen([MONITORD, "--listen", f"127.0.0.1:{abuse.PORT}", *args], stdout=out,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            if abuse.get(timeout=1)[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.1)
+    mon = monitord_http.Monitord(MONITORD, *args, stdout=out)
     for name in NAMES:
         path = os.path.join(tmp, name)
         try:
@@ -52,23 +41,22 @@ def run_monitord(tmp, *args):
         except OSError as e:  # a name this file system refuses (too long): opening it is still seen
             print(f"open {name[:20]!r}...: {e.strerror}")
     time.sleep(1.5)
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=15) == 0
+    rc = mon.stop()
+    mon.cleanup()
+    assert rc == 0
     out.seek(0)
     return out.read()
 
 
 class MonitordNamesTest(unittest.TestCase):
     def setUp(self):
-        self.ns = Netns("nm")
-        self.ns.__enter__()
+        self.enterContext(Netns("nm"))
         self.tmp = tempfile.mkdtemp(prefix="bpfco_names_").encode()
 
     def tearDown(self):
         for name in os.listdir(self.tmp):
             os.unlink(os.path.join(self.tmp, name))
         os.rmdir(self.tmp)
-        self.ns.__exit__(None, None, None)
 
     def check_lines(self, raw, fmt):
         text = raw.decode("utf-8")  # raises on invalid UTF-8
@@ -97,5 +85,5 @@ class MonitordNamesTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    MONITORD = sys.argv.pop(1)
+    MONITORD = monitord_http.monitord_argument()
     unittest.main(verbosity=2)

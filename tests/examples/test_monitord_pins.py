@@ -5,10 +5,10 @@ pins under /sys/fs/bpf/bpfco_pn_*, all removed. usage: test_monitord_pins.py MON
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import unittest
 
+import monitord_http
 import test_monitord as tm
 from netns import Netns, sh
 
@@ -26,13 +26,11 @@ class PinsTest(unittest.TestCase):
     def setUp(self):
         self.pin_dir = f"/sys/fs/bpf/bpfco_pn_{os.getpid()}"
         self.addCleanup(shutil.rmtree, self.pin_dir, True)
-        self.ns = Netns("pn")
-        self.ns.__enter__()
-        self.addCleanup(self.ns.__exit__, None, None, None)
+        self.ns = self.enterContext(Netns("pn"))
 
     def start_and_stop(self):
         """A monitord run that pins its maps and its links on the namespace's lo, then exits."""
-        r = run("--listen", f"127.0.0.1:{tm.free_port()}", "--pin-dir", self.pin_dir, "--duration", "1")
+        r = run("--listen", f"127.0.0.1:{monitord_http.free_port()}", "--pin-dir", self.pin_dir, "--duration", "1")
         self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_detach_leaves_a_foreign_pin_and_names_it(self):
@@ -113,8 +111,5 @@ class PinsTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIPPED: monitord tests need root")
-        sys.exit(77)
-    tm.MONITORD = os.path.abspath(sys.argv.pop(1))
+    tm.MONITORD = monitord_http.monitord_argument()
     unittest.main(verbosity=2)

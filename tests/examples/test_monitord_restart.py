@@ -10,7 +10,9 @@ import sys
 import time
 import unittest
 
+import monitord_http
 import test_monitord as tm
+from monitord_http import NsMonitord, free_port
 from netns import VethPair, sh
 
 # Paced UDP from two source addresses at once (the second one blocked): `per_source` datagrams
@@ -83,10 +85,10 @@ class RestartTest(unittest.TestCase):
     def restart_under_traffic(self, net, *extra):
         """Starts monitord, runs the stream, restarts monitord halfway; returns what was sent
         (sender's SNMP and per-source counts), what arrived, and the counters of both runs."""
-        port = tm.free_port()
+        port = free_port()
         args = ("--interface", net.dev_b, "--block", f"{net.addr_a2}/32", "--listen", f"127.0.0.1:{port}",
                 "--json", *extra)
-        first = tm.Monitord(HostMounts(net), net.b, *args)
+        first = NsMonitord(tm.MONITORD, HostMounts(net), net.b, *args)
         second = None
         try:
             first.wait_ready(port)
@@ -101,7 +103,7 @@ class RestartTest(unittest.TestCase):
             at_stop = first.metrics(port)
             self.assertEqual(first.stop(), 0, first.stderr())
             t0 = time.monotonic()
-            second = tm.Monitord(HostMounts(net), net.b, *args)
+            second = NsMonitord(tm.MONITORD, HostMounts(net), net.b, *args)
             second.wait_ready(port)
             restart_s = time.monotonic() - t0
             sent_ok, sent_blocked = map(int, sender.communicate(timeout=30)[0].split())
@@ -140,7 +142,7 @@ class RestartTest(unittest.TestCase):
             self.assertEqual(r["after"]["monitord_record_type_mismatches_total"], 0)
 
             # A start without --block makes the reused blocklist empty.
-            port = tm.free_port()
+            port = free_port()
             r = HostMounts(net).run(net.b, tm.MONITORD, "--interface", net.dev_b, "--listen", f"127.0.0.1:{port}",
                                     "--pin-dir", self.pin_dir, "--duration", "1", check=False)
             self.assertEqual(r.returncode, 0, r.stderr)
@@ -178,7 +180,7 @@ class RestartTest(unittest.TestCase):
         sh("bpftool", "map", "create", wrong, "type", "hash", "key", "4", "value", "8", "entries", "16",
            "name", "packets")
         with VethPair("", prefix="bpfco_rs_") as net:
-            port = tm.free_port()
+            port = free_port()
             r = HostMounts(net).run(net.b, tm.MONITORD, "--interface", net.dev_b, "--listen", f"127.0.0.1:{port}",
                         "--pin-dir", self.pin_dir, "--duration", "1", check=False)
             self.assertEqual(r.returncode, 1, r.stderr)
@@ -188,8 +190,5 @@ class RestartTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIPPED: monitord tests need root")
-        sys.exit(77)
-    tm.MONITORD = os.path.abspath(sys.argv.pop(1))
+    tm.MONITORD = monitord_http.monitord_argument()
     unittest.main(verbosity=2)

@@ -6,50 +6,19 @@ connections, it keeps answering /metrics, counts the log lines it could not writ
 namespace of its own. usage: test_monitord_streams.py MONITORD"""
 import fcntl
 import os
-import signal
-import subprocess
-import sys
 import time
 import unittest
 
+import monitord_http
 import test_monitord_abuse as abuse
+from monitord_http import get, metric, scrape_within
 from netns import Netns
 
 MONITORD = None
 
 
-def start(*args, close=(), stderr=None, prefix=()):
-    """Starts monitord with the fds in `close` closed and waits until it serves /metrics (or exits)."""
-    def close_fds():
-        for fd in close:
-            os.close(fd)
-
-    proc = subprocess.Popen([*prefix, MONITORD, "--listen", f"127.0.0.1:{abuse.PORT}", *args],
-                            stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=close_fds)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"monitord exited {proc.returncode} before serving /metrics")
-        try:
-            if abuse.get(timeout=1)[0] == 200:
-                return proc
-        except OSError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    proc.wait()
-    raise AssertionError("monitord did not serve /metrics within 20 s")
-
-
-def stop(proc):
-    """SIGTERM; returns the exit status."""
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        raise
+def start(*args, **kw):
+    return monitord_http.Monitord(MONITORD, *args, **kw)
 
 
 def broken_stderr():
@@ -69,55 +38,38 @@ def reader_leaves(r):
     os.close(r)
 
 
-def scrape_within(seconds):
-    """The first 200 answer to /metrics within `seconds`, as (status, seconds taken)."""
-    t0 = time.monotonic()
-    status = None
-    while time.monotonic() - t0 < seconds:
-        try:
-            status = abuse.get(timeout=2)[0]
-            if status == 200:
-                break
-        except OSError:
-            pass
-        time.sleep(0.2)
-    return status, time.monotonic() - t0
-
-
 class MonitordStreamsTest(unittest.TestCase):
     def setUp(self):
-        self.ns = Netns("st")
-        self.ns.__enter__()
-
-    def tearDown(self):
-        self.ns.__exit__(None, None, None)
+        self.enterContext(Netns("st"))
 
     def test_closed_standard_streams_become_dev_null(self):
         for closed in ((2,), (1, 2)):
             with self.subTest(closed=closed):
-                proc = start(close=closed)
+                mon = start(close=closed)
                 try:
                     for fd in closed:
-                        self.assertEqual(os.readlink(f"/proc/{proc.pid}/fd/{fd}"), "/dev/null")
-                    self.assertEqual(abuse.get()[0], 200)
+                        self.assertEqual(os.readlink(f"/proc/{mon.proc.pid}/fd/{fd}"), "/dev/null")
+                    self.assertEqual(get()[0], 200)
                 finally:
-                    rc = stop(proc)
+                    rc = mon.stop()
+                    mon.cleanup()
                 print(f"fds {closed} closed at start: /metrics answered, SIGTERM exit {rc}")
                 self.assertEqual(rc, 0)
 
     def test_stderr_reader_gone_then_sigterm_exits_0(self):
         r, w = broken_stderr()
-        proc = start(stderr=w)
+        mon = start(stderr=w)
         os.close(w)
         reader_leaves(r)
-        self.assertEqual(abuse.get()[0], 200)
-        rc = stop(proc)
+        self.assertEqual(get()[0], 200)
+        rc = mon.stop()
+        mon.cleanup()
         print(f"stderr reader gone, then SIGTERM: exit {rc}")
         self.assertEqual(rc, 0)
 
     def test_fd_exhaustion_with_broken_stderr_keeps_answering(self):
         r, w = broken_stderr()
-        proc = start("--header-timeout", "2", "--max-connections", "1000", stderr=w,
+        mon = start("--header-timeout", "2", "--max-connections", "1000", stderr=w,
                      prefix=("prlimit", "--nofile=60:60"))
         os.close(w)
         reader_leaves(r)
@@ -126,26 +78,24 @@ class MonitordStreamsTest(unittest.TestCase):
             for i in range(100):  # idle: they send nothing, the header timeout cuts them
                 conns.append(abuse.client(i))
             time.sleep(0.5)
-            self.assertGreaterEqual(abuse.fds(proc.pid), 55, "the fd limit was not reached")
+            self.assertGreaterEqual(abuse.fds(mon.proc.pid), 55, "the fd limit was not reached")
             status, took = scrape_within(30)
             print(f"60 fds, 100 idle connections, stderr broken: /metrics {status} after {took:.1f} s")
             self.assertEqual(status, 200)
-            dropped = abuse.metric("monitord_log_dropped_total")
-            no_fds = abuse.metric('monitord_http_refused_total{reason="no_fds"}')
+            dropped = metric("monitord_log_dropped_total")
+            no_fds = metric('monitord_http_refused_total{reason="no_fds"}')
             print(f"monitord_log_dropped_total {dropped:.0f}, no_fds refusals {no_fds:.0f}")
             self.assertGreater(no_fds, 0)
             self.assertGreater(dropped, 0)  # at least the "cannot accept" line
         finally:
             for s in conns:
                 s.close()
-            rc = stop(proc)
+            rc = mon.stop()
+            mon.cleanup()
         print(f"SIGTERM: exit {rc}")
         self.assertEqual(rc, 0)
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIPPED: monitord tests need root")
-        sys.exit(77)
-    MONITORD = os.path.abspath(sys.argv.pop(1))
+    MONITORD = monitord_http.monitord_argument()
     unittest.main(verbosity=2)

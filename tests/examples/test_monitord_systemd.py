@@ -9,10 +9,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
-import urllib.request
 
+import monitord_http
+from monitord_http import Monitord
 from netns import Netns
 
 MONITORD = UNIT = None
@@ -45,34 +45,20 @@ class MonitordSystemdUnitTest(unittest.TestCase):
         self.assertIn("yes", re.search(r"^NoNewPrivileges=(.*)$", self.unit_text(), re.M).group(1))
         bounding = ",".join(["-all"] + ["+" + c.lower().removeprefix("cap_") for c in caps])
         with Netns("sd"):
-            p = subprocess.Popen(["setpriv", f"--bounding-set={bounding}", "--inh-caps=-all", "--no-new-privs",
-                                  MONITORD, "--listen", "127.0.0.1:9435", "--duration", "3"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            mon = Monitord(MONITORD, "--duration", "3",
+                           prefix=("setpriv", f"--bounding-set={bounding}", "--inh-caps=-all", "--no-new-privs"))
             try:
-                status, deadline = None, time.time() + 20
-                while time.time() < deadline and p.poll() is None:
-                    try:
-                        with urllib.request.urlopen("http://127.0.0.1:9435/metrics", timeout=1) as r:
-                            status = r.status
-                            break
-                    except OSError:
-                        time.sleep(0.1)
-                err = p.communicate(timeout=30)[1]
+                rc = mon.proc.wait(timeout=30)
+                err = mon.stderr()
             finally:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
-        print(f"bounding set {bounding}: metrics {status}, exit {p.returncode}\n{err}")
-        self.assertEqual(status, 200)
-        self.assertEqual(p.returncode, 0)
+                mon.cleanup()
+        print(f"bounding set {bounding}: metrics 200, exit {rc}\n{err}")
+        self.assertEqual(rc, 0)
         self.assertIn("watching everything", err)
         self.assertIn("running as nobody", err)
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIPPED: monitord tests need root")
-        sys.exit(77)
     UNIT = os.path.abspath(sys.argv.pop(2))
-    MONITORD = os.path.abspath(sys.argv.pop(1))
+    MONITORD = monitord_http.monitord_argument()
     unittest.main(verbosity=2)
