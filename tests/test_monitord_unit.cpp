@@ -2,6 +2,7 @@
 
 #include "event_hub.hpp"
 #include "events.hpp"
+#include "monitord.bpf.types.hpp"
 #include "monitord_events.h"
 #include "metrics.hpp"
 #include "options.hpp"

@@ -358,6 +358,7 @@ TEST_CASE("batch writes: 100k entries by batch equal per-key writes; a failure p
         MESSAGE(r.error().message);
         CHECK(r.error().code.value() == E2BIG);
         CHECK(r.error().message.find("1000 of 1500 applied") != std::string::npos);
+        CHECK(r.error().applied == 1000u);
         CHECK(small.keys().value().size() == 1000);
         // An absent key in the middle of a delete: the ones before it are gone.
         std::vector<std::uint32_t> del(keys.begin(), keys.begin() + 10);
@@ -367,6 +368,7 @@ TEST_CASE("batch writes: 100k entries by batch equal per-key writes; a failure p
         MESSAGE(d.error().message);
         CHECK(d.error().code.value() == ENOENT);
         CHECK(d.error().message.find("5 of 10 applied") != std::string::npos);
+        CHECK(d.error().applied == 5u);
         CHECK(small.keys().value().size() == 995);
     }
 
@@ -377,8 +379,12 @@ TEST_CASE("batch writes: 100k entries by batch equal per-key writes; a failure p
     auto r = arr.insert_batch(idx, vals);
     REQUIRE_FALSE(r);
     CHECK(r.error().message.find("4 of 5 applied") != std::string::npos);
+    CHECK(r.error().applied == 4u);
     CHECK(arr.lookup(3).value() == 13u);
-    CHECK_FALSE(arr.insert_batch(std::span(idx).first(2), std::span(vals).first(3)));
+    // Refused before writing anything: not a batch that ran, so no count.
+    auto mismatch = arr.insert_batch(std::span(idx).first(2), std::span(vals).first(3));
+    REQUIRE_FALSE(mismatch);
+    CHECK_FALSE(mismatch.error().applied);
 
     auto pca = per_cpu_array<std::uint64_t>::make(
                    map::create(bpfco::map_type::percpu_array, "bpfco_up_pca", 4, 8, 4).value())

@@ -1,6 +1,7 @@
 #include "event_hub.hpp"
 
 #include "events.hpp"
+#include "monitord.bpf.types.hpp"  // monitord::monitord_exec, monitord_open, monitord_connect
 #include "monitord_events.h"
 
 #include <boost/asio/as_tuple.hpp>

@@ -1,5 +1,6 @@
 #include "events.hpp"
 
+#include "monitord.bpf.types.hpp"  // monitord::monitord_exec, monitord_open, monitord_connect
 #include "monitord_events.h"
 
 #include <arpa/inet.h>
@@ -138,7 +139,7 @@ std::string log_value(std::string_view s, bool cut = false) {
 // the name may go on.
 bool filled(std::string_view s, std::size_t cap) { return s.size() + 1 >= cap; }
 
-std::string address(int family, const __u8* a) {
+std::string address(int family, const std::uint8_t* a) {
     char buf[INET6_ADDRSTRLEN] = "?";
     ::inet_ntop(family, a, buf, sizeof buf);
     return buf;

@@ -9,6 +9,7 @@
 #include "pins.hpp"
 #include "privileges.hpp"
 
+#include "monitord.bpf.types.hpp"  // monitord::monitord_exec, ...: before the skeleton, which names them
 #include "monitord.bpf.skel.h"
 
 #include <bpfco/bpfco.hpp>
@@ -169,12 +170,16 @@ asio::awaitable<void> print_events(monitor_state& d, bpfco::ring_buffer& events,
         if (ec) co_return;  // closed on shutdown
         for (const auto& rec : batch) {
             // Each kind is checked as its own struct (as<T>), so a record of the wrong size is
-            // counted in the stream's type_mismatches(), which /metrics exports.
+            // counted in the stream's type_mismatches(), which /metrics exports. Qualified: the
+            // skeleton declares a global `struct monitord_exec` too (its record-type pointers).
             bool fits = false;
             switch (event_kind(rec.data())) {
-            case MONITORD_EXEC: ++d.exec_events; fits = rec.as<monitord_exec>() != nullptr; break;
-            case MONITORD_OPEN: ++d.open_events; fits = rec.as<monitord_open>() != nullptr; break;
-            case MONITORD_CONNECT: ++d.connect_events; fits = rec.as<monitord_connect>() != nullptr; break;
+            case MONITORD_EXEC: ++d.exec_events; fits = rec.as<monitord::monitord_exec>() != nullptr; break;
+            case MONITORD_OPEN: ++d.open_events; fits = rec.as<monitord::monitord_open>() != nullptr; break;
+            case MONITORD_CONNECT:
+                ++d.connect_events;
+                fits = rec.as<monitord::monitord_connect>() != nullptr;
+                break;
             }
             if (!fits) {
                 ++d.malformed;

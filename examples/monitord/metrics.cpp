@@ -18,7 +18,7 @@ std::string render_prometheus(const metrics& m) {
     auto put = [&](const char* name, auto labels, std::uint64_t v) {
         fmt::format_to(std::back_inserter(out), "{}{} {}\n", name, labels, v);
     };
-    auto by_label = [&](const char* name, const char* help, __u64 monitord_packets::*field) {
+    auto by_label = [&](const char* name, const char* help, std::uint64_t monitord_packets::*field) {
         header(out, name, "counter", help);
         for (int d = 0; d < MONITORD_DIRECTIONS; ++d)
             for (int p = 0; p < MONITORD_PROTOS; ++p)

@@ -1,6 +1,7 @@
 // monitord's Prometheus text exposition (format 0.0.4), rendered from one consistent snapshot.
 #pragma once
 
+#include "monitord.bpf.types.hpp"  // monitord::monitord_packets
 #include "monitord_events.h"
 
 #include <bpfco/analysis/histogram.hpp>

@@ -49,6 +49,11 @@ struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, 1 << 20);
 } events SEC(".maps");
+/* One ring carries three kinds of record, told apart by their `kind` (so no BPFCO_MAP_RECORD):
+   each is kept in BTF for the C++ side's generated header, monitord.bpf.types.hpp. */
+BPFCO_RECORD_TYPE(monitord_exec);
+BPFCO_RECORD_TYPE(monitord_open);
+BPFCO_RECORD_TYPE(monitord_connect);
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -1,5 +1,7 @@
-/* Records monitord's BPF programs send to user space; shared by BPF C and C++, so fixed-width
- * types only. Every record starts with its kind. */
+/* Records monitord's BPF programs send to user space, its map keys and values. The constants are
+ * shared by BPF C and C++; the structs are the BPF side's only: C++ takes them from the header
+ * generated from the object's BTF (monitord.bpf.types.hpp, namespace monitord), so they are
+ * declared once. Every record starts with its kind. */
 #pragma once
 
 #ifndef __VMLINUX_H__
@@ -15,11 +17,6 @@ enum monitord_kind { MONITORD_EXEC = 1, MONITORD_OPEN = 2, MONITORD_CONNECT = 3 
 enum monitord_proto { MONITORD_TCP, MONITORD_UDP, MONITORD_ICMP, MONITORD_OTHER, MONITORD_PROTOS };
 enum monitord_direction { MONITORD_INGRESS, MONITORD_EGRESS, MONITORD_DIRECTIONS };
 
-struct monitord_packets {
-    __u64 packets;
-    __u64 bytes;
-};
-
 /* Slots of the per-CPU `counters` array. */
 enum monitord_counter {
     MONITORD_BLOCKED_PACKETS, /* dropped by the blocklist */
@@ -28,6 +25,13 @@ enum monitord_counter {
 };
 
 #define MONITORD_LIFETIME_SLOTS 65 /* log2 buckets of process lifetime in us (bpfco_hist_log2_add) */
+
+#ifndef __cplusplus
+/* Per-CPU `packets` values. */
+struct monitord_packets {
+    __u64 packets;
+    __u64 bytes;
+};
 
 struct monitord_exec {
     __u32 kind;
@@ -68,3 +72,4 @@ struct monitord_v6_key {
     __u32 prefixlen;
     __u8 addr[16];
 };
+#endif

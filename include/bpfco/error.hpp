@@ -16,6 +16,8 @@
 #include <boost/outcome/try.hpp>
 #include <fmt/format.h>
 
+#include <cstddef>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -28,6 +30,10 @@ namespace bpfco {
 struct error {
     std::error_code code;  ///< an errno value in std::generic_category()
     std::string message;   ///< the whole message, in the format above
+    /// Set by a batch write (map::insert_batch_bytes, erase_batch_bytes and the typed views'
+    /// insert_batch, erase_batch) that failed once started: how many entries it applied, all
+    /// before the failing one, which is entry `*applied`. Empty for every other error.
+    std::optional<std::size_t> applied = std::nullopt;
 };
 
 /// Thrown by result<T>::value() on failure, so that `.value()` reads like Outcome's default and

@@ -150,8 +150,10 @@ static result<std::size_t> write_batch(const map& m, std::string_view what, std:
                            : e == EEXIST ? " (key exists and no_exist was asked)"
                            : e == ENOENT ? " (key absent)"
                                          : "";
-    return failure(m.make_error(e, fmt::format("{}: entry {} of {} failed{}; {} of {} applied", what, applied,
-                                               count, why, applied, count)));
+    auto err = m.make_error(e, fmt::format("{}: entry {} of {} failed{}; {} of {} applied", what, applied, count,
+                                           why, applied, count));
+    err.applied = applied;
+    return failure(std::move(err));
 }
 
 result<std::size_t> map::insert_batch_bytes(const void* keys, const void* values, std::size_t count,

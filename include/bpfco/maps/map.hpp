@@ -85,7 +85,8 @@ public:
     /// Batch writes of `count` entries, in order (keys key_size apart, values value_bytes apart:
     /// per-CPU maps pass the 8-byte-rounded value times the possible CPUs). Returns `count`. When
     /// an entry fails, the ones before it stay written and the error says which entry failed and
-    /// how many were applied ("N of M applied"); the typed views' insert_batch is built on these.
+    /// how many were applied: in the text ("N of M applied") and as error::applied. The typed
+    /// views' insert_batch and erase_batch are built on these.
     result<std::size_t> insert_batch_bytes(const void* keys, const void* values, std::size_t count,
                                            std::size_t value_bytes, update_flags flags,
                                            write_method how = write_method::automatic) const;
