@@ -18,6 +18,12 @@ from monitord_http import Monitord, metrics, subscribe
 from netns import Netns
 
 MONITORD = None
+SANITIZED = False  # set in main: a monitord built with ASan/TSan runs 2-3x slower, its RSS is shadow memory
+
+
+def sanitized(binary):
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+    return any(lib in out for lib in ("libasan", "libtsan", "libubsan"))
 EVENT_READERS = None
 
 # Opens at a steady rate from a process of a chosen comm, the given files in turn (a multiple of
@@ -128,18 +134,24 @@ class MonitordEventsTest(unittest.TestCase):
               f"{max(latencies) * 1000:.1f} ms over {len(latencies)} scrapes; RSS max {max(rss) / 1024:.1f} MiB "
               f"(bound {rss_bound_mib}); monitord CPU {cpu:.1f} s; kernel drops "
               f"{m['monitord_events_dropped_total']:.0f}")
+        # A sanitized monitord can fall behind the kernel's ring: those drops are counted there
+        # (for any process, so they bound what one reader can miss) and never reach the hub.
+        kernel_drops = m["monitord_events_dropped_total"]
         for i, (got, lost, disorder, eof) in enumerate(tallies):
             self.assertFalse(eof, f"reader {i} was disconnected")
             self.assertEqual(disorder, 0, f"reader {i}: ids out of order")
-            self.assertEqual(got + lost, due, f"reader {i}: {got} received + {lost} told dropped")
-        self.assertEqual(m["monitord_events_dropped_total"], 0)
+            self.assertLessEqual(got + lost, due, f"reader {i}: {got} received + {lost} told dropped")
+            self.assertGreaterEqual(got + lost, due - kernel_drops, f"reader {i}: {got} received + {lost} told dropped")
+        if not SANITIZED:
+            self.assertEqual(kernel_drops, 0)
         self.assertIsNotNone(stalled_cut_after, "the stalled subscriber was not disconnected")
         self.assertGreaterEqual(stalled_cut_after, stall_limit - 0.5)
         self.assertEqual(m["monitord_event_subscribers_stalled_total"], 1)
         self.assertLess(max(latencies), 0.1)
-        self.assertLess(max(rss), rss_bound_mib * 1024)
+        if not SANITIZED:  # ASan's shadow memory and quarantine are hundreds of MiB of RSS
+            self.assertLess(max(rss), rss_bound_mib * 1024)
         # The stalled one's connection is closed: what it holds ends in EOF (or a reset).
-        stalled.settimeout(5)
+        stalled.settimeout(20 if SANITIZED else 5)
         try:
             while stalled.recv(1 << 16):
                 pass
@@ -198,11 +210,18 @@ class MonitordEventsTest(unittest.TestCase):
         open(target, "w").close()
         status, s, data = subscribe(f"format=ndjson&comm={comm}&kind=open", rcvbuf=4096)
         self.assertEqual(status, 200)
+        kernel_drops = metrics()["monitord_events_dropped_total"]
         worker = load(comm, target, 1000000, 0.05)  # as fast as it goes: 50,000 opens
         opened = int(worker.communicate()[0].split()[0])
-        s.settimeout(5)
+        # A sanitized monitord can fall behind the kernel's ring: those events are counted there
+        # (any process's, so this bounds the test's own), never reach the hub and are not told.
+        time.sleep(1)
+        kernel_drops = metrics()["monitord_events_dropped_total"] - kernel_drops
+        if not SANITIZED:
+            self.assertEqual(kernel_drops, 0)
+        s.settimeout(20 if SANITIZED else 5)
         received = told = 0
-        while received + told < opened:
+        while received + told < opened - kernel_drops:
             chunk = s.recv(1 << 18)
             self.assertTrue(chunk, "stream ended")
             data += chunk
@@ -218,8 +237,9 @@ class MonitordEventsTest(unittest.TestCase):
                     received += 1
         m = metrics()
         print(f"{opened} opens: {received} received, {told} told dropped; monitord counted "
-              f"{dropped(m, 'queue_full'):.0f}")
-        self.assertEqual(received + told, opened)
+              f"{dropped(m, 'queue_full'):.0f}; kernel-side drops {kernel_drops:.0f}")
+        self.assertGreaterEqual(received + told, opened - kernel_drops)
+        self.assertLessEqual(received + told, opened)
         self.assertGreater(told, 0)
         self.assertEqual(dropped(m, "queue_full"), told)
         s.close()
@@ -258,4 +278,5 @@ if __name__ == "__main__":
         sys.exit(77)
     MONITORD = sys.argv.pop(1)
     EVENT_READERS = sys.argv.pop(1)
+    SANITIZED = sanitized(MONITORD)
     unittest.main(verbosity=2)
