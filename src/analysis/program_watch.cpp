@@ -1,6 +1,7 @@
 #include <bpfco/analysis/program_watch.hpp>
 
-#include <boost/asio/compose.hpp>
+#include "streams/start_op.hpp"
+
 #include <boost/asio/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -92,10 +93,7 @@ void program_watch::cancel() {
 
 void program_watch::start_receive(const executor_type& ex, const std::shared_ptr<detail::program_watch_state>& state,
                                   asio::any_completion_handler<completion_signature> handler) {
-    if (auto ec = detail::start_error(state.get())) return detail::refuse(ex, std::move(handler), ec);
-    state->pending = true;
-    asio::async_compose<asio::any_completion_handler<completion_signature>, completion_signature>(
-        detail::receive_op{state}, handler, ex);
+    detail::start_op<completion_signature>(ex, state, std::move(handler), detail::receive_op{state});
 }
 
 }  // namespace bpfco

@@ -2,11 +2,11 @@
 #include <bpfco/unique_fd.hpp>
 
 #include "internal/hints.hpp"
+#include "streams/start_op.hpp"
 
 #include <bpf/bpf.h>
 #include <unistd.h>
 
-#include <boost/asio/compose.hpp>
 #include <boost/asio/post.hpp>
 
 #include <cerrno>
@@ -79,10 +79,7 @@ iterator_stream::iterator_stream(const executor_type& ex, const link& iter)
 void iterator_stream::start_read(const executor_type& ex, const std::shared_ptr<detail::iterator_state>& state,
                                  asio::any_completion_handler<completion_signature> handler,
                                  asio::mutable_buffer buffer) {
-    if (auto ec = detail::start_error(state.get())) return detail::refuse(ex, std::move(handler), ec);
-    state->pending = true;
-    asio::async_compose<asio::any_completion_handler<completion_signature>, completion_signature>(
-        detail::read_op{ex, state, buffer}, handler, ex);
+    detail::start_op<completion_signature>(ex, state, std::move(handler), detail::read_op{ex, state, buffer});
 }
 
 }  // namespace bpfco

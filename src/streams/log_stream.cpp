@@ -1,9 +1,10 @@
 #include <bpfco/streams/log_stream.hpp>
 
+#include "streams/start_op.hpp"
+
 // The layout BPF C writes; by path, so every build of the library finds it whatever its include path.
 #include "../bpf/include/bpfco/log_record.h"
 
-#include <boost/asio/compose.hpp>
 
 #include <cstring>
 #include <utility>
@@ -155,10 +156,7 @@ result<std::uint64_t> log_stream::dropped() const {
 
 void log_stream::start_receive(const executor_type& ex, const std::shared_ptr<detail::log_state>& state,
                                asio::any_completion_handler<completion_signature> handler) {
-    if (auto ec = detail::start_error(state.get())) return detail::refuse(ex, std::move(handler), ec);
-    state->pending = true;
-    asio::async_compose<asio::any_completion_handler<completion_signature>, completion_signature>(
-        detail::receive_op{state}, handler, ex);
+    detail::start_op<completion_signature>(ex, state, std::move(handler), detail::receive_op{state});
 }
 
 }  // namespace bpfco

@@ -3,12 +3,12 @@
 #include "internal/hints.hpp"
 #include "internal/libbpf_log.hpp"
 #include "internal/mounts.hpp"
+#include "streams/start_op.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/compose.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 
 #include <cstring>
@@ -96,10 +96,7 @@ trace_pipe::trace_pipe(const executor_type& ex, const std::string& path) : trace
 
 void trace_pipe::start_receive(const executor_type& ex, const std::shared_ptr<detail::trace_pipe_state>& state,
                                asio::any_completion_handler<completion_signature> handler) {
-    if (auto ec = detail::start_error(state.get())) return detail::refuse(ex, std::move(handler), ec);
-    state->pending = true;
-    asio::async_compose<asio::any_completion_handler<completion_signature>, completion_signature>(
-        detail::receive_op{state}, handler, ex);
+    detail::start_op<completion_signature>(ex, state, std::move(handler), detail::receive_op{state});
 }
 
 }  // namespace bpfco

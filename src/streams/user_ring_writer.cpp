@@ -1,12 +1,13 @@
 #include <bpfco/streams/user_ring_writer.hpp>
 
+#include "streams/start_op.hpp"
+
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <poll.h>
 #include <unistd.h>
 
-#include <boost/asio/compose.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -161,10 +162,7 @@ void user_ring_writer::discard(std::span<std::byte> record) noexcept {
 
 void user_ring_writer::start_reserve(const executor_type& ex, const std::shared_ptr<detail::user_ring_state>& state,
                                      asio::any_completion_handler<completion_signature> handler, std::uint32_t size) {
-    if (auto ec = detail::start_error(state.get())) return detail::refuse(ex, std::move(handler), ec);
-    state->pending = true;
-    asio::async_compose<asio::any_completion_handler<completion_signature>, completion_signature>(
-        detail::reserve_op{ex, state, size}, handler, ex);
+    detail::start_op<completion_signature>(ex, state, std::move(handler), detail::reserve_op{ex, state, size});
 }
 
 }  // namespace bpfco
