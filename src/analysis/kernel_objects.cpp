@@ -1,17 +1,24 @@
 #include <bpfco/analysis/kernel_objects.hpp>
 
 #include <bpfco/attach/link.hpp>
+#include <bpfco/loader/object.hpp>
 #include <bpfco/loader/program.hpp>
 #include <bpfco/maps/map.hpp>
 
 #include "internal/bpf_fd_kind.hpp"
 #include "internal/hints.hpp"
+#include "internal/libbpf_log.hpp"
+
+// The types header goes before the skeleton (bpf/gen-types.cpp).
+#include "prog_iter.bpf.types.hpp"
+#include "prog_iter.bpf.skel.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/capability.h>
 #include <net/if.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -19,6 +26,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -315,14 +323,63 @@ bool run_time_stats::enabled_on_host() {
     return false;
 }
 
-result<program_stats> program_sampler::sample() {
-    program_stats out;
-    out.time = std::chrono::steady_clock::now();
-    if (previous_time_) out.interval = out.time - *previous_time_;
-    const double seconds = std::chrono::duration<double>(out.interval).count();
+namespace {
 
-    std::unordered_map<std::uint32_t, last_seen> now;
-    now.reserve(previous_.size() + 16);
+// The iterator over programs, linked once; each snapshot is one pass of it.
+result<link> program_iterator() {
+    BPFCO_TRY(auto obj, object::open_skeleton("prog_iter", prog_iter_bpf__elf_bytes));
+    BPFCO_TRY(auto cpus, obj.global(prog_iter::globals::nr_cpus));
+    BPFCO_TRY(cpus.set(std::uint32_t(libbpf_num_possible_cpus())));
+    BPFCO_TRY(obj.load());
+    BPFCO_TRY(auto prog, obj.program("program_stats"));
+    return prog.attach_iter();  // the link holds the program; the object may go
+}
+
+}  // namespace
+
+program_sampler::program_sampler() {
+    auto iter = program_iterator();
+    if (iter) {
+        programs_ = std::move(iter).value();
+        detail::debug_log("program_sampler: reading programs through a BPF iterator");
+    } else {
+        detail::debug_log(fmt::format("program_sampler: reading programs by id: no BPF iterator: {}",
+                                      iter.error().message));
+    }
+}
+
+result<std::vector<program_sampler::last_seen>> program_sampler::read_iterator() const {
+    using record = prog_iter::prog_iter_record;
+    unique_fd fd(bpf_iter_create(programs_.fd()));
+    if (!fd) return failure(errno, fmt::format("program iterator: start a pass: {}", std::strerror(errno)));
+    // Large reads: the kernel fills each with as many records as fit.
+    std::vector<record> records(previous_.size() + 256);
+    std::size_t bytes = 0;
+    for (;;) {
+        if (bytes == records.size() * sizeof(record)) records.resize(records.size() * 2);
+        const ssize_t n = ::read(fd.get(), reinterpret_cast<char*>(records.data()) + bytes,
+                                 records.size() * sizeof(record) - bytes);
+        if (n == 0) break;
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return failure(errno, fmt::format("program iterator: read: {}", std::strerror(errno)));
+        }
+        bytes += std::size_t(n);
+    }
+    if (bytes % sizeof(record) != 0)
+        return failure(EIO, fmt::format("program iterator: read: {} bytes, not whole {}-byte records", bytes,
+                                        sizeof(record)));
+    std::vector<last_seen> out;
+    out.reserve(bytes / sizeof(record));
+    for (const record& r : std::span(records).first(bytes / sizeof(record)))
+        out.push_back({{r.id, program_type(r.type), std::string(r.name, ::strnlen(r.name, sizeof r.name)),
+                        r.run_count, std::chrono::nanoseconds(r.run_time_ns)},
+                       r.load_time});
+    return out;
+}
+
+result<std::vector<program_sampler::last_seen>> program_sampler::read_by_id() {
+    std::vector<last_seen> out;
     // The cheapest reading: one info call per program, no arrays asked for.
     std::uint32_t id = 0;
     while (bpf_prog_get_next_id(id, &id) == 0) {
@@ -334,8 +391,24 @@ result<program_stats> program_sampler::sample() {
             if (errno == ENOENT) continue;
             return failure(errno, fmt::format("program {}: program info: {}", id, std::strerror(errno)));
         }
-        last_seen seen{{raw.id, program_type(raw.type), raw.name, raw.run_cnt, std::chrono::nanoseconds(raw.run_time_ns)},
-                       raw.load_time};
+        out.push_back({{raw.id, program_type(raw.type), raw.name, raw.run_cnt, std::chrono::nanoseconds(raw.run_time_ns)},
+                       raw.load_time});
+    }
+    if (errno != ENOENT) return failure(id_error("programs", "list ids", errno));
+    return out;
+}
+
+result<program_stats> program_sampler::sample() {
+    program_stats out;
+    out.time = std::chrono::steady_clock::now();
+    if (previous_time_) out.interval = out.time - *previous_time_;
+    const double seconds = std::chrono::duration<double>(out.interval).count();
+
+    BPFCO_TRY(auto readings, programs_ ? read_iterator() : read_by_id());
+    std::unordered_map<std::uint32_t, last_seen> now;
+    now.reserve(readings.size());
+    for (auto& seen : readings) {  // by ascending id, as the kernel walks them
+        const std::uint32_t id = seen.totals.id;
         auto before = previous_.find(id);
         if (before == previous_.end() || before->second.load_time != seen.load_time) {
             out.appeared.push_back(seen.totals);
@@ -345,10 +418,10 @@ result<program_stats> program_sampler::sample() {
             r.id = id;
             r.type = seen.totals.type;
             r.name = seen.totals.name;
-            r.run_count = raw.run_cnt;
+            r.run_count = seen.totals.run_count;
             r.run_time = seen.totals.run_time;
-            r.runs = raw.run_cnt - b.run_count;  // same program (same load time): counts only grow
-            r.time = seen.totals.run_time - b.run_time;
+            r.runs = r.run_count - b.run_count;  // same program (same load time): counts only grow
+            r.time = r.run_time - b.run_time;
             if (seconds > 0) {
                 r.runs_per_second = double(r.runs) / seconds;
                 r.cpu_share = std::chrono::duration<double>(r.time).count() / seconds;
@@ -358,7 +431,6 @@ result<program_stats> program_sampler::sample() {
         }
         now.emplace(id, std::move(seen));
     }
-    if (errno != ENOENT) return failure(id_error("programs", "list ids", errno));
     for (auto& [old_id, seen] : previous_) {
         auto n = now.find(old_id);
         if (n == now.end() || n->second.load_time != seen.load_time) out.disappeared.push_back(std::move(seen.totals));

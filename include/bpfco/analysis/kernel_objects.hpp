@@ -7,6 +7,7 @@
 // process already holds (its own programs) needs no capability beyond the one that made it.
 #pragma once
 
+#include <bpfco/attach/link.hpp>
 #include <bpfco/error.hpp>
 #include <bpfco/kinds.hpp>
 #include <bpfco/unique_fd.hpp>
@@ -23,7 +24,6 @@ namespace bpfco {
 
 class program;
 class map;
-class link;
 
 /// What the kernel says about one program (BPF_OBJ_GET_INFO_BY_FD).
 struct kernel_program_info {
@@ -167,20 +167,35 @@ struct program_stats {
 };
 
 /// Snapshots of every program's run count and run time, each compared with the one before. A
-/// snapshot makes four bpf() calls per program on the host (next id, fd by id, info, close), as
-/// raw libbpf would: bench/introspect_bench measures it. Counts grow only while run-time statistics are on: hold a
-/// run_time_stats while sampling. A program id the kernel reuses after an unload is seen as the
-/// same program only if its load time is the same. Not synchronised: one thread samples.
+/// snapshot reads one BPF iterator over the host's programs (bpf/prog_iter.bpf.c: one record per
+/// program, a few read()s in all) where it can be loaded (kernel 5.19 or later, CAP_BPF and
+/// CAP_PERFMON); elsewhere it makes four bpf() calls per program (next id, fd by id, info, close),
+/// as raw libbpf would. bench/introspect_bench measures both. The iterator is a program on the
+/// host too, so it appears in the snapshots it takes. Counts grow only while run-time statistics
+/// are on: hold a run_time_stats while sampling. A program id the kernel reuses after an unload is
+/// seen as the same program only if its load time is the same. Not synchronised: one thread samples.
 class program_sampler {
 public:
-    /// Takes a snapshot and compares it with the previous one. EPERM names CAP_SYS_ADMIN.
+    /// Loads the iterator, or settles for bpf() calls when it cannot be loaded (the reason is in the
+    /// BPFCO_DEBUG log). Never fails.
+    program_sampler();
+
+    /// Takes a snapshot and compares it with the previous one. By id, EPERM names CAP_SYS_ADMIN;
+    /// through the iterator, a failed read names it.
     result<program_stats> sample();
+
+    /// Whether snapshots are read through the iterator rather than by id.
+    bool uses_iterator() const noexcept { return bool(programs_); }
 
 private:
     struct last_seen {
         program_presence totals;
         std::uint64_t load_time = 0;  // ns since boot: tells a reused id from the same program
     };
+    result<std::vector<last_seen>> read_iterator() const;
+    static result<std::vector<last_seen>> read_by_id();
+
+    link programs_;  // the iterator over programs; empty when reading by id
     std::unordered_map<std::uint32_t, last_seen> previous_;
     std::optional<std::chrono::steady_clock::time_point> previous_time_;
 };
