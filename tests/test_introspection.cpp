@@ -222,6 +222,47 @@ TEST_CASE("the sampler reports rates, and programs appearing and disappearing") 
     CHECK(gone);
 }
 
+TEST_CASE("the sampler's iterator reads what the kernel's info calls report") {
+    BPFCO_REQUIRE_ROOT();
+    auto stats = run_time_stats::enable().value();
+    program_sampler sampler;
+    // The probe loads an iter/bpf_prog program; the sampler's needs bpf_map_lookup_percpu_elem
+    // (5.19) besides, which every kernel with BTF this project tests has.
+    const auto refusal = features::iterator_refusal("bpf_prog");
+    MESSAGE("iter/bpf_prog: " << (refusal.empty() ? "loads" : refusal));
+    if (refusal.empty()) CHECK(sampler.uses_iterator());
+    if (!sampler.uses_iterator()) {
+        testing::skip("the sampler reads programs by id here: " + refusal);
+        return;
+    }
+    auto obj = load_introspect_test();
+    run(obj, "introspect_xdp", 700);
+    run(obj, "introspect_sock", 1300);
+    auto snapshot = sampler.sample().value();
+    CHECK(std::is_sorted(snapshot.appeared.begin(), snapshot.appeared.end(),
+                         [](const auto& a, const auto& b) { return a.id < b.id; }));
+    // The same figures as BPF_OBJ_GET_INFO_BY_FD, which the by-id path reads: nothing runs them
+    // between the two readings.
+    for (const auto& e : expected) {
+        const auto info = program_info_of(obj.program(e.name).value()).value();
+        auto it = std::find_if(snapshot.appeared.begin(), snapshot.appeared.end(),
+                               [&](const auto& p) { return p.id == info.id; });
+        REQUIRE_MESSAGE(it != snapshot.appeared.end(), e.name);
+        CHECK(it->name == info.name);
+        CHECK(it->type == info.type);
+        CHECK(it->run_count == info.run_count);
+        CHECK(it->run_time == info.run_time);
+    }
+    run(obj, "introspect_xdp", 300);
+    const auto again = sampler.sample().value();
+    const auto xdp = id_of(obj, "introspect_xdp");
+    auto it = std::find_if(again.programs.begin(), again.programs.end(), [&](const auto& p) { return p.id == xdp; });
+    REQUIRE(it != again.programs.end());
+    CHECK(it->runs == 300);
+    CHECK(it->run_count == 1000);
+    CHECK(it->run_time == program_info_of(obj.program("introspect_xdp").value()).value().run_time);
+}
+
 TEST_CASE("program_watch delivers the sampler's snapshots on its schedule") {
     BPFCO_REQUIRE_ROOT();
     auto stats = run_time_stats::enable().value();
