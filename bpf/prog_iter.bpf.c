@@ -35,7 +35,7 @@ static __always_inline __u64 address_of(const void *p)
 }
 
 SEC("iter/bpf_prog")
-int program_stats(struct bpf_iter__bpf_prog *ctx)
+int bpfco_sampler(struct bpf_iter__bpf_prog *ctx)
 {
     struct bpf_prog *prog = ctx->prog;
     if (!prog)

@@ -331,7 +331,7 @@ result<link> program_iterator() {
     BPFCO_TRY(auto cpus, obj.global(prog_iter::globals::nr_cpus));
     BPFCO_TRY(cpus.set(std::uint32_t(libbpf_num_possible_cpus())));
     BPFCO_TRY(obj.load());
-    BPFCO_TRY(auto prog, obj.program("program_stats"));
+    BPFCO_TRY(auto prog, obj.program("bpfco_sampler"));
     return prog.attach_iter();  // the link holds the program; the object may go
 }
 

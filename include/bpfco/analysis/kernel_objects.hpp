@@ -171,7 +171,7 @@ struct program_stats {
 /// program, a few read()s in all) where it can be loaded (kernel 5.19 or later, CAP_BPF and
 /// CAP_PERFMON); elsewhere it makes four bpf() calls per program (next id, fd by id, info, close),
 /// as raw libbpf would. bench/introspect_bench measures both. The iterator is a program on the
-/// host too, so it appears in the snapshots it takes. Counts grow only while run-time statistics
+/// host too (a tracing program named bpfco_sampler), so it appears in the snapshots it takes. Counts grow only while run-time statistics
 /// are on: hold a run_time_stats while sampling. A program id the kernel reuses after an unload is
 /// seen as the same program only if its load time is the same. Not synchronised: one thread samples.
 class program_sampler {
