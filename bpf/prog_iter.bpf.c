@@ -26,7 +26,8 @@ struct {
     __type(value, __u64);
 } cpu_offsets SEC(".maps");
 
-// A pointer's value as a number, which the verifier allows only as a read of its stack slot.
+// A pointer's value as a number: the verifier turns no pointer into a scalar, but lets a process
+// with CAP_PERFMON read the pointer's stack slot.
 static __always_inline __u64 address_of(const void *p)
 {
     __u64 a = 0;

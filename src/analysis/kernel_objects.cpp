@@ -327,9 +327,12 @@ namespace {
 
 // The iterator over programs, linked once; each snapshot is one pass of it.
 result<link> program_iterator() {
+    const int possible = libbpf_num_possible_cpus();
+    if (possible < 0)
+        return failure(-possible, fmt::format("possible CPUs: {}", detail::errno_text(-possible)));
     BPFCO_TRY(auto obj, object::open_skeleton("prog_iter", prog_iter_bpf__elf_bytes));
     BPFCO_TRY(auto cpus, obj.global(prog_iter::globals::nr_cpus));
-    BPFCO_TRY(cpus.set(std::uint32_t(libbpf_num_possible_cpus())));
+    BPFCO_TRY(cpus.set(std::uint32_t(possible)));
     BPFCO_TRY(obj.load());
     BPFCO_TRY(auto prog, obj.program("bpfco_sampler"));
     return prog.attach_iter();  // the link holds the program; the object may go
