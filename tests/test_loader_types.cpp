@@ -217,6 +217,43 @@ TEST_CASE("as<T>() on a stream made by its constructor refuses a twin that drift
     }
 }
 
+namespace drift {
+struct gt_event {  // named like the BPF struct, dport widened into the tail padding
+    std::uint64_t ts;
+    std::int32_t ret;
+    float ratio;
+    std::uint32_t pid;
+    std::uint32_t dport;
+};
+}  // namespace drift
+
+TEST_CASE("without BPFCO_MAP_RECORD, as<T>() checks a T named like a BPFCO_RECORD_TYPE struct, others by size") {
+    BPFCO_REQUIRE_ROOT();
+    auto obj = open_gentypes();
+    obj.global(gt::globals::targ_pid).value().set(static_cast<std::uint32_t>(::getpid())).value();
+    obj.load().value();
+    auto link = obj.program("gentypes_getppid").value().attach().value();
+    asio::io_context io;
+    auto read = [&]<class T>(std::type_identity<T>) {
+        bpfco::ring_buffer ring(io.get_executor(), obj.map("plain_events").value());
+        for (int i = 0; i < 2; ++i) ::syscall(SYS_getppid);
+        return read_as<T>(ring);
+    };
+    const auto drifted = read(std::type_identity<drift::gt_event>{});
+    CHECK(drifted.read == 0);
+    CHECK(drifted.mismatches == 2);
+    CHECK(drifted.next.find("records of map 'plain_events' (declared by BPFCO_RECORD_TYPE): struct 'gt_event' and "
+                            "C++ 'gt_event' do not match: member 4 'dport' differs") != std::string::npos);
+    const auto good = read(std::type_identity<gt::gt_event>{});
+    CHECK(good.read == 2);
+    CHECK(good.dport == 443);
+    CHECK(good.next == "accepted");
+    // No struct of that name is declared: the size alone is checked.
+    const auto other = read(std::type_identity<widened>{});
+    CHECK(other.read == 2);
+    CHECK(other.next == "accepted");
+}
+
 TEST_CASE("an async_receive after a refused as<T>() fails") {
     BPFCO_REQUIRE_ROOT();
     auto obj = open_gentypes();
