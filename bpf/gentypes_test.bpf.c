@@ -52,6 +52,14 @@ struct {
 } perf_events SEC(".maps");
 BPFCO_MAP_RECORD(perf_events, gt_event);
 
+/* A ring with no BPFCO_MAP_RECORD: its readers' as<T>() check a T named gt_event against the
+ * struct BPFCO_RECORD_TYPE keeps, and any other T by size only. */
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 4096);
+} plain_events SEC(".maps");
+BPFCO_RECORD_TYPE(gt_event);
+
 SEC("tracepoint/syscalls/sys_enter_getppid")
 int gentypes_getppid(void *ctx)
 {
@@ -68,6 +76,9 @@ int gentypes_getppid(void *ctx)
     e->dport = 443;
     last = *e;
     bpf_ringbuf_submit(e, 0);
+    /* The same record on the perf buffer (dropped by the kernel while no stream is open). */
+    bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, &last, sizeof(last));
+    bpf_ringbuf_output(&plain_events, &last, sizeof(last), 0);
     return 0;
 }
 

@@ -195,4 +195,45 @@ result<void> check_map_layouts(int map_fd, std::string_view map_name, const cpp_
     return boost::outcome_v2::success();
 }
 
+result<std::uint32_t> map_record_struct(const btf* b, std::string_view object_label, std::string_view map_name) {
+    // BPFCO_MAP_RECORD(map, type) declares `struct type *bpfco_map_record__map`.
+    const std::string marker = "bpfco_map_record__" + std::string(map_name);
+    const int var = btf__find_by_name_kind(b, marker.c_str(), BTF_KIND_VAR);
+    if (var <= 0) return 0u;
+    const int ptr = btf__resolve_type(b, btf__type_by_id(b, static_cast<std::uint32_t>(var))->type);
+    const btf_type* p = ptr > 0 ? btf__type_by_id(b, static_cast<std::uint32_t>(ptr)) : nullptr;
+    if (!p || !btf_is_ptr(p))
+        return failure(EINVAL, fmt::format("{}: map '{}': {} is not a BPFCO_MAP_RECORD declaration", object_label,
+                                           map_name, marker));
+    return static_cast<std::uint32_t>(p->type);
+}
+
+result<std::shared_ptr<const record_declaration>> record_declaration::of(const btf* b, std::string_view object_label,
+                                                                        std::string_view map_name) {
+    BPFCO_TRY(const std::uint32_t map_struct, map_record_struct(b, object_label, map_name));
+    bool record_types = false;
+    for (std::uint32_t i = 1; i < btf__type_cnt(b) && !map_struct && !record_types; ++i) {
+        const btf_type* t = btf__type_by_id(b, i);
+        record_types = btf_is_var(t) && std::string_view(btf__name_by_offset(b, t->name_off)).starts_with("bpfco_record_");
+    }
+    if (!map_struct && !record_types) return std::shared_ptr<const record_declaration>();
+    std::uint32_t size = 0;
+    const void* raw = btf__raw_data(b, &size);
+    std::shared_ptr<const btf> copy(raw ? btf__new(raw, size) : nullptr, btf__free);
+    if (!copy)
+        return failure(errno ? errno : ENOMEM, fmt::format("{}: map '{}': copying the object's BTF for its record "
+                                                           "type: {}", object_label, map_name, std::strerror(errno)));
+    return std::make_shared<const record_declaration>(std::move(copy),
+                                                      fmt::format("{}: records of map '{}'", object_label, map_name),
+                                                      map_struct);
+}
+
+result<void> record_declaration::check(const cpp_layout& layout) const {
+    if (map_struct_) return check_layout(btf_.get(), map_struct_, layout, what_ + " (declared by BPFCO_MAP_RECORD)");
+    const std::string marker = "bpfco_record_" + std::string(layout.type_name);
+    if (btf__find_by_name_kind(btf_.get(), marker.c_str(), BTF_KIND_VAR) <= 0) return boost::outcome_v2::success();
+    BPFCO_TRY(const std::uint32_t id, find_struct(btf_.get(), layout.type_name, what_));
+    return check_layout(btf_.get(), id, layout, what_ + " (declared by BPFCO_RECORD_TYPE)");
+}
+
 }  // namespace bpfco::detail

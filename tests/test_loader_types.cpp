@@ -136,6 +136,146 @@ TEST_CASE("a twin that drifted without changing size is refused at set-up by eve
     for (const auto& e : stream_errors<gt::gt_event>(obj, io)) CHECK(e == "accepted");
 }
 
+namespace {
+// A stream made by its own constructor from the object's map, read with as<T>(): the records
+// of the two getppid calls made since it opened, the count, and what the next receive says
+// ("accepted" when it works).
+struct read_outcome {
+    std::size_t records = 0, read = 0;
+    std::uint64_t mismatches = 0;
+    std::string next;
+    std::uint16_t dport = 0;
+};
+
+template <class T, class Stream>
+read_outcome read_as(Stream& stream) {
+    read_outcome out;
+    {
+        auto batch = stream.try_receive().value();
+        for (const auto& rec : batch) {
+            if constexpr (std::is_same_v<Stream, bpfco::perf_buffer>) {
+                if (rec.is_lost()) continue;
+            }
+            ++out.records;
+            if (auto e = rec.template as<T>()) {
+                ++out.read;
+                if constexpr (std::is_same_v<T, gt::gt_event>) out.dport = e->dport;
+            }
+        }
+    }
+    out.mismatches = stream.type_mismatches();
+    auto next = stream.try_receive();
+    out.next = next ? std::string("accepted") : next.error().message;
+    return out;
+}
+
+template <class T>
+std::vector<read_outcome> read_by_constructors(const object& obj, asio::io_context& io) {
+    bpfco::ring_buffer ring(io.get_executor(), obj.map("events").value());
+    bpfco::perf_buffer perf(io.get_executor(), obj.map("perf_events").value());
+    for (int i = 0; i < 2; ++i) ::syscall(SYS_getppid);
+    return {read_as<T>(ring), read_as<T>(perf)};
+}
+}  // namespace
+
+TEST_CASE("as<T>() on a stream made by its constructor refuses a twin that drifted without changing size") {
+    BPFCO_REQUIRE_ROOT();
+    testing::fd_leak_check fds;
+    auto obj = open_gentypes();
+    obj.global(gt::globals::targ_pid).value().set(static_cast<std::uint32_t>(::getpid())).value();
+    obj.load().value();
+    auto link = obj.program("gentypes_getppid").value().attach().value();
+    asio::io_context io;
+    auto refused = [](const read_outcome& r, std::string_view stream, std::string_view type, std::string_view diff) {
+        CHECK(r.records == 2);
+        CHECK(r.read == 0);
+        CHECK(r.mismatches == 2);
+        INFO(r.next);
+        CHECK(r.next.starts_with(std::string(stream) + ": records read as '" + std::string(type) + "' are refused"));
+        CHECK(r.next.find("(declared by BPFCO_MAP_RECORD): struct 'gt_event' and C++ '" + std::string(type) +
+                          "' do not match: " + std::string(diff)) != std::string::npos);
+    };
+    for (auto [stream, r] : {std::pair{"ring buffer 'events'", 0}, {"perf buffer 'perf_events'", 1}}) {
+        CAPTURE(stream);
+        refused(read_by_constructors<widened>(obj, io)[r], stream, "widened",
+                "member 4 'dport' differs (BPF: at 20, 2 bytes, unsigned integer; C++: at 20, 4 bytes, unsigned "
+                "integer)");
+        refused(read_by_constructors<swapped>(obj, io)[r], stream, "swapped",
+                "member 1 'ret' differs (BPF: at 8, 4 bytes, signed integer; C++: at 8, 4 bytes, floating-point)");
+        refused(read_by_constructors<unsigned_ret>(obj, io)[r], stream, "unsigned_ret",
+                "member 1 'ret' differs (BPF: at 8, 4 bytes, signed integer; C++: at 8, 4 bytes, unsigned integer)");
+        // The declared type reads fine; a type the check cannot look into keeps the size check.
+        const auto good = read_by_constructors<gt::gt_event>(obj, io)[r];
+        CHECK(good.records == 2);
+        CHECK(good.read == 2);
+        CHECK(good.dport == 443);
+        CHECK(good.mismatches == 0);
+        CHECK(good.next == "accepted");
+        const auto bytes = read_by_constructors<std::array<std::byte, sizeof(gt::gt_event)>>(obj, io)[r];
+        CHECK(bytes.read == 2);
+        CHECK(bytes.next == "accepted");
+    }
+}
+
+namespace drift {
+struct gt_event {  // named like the BPF struct, dport widened into the tail padding
+    std::uint64_t ts;
+    std::int32_t ret;
+    float ratio;
+    std::uint32_t pid;
+    std::uint32_t dport;
+};
+}  // namespace drift
+
+TEST_CASE("without BPFCO_MAP_RECORD, as<T>() checks a T named like a BPFCO_RECORD_TYPE struct, others by size") {
+    BPFCO_REQUIRE_ROOT();
+    auto obj = open_gentypes();
+    obj.global(gt::globals::targ_pid).value().set(static_cast<std::uint32_t>(::getpid())).value();
+    obj.load().value();
+    auto link = obj.program("gentypes_getppid").value().attach().value();
+    asio::io_context io;
+    auto read = [&]<class T>(std::type_identity<T>) {
+        bpfco::ring_buffer ring(io.get_executor(), obj.map("plain_events").value());
+        for (int i = 0; i < 2; ++i) ::syscall(SYS_getppid);
+        return read_as<T>(ring);
+    };
+    const auto drifted = read(std::type_identity<drift::gt_event>{});
+    CHECK(drifted.read == 0);
+    CHECK(drifted.mismatches == 2);
+    CHECK(drifted.next.find("records of map 'plain_events' (declared by BPFCO_RECORD_TYPE): struct 'gt_event' and "
+                            "C++ 'gt_event' do not match: member 4 'dport' differs") != std::string::npos);
+    const auto good = read(std::type_identity<gt::gt_event>{});
+    CHECK(good.read == 2);
+    CHECK(good.dport == 443);
+    CHECK(good.next == "accepted");
+    // No struct of that name is declared: the size alone is checked.
+    const auto other = read(std::type_identity<widened>{});
+    CHECK(other.read == 2);
+    CHECK(other.next == "accepted");
+}
+
+TEST_CASE("an async_receive after a refused as<T>() fails") {
+    BPFCO_REQUIRE_ROOT();
+    auto obj = open_gentypes();
+    obj.global(gt::globals::targ_pid).value().set(static_cast<std::uint32_t>(::getpid())).value();
+    obj.load().value();
+    auto link = obj.program("gentypes_getppid").value().attach().value();
+    asio::io_context io;
+    bpfco::ring_buffer ring(io, obj.map("events").value());
+    ::syscall(SYS_getppid);
+    boost::system::error_code first, second;
+    ring.async_receive([&](boost::system::error_code ec, ring_batch b) {
+        first = ec;
+        for (const auto& rec : b) CHECK(rec.as<widened>() == nullptr);
+        // No new record: the refusal alone completes this one.
+        ring.async_receive([&](boost::system::error_code ec2, ring_batch) { second = ec2; });
+    });
+    io.run();
+    CHECK(!first);
+    CHECK(second == boost::system::errc::bad_message);
+    CHECK(ring.type_mismatches() == 1);
+}
+
 TEST_CASE("global<T>(name) checks kind and signedness, not only size, and every message names the object") {
     BPFCO_REQUIRE_ROOT();
     testing::fd_leak_check fds;

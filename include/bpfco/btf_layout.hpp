@@ -12,6 +12,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -191,6 +193,34 @@ result<std::uint32_t> find_struct(const btf* b, std::string_view name, std::stri
 /// BPFCO_DEBUG log says so (the same struct is still checked by object::check_layout(), which
 /// reads the object's own BTF).
 result<void> check_map_layouts(int map_fd, std::string_view map_name, const cpp_layout* key, const cpp_layout* value);
+
+/// The struct BPFCO_MAP_RECORD declares for the records of map `map_name` (its BTF id), 0 when
+/// the object declares none; `object_label` names the object when the marker is not one.
+result<std::uint32_t> map_record_struct(const btf* b, std::string_view object_label, std::string_view map_name);
+
+/// What an object declares about the records of one of its ring or perf buffer maps
+/// (BPFCO_MAP_RECORD for the map, BPFCO_RECORD_TYPE structs), with its own copy of the object's
+/// BTF: the map handle object::map() makes carries it, and streams outlive the object. The
+/// streams' as<T>() check T against it once per T. Immutable: safe from any thread.
+class record_declaration {
+public:
+    /// Null when `b` declares nothing about the records of `map_name`.
+    static result<std::shared_ptr<const record_declaration>> of(const btf* b, std::string_view object_label,
+                                                                 std::string_view map_name);
+    /// `layout` against the declared record type: the struct BPFCO_MAP_RECORD declares for the
+    /// map, else the BPFCO_RECORD_TYPE struct of layout's name; success when neither exists
+    /// (the stream then checks sizes only). The error names the struct, the first member that
+    /// differs and both layouts, as object::ring_buffer<T>()'s does.
+    result<void> check(const cpp_layout& layout) const;
+
+    record_declaration(std::shared_ptr<const btf> b, std::string what, std::uint32_t map_struct)
+        : btf_(std::move(b)), what_(std::move(what)), map_struct_(map_struct) {}
+
+private:
+    std::shared_ptr<const btf> btf_;
+    std::string what_;  // "object 'x': records of map 'events'"
+    std::uint32_t map_struct_;
+};
 
 /// T's layout when the check can look into it, else nothing.
 template <class T>

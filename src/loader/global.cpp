@@ -135,17 +135,10 @@ result<void> check_records(bpf_object* obj, const std::string& obj_label, std::s
     result<void> err = boost::outcome_v2::success();
     const btf* b = object_btf(obj, obj_label, err);
     if (!b) return err;
-    // BPFCO_MAP_RECORD(map, type) declares `struct type *bpfco_map_record__map`.
-    const std::string marker = "bpfco_map_record__" + std::string(map_name);
-    const int var = btf__find_by_name_kind(b, marker.c_str(), BTF_KIND_VAR);
-    if (var <= 0)
+    BPFCO_TRY(const std::uint32_t declared, map_record_struct(b, obj_label, map_name));
+    if (!declared)
         return check_struct(obj, obj_label, struct_name, layout, fmt::format("records of map '{}'", map_name));
-    const int ptr = btf__resolve_type(b, btf__type_by_id(b, static_cast<std::uint32_t>(var))->type);
-    const btf_type* p = ptr > 0 ? btf__type_by_id(b, static_cast<std::uint32_t>(ptr)) : nullptr;
-    if (!p || !btf_is_ptr(p))
-        return failure(EINVAL, fmt::format("{}: map '{}': {} is not a BPFCO_MAP_RECORD declaration",
-                                           obj_label, map_name, marker));
-    return check_layout(b, p->type, layout,
+    return check_layout(b, declared, layout,
                         fmt::format("{}: records of map '{}' (declared by BPFCO_MAP_RECORD)", obj_label,
                                     map_name));
 }

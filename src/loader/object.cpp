@@ -298,7 +298,12 @@ result<bpfco::map> object::map(std::string_view name) const {
         const int e = errno;
         return failure(e, fmt::format("{}: map '{}': dup: {}", label_, name, detail::errno_text(e)));
     }
-    return bpfco::map::from_fd(unique_fd(fd));
+    BPFCO_TRY(auto handle, bpfco::map::from_fd(unique_fd(fd)));
+    const auto type = handle.info().type;
+    if (const btf* b = bpf_object__btf(obj_); b && (type == map_type::ringbuf || type == map_type::perf_event_array)) {
+        BPFCO_TRY(handle.records_, detail::record_declaration::of(b, label_, name));
+    }
+    return handle;
 }
 
 result<void> object::set_pin_path(std::string_view map_name, const std::string& path) {

@@ -65,7 +65,9 @@ result<map> map::create(map_type type, std::string_view name, std::uint32_t key_
 result<map> map::duplicate() const {
     int fd = ::fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0);
     if (fd < 0) return failure(make_error(errno, "dup"));
-    return map(unique_fd(fd), info_);
+    map copy(unique_fd(fd), info_);
+    copy.records_ = records_;
+    return copy;
 }
 
 result<void> map::pin(const std::string& path) const {

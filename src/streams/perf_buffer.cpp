@@ -31,7 +31,7 @@ public:
     static constexpr std::string_view what = "perf buffer";
 
     perf_state(const asio::any_io_executor& ex, map m, const perf_buffer_options& o)
-        : async_stream(ex, o.poll_interval), map_(std::move(m)), mismatches_("perf buffer '" + map_.name() + "'"),
+        : async_stream(ex, o.poll_interval), map_(std::move(m)), mismatches_("perf buffer '" + map_.name() + "'", map_.record_declaration()),
           options_(o) {}
 
     ~perf_state() {
@@ -77,6 +77,8 @@ public:
             open_->resolve_all();
             open_ = nullptr;
         }
+        if (mismatches_.refused()) [[unlikely]]
+            return failure(EBADMSG, mismatches_.refusal());
         std::vector<perf_range> ranges = std::move(spare_);
         ranges.clear();
         const std::size_t budget = options_.per_cpu_budget != 0 ? options_.per_cpu_budget : SIZE_MAX;
@@ -132,6 +134,7 @@ public:
 
     bool may_have_records() const noexcept {
         if (open_) return true;  // the previous batch's ends are not fixed yet
+        if (mismatches_.refused()) return true;  // take() fails with the refusal
         for (auto& r : rings_)
             if (std::atomic_ref<__u64>(r.meta->data_head).load(std::memory_order_acquire) != r.read_tail) return true;
         return false;

@@ -25,7 +25,7 @@ public:
     static constexpr std::string_view what = "ring buffer";
 
     ring_state(const asio::any_io_executor& ex, map m, ring_buffer_options o)
-        : async_stream(ex, o.poll_interval), map_(std::move(m)), mismatches_("ring buffer '" + map_.name() + "'"),
+        : async_stream(ex, o.poll_interval), map_(std::move(m)), mismatches_("ring buffer '" + map_.name() + "'", map_.record_declaration()),
           max_records_(o.max_records), max_bytes_(o.max_bytes) {}
 
     ~ring_state() {
@@ -78,6 +78,8 @@ public:
     result<ring_batch> take() {
         // The previous batch's end must be fixed first: this one starts there.
         if (open_) open_->resolve();
+        if (mismatches_.refused()) [[unlikely]]
+            return failure(EBADMSG, mismatches_.refusal());
         // acquire: pairs with smp_store_release(&rb->producer_pos) in bpf_ringbuf_reserve(), so
         // every header below producer_pos is at least reserved (BUSY) when we load it.
         const std::uint64_t prod = producer_pos().load(std::memory_order_acquire);
@@ -107,6 +109,7 @@ public:
 
     bool may_have_records() const noexcept {
         if (open_) return true;  // the previous batch's end is not fixed yet
+        if (mismatches_.refused()) return true;  // take() fails with the refusal
         return producer_pos().load(std::memory_order_acquire) != read_pos_;
     }
 

@@ -7,11 +7,16 @@
 #include <bpfco/unique_fd.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 
 namespace bpfco {
+
+namespace detail {
+class record_declaration;
+}
 
 /// What the kernel says about a map (BPF_OBJ_GET_INFO_BY_FD).
 struct map_info {
@@ -61,6 +66,10 @@ public:
     const map_info& info() const noexcept { return info_; }
     /// The kernel's name for the map, as used in every error about it.
     const std::string& name() const noexcept { return info_.name; }
+    /// What the object that made this handle declares about the map's records (BPFCO_MAP_RECORD,
+    /// BPFCO_RECORD_TYPE), which ring and perf streams check as<T>() against; null for a map
+    /// not made by object::map(), or when the object declares nothing.
+    const std::shared_ptr<const detail::record_declaration>& record_declaration() const noexcept { return records_; }
     /// True when the handle holds a map.
     explicit operator bool() const noexcept { return bool(fd_); }
 
@@ -103,9 +112,11 @@ public:
     error make_error(int errnum, std::string_view what) const;
 
 private:
+    friend class object;  // attaches the record declaration
     map(unique_fd fd, map_info info) : fd_(std::move(fd)), info_(std::move(info)) {}
     unique_fd fd_;
     map_info info_;
+    std::shared_ptr<const detail::record_declaration> records_;
 };
 
 }  // namespace bpfco

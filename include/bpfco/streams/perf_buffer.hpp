@@ -80,7 +80,7 @@ class perf_record {
 public:
     /// A report that the kernel dropped `lost` records of `cpu`'s ring.
     static perf_record lost_report(std::uint32_t cpu, std::uint64_t lost) noexcept {
-        perf_record r(cpu, {});
+        perf_record r(cpu, {}, nullptr);
         r.lost_ = lost;
         r.is_lost_ = true;
         return r;
@@ -95,18 +95,19 @@ public:
     /// A sample's raw bytes; perf pads them, so there may be up to 7 bytes after the data written.
     std::span<const std::byte> data() const noexcept { return data_; }
 
-    /// A copy of the sample as T, or nullopt when this is a lost report or the size does not fit
-    /// (between sizeof(T) and sizeof(T) + 7 bytes: the padding); a sample that does not fit is
-    /// counted in the stream's type_mismatches(). A copy, not a view: perf raw data starts 4
-    /// bytes past an 8-byte boundary, so viewing it in place as T could misalign.
+    /// A copy of the sample as T, or nullopt when this is a lost report, the size does not fit
+    /// (between sizeof(T) and sizeof(T) + 7 bytes: the padding) or T is refused: T is checked
+    /// against the record type the map's object declares as ring_record::as() does. A sample
+    /// that does not fit or is refused is counted in the stream's type_mismatches(). A copy, not
+    /// a view: perf raw data starts 4 bytes past an 8-byte boundary, so viewing it in place as T
+    /// could misalign.
     template <class T>
     std::optional<T> as() const noexcept {
         static_assert(std::is_trivially_copyable_v<T>, "perf samples hold plain data");
         if (is_lost_) return std::nullopt;
-        if (data_.size() < sizeof(T) || data_.size() >= sizeof(T) + 8) [[unlikely]] {
-            if (mismatches_) mismatches_->note(data_.size(), sizeof(T));
+        const bool fits = data_.size() >= sizeof(T) && data_.size() < sizeof(T) + 8;
+        if (!(fits && mismatches_->admitted<T>()) && !mismatches_->admit<T>(fits, data_.size())) [[unlikely]]
             return std::nullopt;
-        }
         T v;
         std::memcpy(&v, data_.data(), sizeof(T));
         return v;
@@ -115,10 +116,10 @@ public:
 private:
     friend class perf_batch;
     friend struct detail::record_access;
-    // A sample of `cpu`'s ring. `mismatches`: where as<T>() counts a sample that does not fit T
-    // (the stream's count).
+    // A sample of `cpu`'s ring. `mismatches`: the stream's check of T and count of samples that
+    // are not a T.
     perf_record(std::uint32_t cpu, std::span<const std::byte> data,
-                const detail::type_mismatch_counter* mismatches = nullptr) noexcept
+                const detail::type_mismatch_counter* mismatches) noexcept
         : cpu_(cpu), data_(data), mismatches_(mismatches) {}
 
     std::uint32_t cpu_;

@@ -62,25 +62,29 @@ public:
     /// The record's length in bytes.
     std::size_t size() const noexcept { return data_.size(); }
 
-    /// The record as a T in place, or nullptr when the record is not exactly sizeof(T) bytes;
-    /// such a record is counted in the stream's type_mismatches(). Ring records are 8-byte
-    /// aligned, so any T aligned to at most 8 can be viewed.
+    /// The record as a T in place, or nullptr when the record is not exactly sizeof(T) bytes or
+    /// T is refused: when the map's object declares the records' type (BPFCO_MAP_RECORD, or
+    /// BPFCO_RECORD_TYPE for a struct of T's name) and T has a layout the check can look into
+    /// (generated types, mirror structs), T is compared with it member by member once; a T that
+    /// differs is refused for every record, and the stream's receives fail from then on with a
+    /// message naming the member. Each record refused is counted in the stream's
+    /// type_mismatches(). Ring records are 8-byte aligned, so any T aligned to at most 8 can be
+    /// viewed. Thread-safe: a batch may be walked on any thread.
     template <class T>
     const T* as() const noexcept {
         static_assert(std::is_trivially_copyable_v<T> && alignof(T) <= 8,
                       "ring records hold plain data aligned to at most 8 bytes");
-        if (data_.size() == sizeof(T)) [[likely]]
+        const bool fits = data_.size() == sizeof(T);
+        if ((fits && mismatches_->admitted<T>()) || mismatches_->admit<T>(fits, data_.size())) [[likely]]
             return reinterpret_cast<const T*>(data_.data());
-        if (mismatches_) mismatches_->note(data_.size(), sizeof(T));
         return nullptr;
     }
 
 private:
     friend class ring_batch;
     friend struct detail::record_access;
-    // `mismatches`: where as<T>() counts a record that is not sizeof(T) (the stream's count).
-    explicit ring_record(std::span<const std::byte> data,
-                         const detail::type_mismatch_counter* mismatches = nullptr) noexcept
+    // `mismatches`: the stream's check of T and count of records that are not a T.
+    explicit ring_record(std::span<const std::byte> data, const detail::type_mismatch_counter* mismatches) noexcept
         : data_(data), mismatches_(mismatches) {}
     std::span<const std::byte> data_;
     const detail::type_mismatch_counter* mismatches_ = nullptr;
