@@ -274,6 +274,10 @@ TEST_CASE("an async_receive after a refused as<T>() fails") {
     CHECK(!first);
     CHECK(second == boost::system::errc::bad_message);
     CHECK(ring.type_mismatches() == 1);
+    // The async path's code only; the stream keeps the message.
+    const std::string why = ring.record_type_refusal();
+    CHECK(why.find("ring buffer 'events'") != std::string::npos);
+    CHECK(why.find("'dport'") != std::string::npos);
 }
 
 TEST_CASE("global<T>(name) checks kind and signedness, not only size, and every message names the object") {

@@ -9,6 +9,11 @@
 #include <utility>
 #include <vector>
 
+namespace {
+// What a stream without a declared record type keeps: as<T>() checks sizes only.
+const bpfco::detail::type_mismatch_counter sizes_only("test ring", nullptr);
+}  // namespace
+
 using namespace bpfco::ring_records;
 
 namespace {
@@ -204,7 +209,7 @@ bpfco::ring_batch lazy_batch(fake_ring& r, std::uint64_t begin, std::uint64_t pr
     auto f = find_submitted(r.view(), begin, limit ? limit : prod, prod);
     REQUIRE(f.found);
     return bpfco::detail::record_access::make_ring_batch(nullptr, r.view(), begin, f.pos, f.len, limit ? limit : prod,
-                                                          prod, max_records);
+                                                          prod, max_records, &sizes_only);
 }
 }  // namespace
 
@@ -423,7 +428,7 @@ TEST_CASE("perf_batch decodes in place, ring by ring, with a per-ring cap; wrapp
     pb = b.sample(pb, 8, 0x10);
     pb = b.sample(pb, 8, 0x11);
     std::vector<bpfco::detail::perf_range> ranges{perf_part(a, sa, 0, a0, pa, 3), perf_part(b, sb, 1, 0, pb)};
-    auto batch = bpfco::detail::record_access::make_perf_batch(nullptr, std::move(ranges), false);
+    auto batch = bpfco::detail::record_access::make_perf_batch(nullptr, std::move(ranges), false, &sizes_only);
     std::vector<int> got;
     for (const auto& rec : batch) {
         if (rec.is_lost()) {
@@ -451,7 +456,7 @@ TEST_CASE("perf_batch: size() before iterating; a bad size ends that ring's part
     struct { std::uint32_t type; std::uint16_t misc, size; } h{perf_record_sample, 0, 4};
     a.write(p, &h, 8);
     std::vector<bpfco::detail::perf_range> ranges{perf_part(a, sa, 2, 0, p + 64)};
-    auto batch = bpfco::detail::record_access::make_perf_batch(nullptr, std::move(ranges), false);
+    auto batch = bpfco::detail::record_access::make_perf_batch(nullptr, std::move(ranges), false, &sizes_only);
     CHECK(batch.size() == 1);
     std::size_t n = 0;
     for (const auto& rec : batch) n += rec.data()[0] == std::byte{0x05};

@@ -185,6 +185,7 @@ public:
     }
     std::size_t ring_size() const noexcept { return ring_size_; }
     std::uint64_t type_mismatches() const noexcept { return mismatches_.count(); }
+    std::string record_type_refusal() const { return mismatches_.refusal(); }
 
 private:
     struct cpu_ring {
@@ -294,6 +295,7 @@ perf_buffer::perf_buffer(const executor_type& ex, map perf_map, perf_buffer_opti
 
 std::uint64_t perf_buffer::lost() const noexcept { return state() ? state()->lost() : 0; }
 std::uint64_t perf_buffer::type_mismatches() const noexcept { return state() ? state()->type_mismatches() : 0; }
+std::string perf_buffer::record_type_refusal() const { return state() ? state()->record_type_refusal() : std::string(); }
 std::uint64_t perf_buffer::lost(std::uint32_t cpu) const noexcept { return state() ? state()->lost(cpu) : 0; }
 std::vector<std::uint32_t> perf_buffer::cpus() const {
     return state() ? state()->cpus() : std::vector<std::uint32_t>{};

@@ -59,6 +59,7 @@ public:
 
     std::uint64_t capacity() const noexcept { return capacity_; }
     std::uint64_t type_mismatches() const noexcept { return mismatches_.count(); }
+    std::string record_type_refusal() const { return mismatches_.refusal(); }
 
     std::uint64_t available_bytes() const noexcept {
         // relaxed: a fill level for metrics; no record is read on the strength of it.
@@ -164,6 +165,7 @@ ring_buffer::ring_buffer(const executor_type& ex, map ring_map, ring_buffer_opti
 std::uint64_t ring_buffer::capacity() const noexcept { return state() ? state()->capacity() : 0; }
 std::uint64_t ring_buffer::available_bytes() const noexcept { return state() ? state()->available_bytes() : 0; }
 std::uint64_t ring_buffer::type_mismatches() const noexcept { return state() ? state()->type_mismatches() : 0; }
+std::string ring_buffer::record_type_refusal() const { return state() ? state()->record_type_refusal() : std::string(); }
 
 result<std::uint64_t> read_drop_counter(const map& drops, std::uint32_t key) {
     static constexpr map_type percpu_array[] = {map_type::percpu_array};

@@ -1,5 +1,7 @@
 #include <bpfco/streams/detail/type_mismatches.hpp>
 
+#include "internal/libbpf_log.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -28,9 +30,10 @@ bool type_mismatch_counter::admit(const void* tag, const cpp_layout* (*layout)()
                 refusal_ = stream_ + ": records read as '" + std::string(l->type_name) +
                            "' are refused (as<T>() returns none, each one counted in type_mismatches()): " +
                            checked.error().message;
-                // A receive fails from now on, but an async_receive says only bad_message: the
-                // member that differs is named here too, once per stream.
-                std::fprintf(stderr, "bpfco: %s\n", refusal_.c_str());
+                // An async_receive says only bad_message: the stream's record_type_refusal()
+                // gives this text; with BPFCO_DEBUG=1 it is logged too (a library does not write
+                // to its user's stderr unasked).
+                debug_log(refusal_);
                 refused_.store(true, std::memory_order_relaxed);
             }
         }

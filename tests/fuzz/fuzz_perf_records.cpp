@@ -17,7 +17,8 @@
 // Makes records as the stream does; perf_buffer.hpp befriends it for the record-walk tests.
 struct bpfco::detail::record_access {
     static perf_record make_perf_record(std::uint32_t cpu, std::span<const std::byte> data) {
-        return perf_record(cpu, data);
+        static const type_mismatch_counter sizes_only("fuzz perf", nullptr);  // sizes only
+        return perf_record(cpu, data, &sizes_only);
     }
 };
 

@@ -322,7 +322,7 @@ private:
 
     // A batch over `ranges` (one per ring with items) of the stream `state`; made by the stream.
     perf_batch(std::shared_ptr<detail::perf_state> state, std::vector<detail::perf_range> ranges, bool empty,
-               const detail::type_mismatch_counter* mismatches = nullptr) noexcept
+               const detail::type_mismatch_counter* mismatches) noexcept
         : state_(std::move(state)), mismatches_(mismatches), ranges_(std::move(ranges)), empty_(empty) {}
 
     void take_from(perf_batch& o) noexcept {
@@ -410,6 +410,10 @@ public:
     /// Samples that `as<T>()` found not to fit T since the stream opened: a C++ type out of step
     /// with the BPF one. With BPFCO_DEBUG=1 the first is logged with both sizes.
     std::uint64_t type_mismatches() const noexcept;
+    /// Why receives fail with bad_message after as<T>() refused a T that differs from the
+    /// record type the map's object declares (the stream, the C++ type, the member that
+    /// differs), or empty while no T was refused. Thread-safe.
+    std::string record_type_refusal() const;
     /// Records lost on one CPU's ring.
     std::uint64_t lost(std::uint32_t cpu) const noexcept;
     /// The CPUs that have a ring (the online ones when the stream opened).

@@ -245,7 +245,7 @@ private:
     // records that as<T>() found not to be a T.
     ring_batch(std::shared_ptr<detail::ring_state> state, ring_records::ring_view ring, std::uint64_t begin,
                std::uint64_t first, std::uint32_t first_len, std::uint64_t limit, std::uint64_t producer_pos,
-               std::size_t max_records, const detail::type_mismatch_counter* mismatches = nullptr) noexcept
+               std::size_t max_records, const detail::type_mismatch_counter* mismatches) noexcept
         : state_(std::move(state)), mismatches_(mismatches), ring_(ring), begin_(begin), first_(first), limit_(limit),
           producer_pos_(producer_pos), first_p_(ring.data + (first & (ring.capacity - 1))), limit_p_(at(limit)),
           prod_p_(at(producer_pos)),
@@ -374,6 +374,10 @@ public:
     /// Records that `as<T>()` found not to be a T (wrong size) since the stream opened: a C++
     /// type out of step with the BPF one. With BPFCO_DEBUG=1 the first is logged with both sizes.
     std::uint64_t type_mismatches() const noexcept;
+    /// Why receives fail with bad_message after as<T>() refused a T that differs from the
+    /// record type the map's object declares (the stream, the C++ type, the member that
+    /// differs), or empty while no T was refused. Thread-safe.
+    std::string record_type_refusal() const;
 
 private:
     using event_stream::event_stream;
