@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -308,6 +309,38 @@ TEST_CASE("map-element iterators with and without CAP_SYS_RESOURCE") {
     }
     // On the stock kernels the capability is not what decides.
     CHECK(without.empty());
+}
+
+TEST_CASE("program_sampler's iterator reads the run counts the kernel's info call reports") {
+    BPFCO_REQUIRE_ROOT();
+    auto stats = run_time_stats::enable().value();
+    program_sampler sampler;
+    // Its per-CPU reading (bpf/prog_iter.bpf.c) depends on the verifier of each kernel: the stock
+    // ones must take it, or every snapshot costs four bpf() calls per program.
+    std::printf("BPFCO-VM-CHECK: program_sampler on %s: %s\n", kernel_release().c_str(),
+                sampler.uses_iterator() ? "iterator" : "by id (the iterator did not load)");
+    std::fflush(stdout);
+    if (const auto refusal = features::iterator_refusal("bpf_prog"); !refusal.empty()) {
+        testing::skip("this kernel refuses program iterators: " + refusal);
+        return;
+    }
+    REQUIRE(sampler.uses_iterator());
+    auto obj = object::load_memory("introspect_test", elf_of(introspect_test_bpf__elf_bytes)).value();
+    const auto prog = obj.program("introspect_xdp").value();
+    static const std::byte packet[64] = {};
+    test_run_options o;
+    o.data_in = packet;
+    o.repeat = 1234;
+    test_run(prog, o).value();
+    const auto snapshot = sampler.sample().value();
+    const auto info = program_info_of(prog).value();
+    auto it = std::find_if(snapshot.appeared.begin(), snapshot.appeared.end(),
+                           [&](const auto& p) { return p.id == info.id; });
+    REQUIRE(it != snapshot.appeared.end());
+    CHECK(it->run_count == 1234);
+    CHECK(it->run_count == info.run_count);
+    CHECK(it->run_time == info.run_time);
+    CHECK(it->run_time.count() > 0);
 }
 
 TEST_CASE("TC through netlink (the path before tcx) counts loopback packets until detached") {
