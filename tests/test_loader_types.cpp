@@ -22,6 +22,19 @@ namespace gt = gentypes_test;
 namespace {
 object open_gentypes() { return object::open_skeleton("gentypes_test", gentypes_test_bpf__elf_bytes).value(); }
 
+// Loaded for this process's getppid() calls, each of which writes one record to every stream map.
+struct attached {
+    object obj;
+    bpfco::link link;
+};
+attached attached_gentypes() {
+    auto obj = open_gentypes();
+    obj.global(gt::globals::targ_pid).value().set(static_cast<std::uint32_t>(::getpid())).value();
+    obj.load().value();
+    auto link = obj.program("gentypes_getppid").value().attach().value();
+    return {std::move(obj), std::move(link)};
+}
+
 // Twins of struct gt_event { u64 ts; s32 ret; float ratio; u32 pid; u16 dport; } (24 bytes)
 // that drifted and kept the size.
 struct widened {  // dport u16 -> u32, absorbed by the tail padding
@@ -181,10 +194,7 @@ std::vector<read_outcome> read_by_constructors(const object& obj, asio::io_conte
 TEST_CASE("as<T>() on a stream made by its constructor refuses a twin that drifted without changing size") {
     BPFCO_REQUIRE_ROOT();
     testing::fd_leak_check fds;
-    auto obj = open_gentypes();
-    obj.global(gt::globals::targ_pid).value().set(static_cast<std::uint32_t>(::getpid())).value();
-    obj.load().value();
-    auto link = obj.program("gentypes_getppid").value().attach().value();
+    auto [obj, link] = attached_gentypes();
     asio::io_context io;
     auto refused = [](const read_outcome& r, std::string_view stream, std::string_view type, std::string_view diff) {
         CHECK(r.records == 2);
@@ -229,10 +239,7 @@ struct gt_event {  // named like the BPF struct, dport widened into the tail pad
 
 TEST_CASE("without BPFCO_MAP_RECORD, as<T>() checks a T named like a BPFCO_RECORD_TYPE struct, others by size") {
     BPFCO_REQUIRE_ROOT();
-    auto obj = open_gentypes();
-    obj.global(gt::globals::targ_pid).value().set(static_cast<std::uint32_t>(::getpid())).value();
-    obj.load().value();
-    auto link = obj.program("gentypes_getppid").value().attach().value();
+    auto [obj, link] = attached_gentypes();
     asio::io_context io;
     auto read = [&]<class T>(std::type_identity<T>) {
         bpfco::ring_buffer ring(io.get_executor(), obj.map("plain_events").value());
@@ -256,10 +263,7 @@ TEST_CASE("without BPFCO_MAP_RECORD, as<T>() checks a T named like a BPFCO_RECOR
 
 TEST_CASE("an async_receive after a refused as<T>() fails") {
     BPFCO_REQUIRE_ROOT();
-    auto obj = open_gentypes();
-    obj.global(gt::globals::targ_pid).value().set(static_cast<std::uint32_t>(::getpid())).value();
-    obj.load().value();
-    auto link = obj.program("gentypes_getppid").value().attach().value();
+    auto [obj, link] = attached_gentypes();
     asio::io_context io;
     bpfco::ring_buffer ring(io, obj.map("events").value());
     ::syscall(SYS_getppid);
