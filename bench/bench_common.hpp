@@ -404,8 +404,10 @@ auto poll_loop(Poll poll, const std::atomic<bool>& done) {
     };
 }
 
-/// A bpfco stream's consume(): co_await receives until the producer is done and a receive
-/// raced against a 100 ms timer finds nothing (as libbpf's poll timeout above).
+/// A bpfco stream's consume(), the loop docs/streams.md advises: try_receive() while it finds
+/// records, co_await a receive when it finds none, until the producer is done and a receive
+/// raced against a 100 ms timer finds nothing (as libbpf's poll timeout above). `take` walks a
+/// batch outside the coroutine, where GCC keeps the iterator in registers.
 template <class Stream, class Take>
 auto receive_loop(boost::asio::io_context& ctx, Stream& stream, Take take, const std::atomic<bool>& done) {
     return [&ctx, &stream, take, &done] {
@@ -413,6 +415,10 @@ auto receive_loop(boost::asio::io_context& ctx, Stream& stream, Take take, const
         namespace asio = boost::asio;
         asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
             for (;;) {
+                if (auto b = stream.try_receive().value(); !b.empty()) {
+                    take(b);
+                    continue;
+                }
                 if (!done) {
                     take(co_await stream.async_receive(asio::use_awaitable));
                     continue;
