@@ -85,7 +85,7 @@ drained drain_libbpf(const producers& p, std::size_t pages, std::uint32_t record
         const double t0 = bench::now_s();
         perf_buffer__consume(pb);
         const double t1 = bench::now_s();
-        bench::check_drained("libbpf", s.s.count, records);
+        bench::check_drained("libbpf", s.s, records);
         return drained{s.s.count, t1 - t0};
     }, min_s);
     perf_buffer__free(pb);
@@ -112,7 +112,7 @@ drained drain_bpfco(const producers& p, std::size_t pages, std::uint32_t records
                 take(s, b);
             }
             const double t1 = bench::now_s();
-            bench::check_drained("bpfco", s.s.count, records);
+            bench::check_drained("bpfco", s.s, records);
             d += drained{s.s.count, t1 - t0};
         }
     }, asio::detached);

@@ -86,7 +86,7 @@ drained c_reader_drain(const producers& p, std::size_t ring_bytes, const cell& c
         const double t0 = bench::now_s();
         r.drain(s);
         const double t1 = bench::now_s();
-        bench::check_drained(Prefetch ? "prefetching C reader" : "C reader", s.count, c.records);
+        bench::check_drained(Prefetch ? "prefetching C reader" : "C reader", s, c.records);
         return drained{s.count, t1 - t0};
     }, min_s);
 }
@@ -116,6 +116,7 @@ drained bpfco_drain(const producers& p, const cell& c, double min_s) {
                 take_batch(s, b);
             }
             const double t1 = bench::now_s();
+            bench::check_drained("bpfco", s, c.records);
             d += drained{s.count, t1 - t0};
         }
     }, asio::detached);
