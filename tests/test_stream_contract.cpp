@@ -48,6 +48,7 @@ struct ring_stream {
     static stream open(asio::io_context& ctx, const producers& p) { return stream(ctx, p.obj.map("ring").value()); }
     static void produce(const producers& p, std::uint32_t n) { p.run("ring_test_run", n); }
     static bool is_lost(const bpfco::ring_record&) { return false; }
+    static constexpr bool ordered = true;  // one ring: records come in the order made
 };
 
 struct perf_stream {
@@ -56,6 +57,7 @@ struct perf_stream {
     static stream open(asio::io_context& ctx, const producers& p) { return stream(ctx, p.obj.map("perf").value()); }
     static void produce(const producers& p, std::uint32_t n) { p.run("perf_test_run", n); }
     static bool is_lost(const bpfco::perf_record& r) { return r.is_lost(); }
+    static constexpr bool ordered = false;  // a ring per CPU: order holds within a CPU only
 };
 
 // The sequence numbers a batch carries, appended to `seqs`; every item must be a whole event
@@ -239,6 +241,90 @@ TEST_CASE_TEMPLATE("the stream contract", S, ring_stream, perf_stream) {
         take<S>(some.value(), seqs);
         CHECK(some.value().size() == seqs.size());
         CHECK(exactly_first(seqs, 3));
+    }
+
+    SUBCASE("try_receive first, async_receive when empty: order and counts, nothing lost") {
+        constexpr std::uint32_t rounds = 30;
+        std::size_t tries = 0, empties = 0, awaits = 0;
+        asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
+            std::size_t want = 0;
+            for (std::uint32_t round = 0; round < rounds; ++round) {
+                // Every few rounds the records come while the coroutine waits, otherwise before
+                // it looks: both the synchronous and the awaited path deliver.
+                bool made = round % 3 != 0;
+                if (made) S::produce(p, round + 1);
+                want += round + 1;
+                while (seqs.size() < want) {
+                    auto r = s.try_receive();
+                    REQUIRE(r);
+                    ++tries;
+                    auto b = std::move(r).value();
+                    if (b.empty()) {
+                        ++empties;
+                        if (!made) {
+                            // Made from a handler that runs while the receive below is pending.
+                            made = true;
+                            asio::post(ctx, [&, n = round + 1] { S::produce(p, n); });
+                        }
+                        ++awaits;
+                        b = co_await s.async_receive(asio::use_awaitable);
+                        CHECK_FALSE(b.empty());
+                    }
+                    take<S>(b, seqs);
+                }
+                CHECK(seqs.size() == want);  // nothing delivered twice or early
+                auto none = s.try_receive();
+                REQUIRE(none);
+                CHECK(none.value().empty());
+            }
+        }, asio::detached);
+        CHECK(run_bounded(ctx));
+        CHECK(exactly_first(seqs, rounds * (rounds + 1) / 2));
+        if constexpr (S::ordered) CHECK(std::ranges::is_sorted(seqs));
+        CHECK(awaits >= rounds / 3);
+        CHECK(empties == awaits);
+        CHECK(tries > awaits);
+    }
+
+    SUBCASE("try_receive while a receive is pending takes nothing; the receive gets the records") {
+        std::optional<boost::system::error_code> first;
+        auto receive = [&] {
+            s.async_receive([&](boost::system::error_code ec, typename S::batch b) {
+                first = ec;
+                take<S>(b, seqs);
+            });
+        };
+        // Pending on an empty stream, records made while it waits.
+        receive();
+        ctx.poll();
+        S::produce(p, 3);
+        {
+            auto r = s.try_receive();
+            REQUIRE(r);
+            CHECK(r.value().empty());
+        }
+        CHECK(run_until(ctx, [&] { return first.has_value(); }));
+        CHECK(first == boost::system::error_code{});
+        // Pending with records there already, before the stream looked.
+        first.reset();
+        S::produce(p, 2);
+        receive();
+        {
+            auto r = s.try_receive();
+            REQUIRE(r);
+            CHECK(r.value().empty());
+        }
+        CHECK(run_until(ctx, [&] { return seqs.size() >= 5; }));
+        CHECK(first == boost::system::error_code{});
+        CHECK(exactly_first(seqs, 5));
+        if constexpr (S::ordered) CHECK(std::ranges::is_sorted(seqs));
+        // Not pending any more: try_receive reads again.
+        S::produce(p, 1);
+        auto r = s.try_receive();
+        REQUIRE(r);
+        CHECK(r.value().size() == 1);
+        take<S>(r.value(), seqs);
+        CHECK(exactly_first(seqs, 6));
     }
 
     SUBCASE("close while pending aborts the receive; after close, receives fail with bad_descriptor") {

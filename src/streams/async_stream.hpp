@@ -291,6 +291,9 @@ void event_stream<State, Batch>::start(const executor_type& ex, const std::share
 template <class State, class Batch>
 result<Batch> event_stream<State, Batch>::try_receive() {
     if (!this->is_open()) return failure(EBADF, std::string(State::what) + ": closed");
+    // As asio::experimental::channel::try_receive with a receiver waiting: nothing is taken, so
+    // the pending receive still gets the records first, in order.
+    if (this->state()->busy()) return Batch();
     return this->state()->take();
 }
 

@@ -383,6 +383,10 @@ extern template class event_stream<perf_state, perf_batch>;
 /// Per-Operation Cancellation: terminal, partial and total; a cancelled receive has taken no
 /// record, so nothing is lost.
 ///
+/// try_receive() takes what is there now without waiting (an empty batch when nothing is, or
+/// while a receive is pending), with the same per_cpu_budget, max_records and lost counting;
+/// try it first and co_await async_receive only when it comes back empty (docs/streams.md).
+///
 /// Thread Safety: distinct objects are safe from different threads; a shared object is not.
 /// One receive may be pending at a time.
 class perf_buffer : public detail::event_stream<detail::perf_state, perf_batch> {

@@ -344,6 +344,10 @@ extern template class event_stream<ring_state, ring_batch>;
 /// the next receive. This is what makes `co_await (rb.async_receive(use_awaitable) ||
 /// timer.async_wait(use_awaitable))` safe.
 ///
+/// try_receive() takes what is there now without waiting (an empty batch when nothing is, or
+/// while a receive is pending), with the same max_records/max_bytes limits; it makes no syscall.
+/// Try it first and co_await async_receive only when it comes back empty (docs/streams.md).
+///
 /// Thread Safety: distinct objects are safe to use from different threads; a shared object is
 /// not (use a strand, as with Asio sockets). One receive may be pending at a time. No wake-up is
 /// lost while one thread runs the executor; with several, set a poll interval as a bound.

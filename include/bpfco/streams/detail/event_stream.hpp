@@ -32,9 +32,13 @@ public:
         return this->template async_start<completion_signature, &event_stream::start>(std::forward<Token>(token));
     }
 
-    /// Reads what is there now without waiting; the batch may be empty. Fails with bad_message
-    /// on a record that cannot be, with EBADF when closed or moved from. Do not mix with a
-    /// pending async_receive.
+    /// Takes what is there now, synchronously: the same batch, limits and counting as
+    /// async_receive, with no post and no syscall, never waiting. An empty batch means nothing
+    /// is ready; it is also what a call makes while an async_receive is pending (as
+    /// asio::experimental::channel::try_receive with a receiver waiting), leaving the records to
+    /// that receive. Fails with bad_message on a record that cannot be, with EBADF when closed
+    /// or moved from. The loop that costs least: try_receive() until it comes back empty, then
+    /// co_await async_receive (docs/streams.md). Thread safety as the stream's.
     result<Batch> try_receive();
     /// Looks now and, when records are there, completes a pending receive with them: the
     /// explicit read for records whose wake-up the producer held back.
