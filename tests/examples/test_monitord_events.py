@@ -89,6 +89,10 @@ class MonitordEventsTest(unittest.TestCase):
         # 20,000 to each (2 million writes/s; bench/event_stream_bench.py measures how far
         # they go), but every open still passes through the hub and every filter.
         readers, rate, seconds, stall_limit, files = 100, 20000, 10, 2, 10
+        if SANITIZED:
+            # The sanitized build checks the hub's memory use with 100 readers, not its speed: a
+            # quarter of the rate keeps a monitord 2-3x slower answering scrapes.
+            rate, seconds = 5000, 6
         rss_bound_mib = 64
         mon = self.start("--max-connections", "300", "--max-connections-per-address", "300",
                          "--event-stall-timeout", str(stall_limit))
@@ -147,7 +151,9 @@ class MonitordEventsTest(unittest.TestCase):
         self.assertIsNotNone(stalled_cut_after, "the stalled subscriber was not disconnected")
         self.assertGreaterEqual(stalled_cut_after, stall_limit - 0.5)
         self.assertEqual(m["monitord_event_subscribers_stalled_total"], 1)
-        self.assertLess(max(latencies), 0.1)
+        # Sanitized (ASan at -O1 in .ci/sanitize), monitord runs 2-3x slower: the bound checks it
+        # still answers during the flood, not how fast (175 ms measured there once).
+        self.assertLess(max(latencies), 0.5 if SANITIZED else 0.1)
         if not SANITIZED:  # ASan's shadow memory and quarantine are hundreds of MiB of RSS
             self.assertLess(max(rss), rss_bound_mib * 1024)
         # The stalled one's connection is closed: what it holds ends in EOF (or a reset).
