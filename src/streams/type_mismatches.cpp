@@ -3,9 +3,8 @@
 #include "internal/libbpf_log.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
+
+#include <fmt/format.h>
 
 namespace bpfco::detail {
 
@@ -53,15 +52,10 @@ std::string type_mismatch_counter::refusal() const {
 
 void type_mismatch_counter::note(std::size_t record_size, std::size_t type_size) const noexcept {
     count_.fetch_add(1, std::memory_order_relaxed);
-    static const bool debug = [] {
-        const char* v = std::getenv("BPFCO_DEBUG");
-        return v != nullptr && std::strcmp(v, "1") == 0;
-    }();
-    if (debug && !logged_.exchange(true, std::memory_order_relaxed))
-        std::fprintf(stderr,
-                     "bpfco: %s: a record of %zu bytes read as a type of %zu bytes; counted in "
-                     "type_mismatches() (logged once per stream)\n",
-                     stream_.c_str(), record_size, type_size);
+    if (!logged_.exchange(true, std::memory_order_relaxed))
+        debug_log(fmt::format("{}: a record of {} bytes read as a type of {} bytes; counted in type_mismatches() "
+                              "(logged once per stream)",
+                              stream_, record_size, type_size));
 }
 
 }  // namespace bpfco::detail
