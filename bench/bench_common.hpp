@@ -27,6 +27,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -289,8 +290,54 @@ inline std::vector<double> ratios(const std::vector<double>& a, const std::vecto
 
 // ---- Concurrent rounds -----------------------------------------------------------------------
 
-/// Counts the syscalls one thread enters, with a BPF program on the raw syscall tracepoint
-/// (bpf/bench_syscalls.bpf.c): the benches measure bpfco and libbpf consumers the same way.
+/// Syscall counts of one thread by syscall number; `zero_timeout` marks an epoll_wait or
+/// epoll_pwait with a zero timeout (a look, not a sleep).
+struct syscall_mix {
+    static constexpr std::uint32_t zero_timeout = 1u << 31;
+    std::map<std::uint32_t, std::uint64_t> calls;
+    std::uint64_t total() const {
+        std::uint64_t n = 0;
+        for (const auto& [nr, c] : calls) n += c;
+        return n;
+    }
+    syscall_mix& operator+=(const syscall_mix& o) {
+        for (const auto& [nr, c] : o.calls) calls[nr] += c;
+        return *this;
+    }
+    /// "epoll_wait 120.3, epoll_wait(0) 4.1, ...": per 1,000 of `events`, most first.
+    std::string per_1k(std::uint64_t events) const {
+        std::vector<std::pair<std::uint64_t, std::uint32_t>> by;
+        for (const auto& [nr, c] : calls) by.emplace_back(c, nr);
+        std::sort(by.rbegin(), by.rend());
+        std::string out;
+        for (const auto& [c, nr] : by) {
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "%s%s %.2f", out.empty() ? "" : ", ", name(nr).c_str(),
+                          events ? double(c) * 1000 / double(events) : 0.0);
+            out += buf;
+        }
+        return out.empty() ? "none" : out;
+    }
+
+private:
+    static std::string name(std::uint32_t nr) {
+        const bool zero = nr & zero_timeout;
+        nr &= ~zero_timeout;
+        static const std::map<std::uint32_t, const char*> names = {
+            {SYS_read, "read"}, {SYS_write, "write"}, {SYS_poll, "poll"}, {SYS_ioctl, "ioctl"},
+            {SYS_futex, "futex"}, {SYS_epoll_wait, "epoll_wait"}, {SYS_epoll_ctl, "epoll_ctl"},
+            {SYS_epoll_pwait, "epoll_pwait"}, {SYS_timerfd_settime, "timerfd_settime"},
+            {SYS_clock_nanosleep, "clock_nanosleep"}, {SYS_nanosleep, "nanosleep"},
+            {SYS_sched_yield, "sched_yield"}, {SYS_bpf, "bpf"}, {SYS_close, "close"}};
+        const auto it = names.find(nr);
+        std::string n = it != names.end() ? it->second : "syscall " + std::to_string(nr);
+        return zero ? n + "(0)" : n;
+    }
+};
+
+/// Counts the syscalls one thread enters, by number, with a BPF program on the raw syscall
+/// tracepoint (bpf/bench_syscalls.bpf.c): the benches measure bpfco and libbpf consumers the
+/// same way.
 class syscall_counter {
 public:
     syscall_counter() {
@@ -299,39 +346,45 @@ public:
         obj_ = bpfco::object::open_memory("bench_syscalls", {static_cast<const std::byte*>(elf), n}).value();
         obj_.load().value();
         link_ = obj_.program("count_thread_syscalls").value().attach().value();
+        counts_ = obj_.map<bpfco::hash_map<std::uint32_t, std::uint64_t>>("syscalls").value();
     }
     /// Counts from zero the syscalls of thread `tid` (0: none).
     void watch(std::uint32_t tid) const {
         const std::uint32_t zero = 0;
-        const std::uint64_t none = 0;
-        obj_.map("syscalls").value().insert_bytes(&zero, &none, bpfco::update_flags::any).value();
         obj_.map("target").value().insert_bytes(&zero, &tid, bpfco::update_flags::any).value();
+        std::uint32_t nr = 0;
+        while (counts_.untyped().next_key_bytes(nullptr, &nr).value()) counts_.erase(nr).value();
     }
-    std::uint64_t count() const {
-        const std::uint32_t zero = 0;
-        std::uint64_t n = 0;
-        obj_.map("syscalls").value().lookup_bytes(&zero, &n).value();
-        return n;
+    syscall_mix count() const {
+        syscall_mix m;
+        const auto all = counts_.read_all().value();
+        for (const auto& [nr, c] : all) m.calls[nr] = c;
+        return m;
     }
 
 private:
     bpfco::object obj_;
     bpfco::link link_;
+    bpfco::hash_map<std::uint32_t, std::uint64_t> counts_;
 };
 
 /// What one concurrent round cost: CPU seconds of the consumer and of the producers, and the
 /// consumer's syscalls.
 struct round_cost {
-    double cpu_s = 0;
+    double cpu_s = 0, consumer_cpu_s = 0;
     std::uint64_t syscalls = 0, received = 0, lost = 0;
+    syscall_mix mix;
     round_cost& operator+=(const round_cost& o) {
         cpu_s += o.cpu_s;
+        consumer_cpu_s += o.consumer_cpu_s;
         syscalls += o.syscalls;
         received += o.received;
         lost += o.lost;
+        mix += o.mix;
         return *this;
     }
     double cpu_ns_per_event() const { return received ? cpu_s * 1e9 / double(received) : 0; }
+    double consumer_ns_per_event() const { return received ? consumer_cpu_s * 1e9 / double(received) : 0; }
     double syscalls_per_1k_events() const { return received ? double(syscalls) * 1000 / double(received) : 0; }
 };
 
@@ -390,9 +443,10 @@ round_cost concurrent_round(const syscall_counter& sys, Consume consume, const s
     last();
     consumer.join();
     round_cost c;
-    c.syscalls = sys.count();
+    c.mix = sys.count();
+    c.syscalls = c.mix.total();
     sys.watch(0);
-    c.cpu_s = consumer_cpu;
+    c.cpu_s = c.consumer_cpu_s = consumer_cpu;
     for (double s : producer_cpu) c.cpu_s += s;
     return c;
 }
@@ -473,6 +527,11 @@ void concurrent_matrix(const std::string& stream, const char* lost, int repeats,
                     label.c_str(), all[0].cpu_ns_per_event(), all[0].syscalls_per_1k_events(), all[0].received, lost,
                     all[0].lost, all[1].cpu_ns_per_event(), all[1].syscalls_per_1k_events(), all[1].received, lost,
                     all[1].lost, now_s() - t0);
+        // Where the costs go: the consumer's share of the CPU, and which syscalls it makes.
+        std::printf("    consumer thread alone: libbpf %.1f ns CPU/event, bpfco %.1f; syscalls per 1,000 events "
+                    "by call: libbpf: %s | bpfco: %s\n",
+                    all[0].consumer_ns_per_event(), all[1].consumer_ns_per_event(),
+                    all[0].mix.per_1k(all[0].received).c_str(), all[1].mix.per_1k(all[1].received).c_str());
         result(stream + "_concurrent_libbpf_cpu_per_event[" + label + "]", all[0].cpu_ns_per_event(), "ns");
         result(stream + "_concurrent_bpfco_cpu_per_event[" + label + "]", all[1].cpu_ns_per_event(), "ns");
         result(stream + "_concurrent_libbpf_syscalls_per_1k_events[" + label + "]", all[0].syscalls_per_1k_events(),
