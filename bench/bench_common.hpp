@@ -328,7 +328,9 @@ private:
             {SYS_futex, "futex"}, {SYS_epoll_wait, "epoll_wait"}, {SYS_epoll_ctl, "epoll_ctl"},
             {SYS_epoll_pwait, "epoll_pwait"}, {SYS_timerfd_settime, "timerfd_settime"},
             {SYS_clock_nanosleep, "clock_nanosleep"}, {SYS_nanosleep, "nanosleep"},
-            {SYS_sched_yield, "sched_yield"}, {SYS_bpf, "bpf"}, {SYS_close, "close"}};
+            {SYS_sched_yield, "sched_yield"}, {SYS_bpf, "bpf"}, {SYS_close, "close"},
+            {SYS_clock_gettime, "clock_gettime"}, {SYS_madvise, "madvise"},
+            {SYS_rt_sigprocmask, "rt_sigprocmask"}, {SYS_exit, "exit"}};
         const auto it = names.find(nr);
         std::string n = it != names.end() ? it->second : "syscall " + std::to_string(nr);
         return zero ? n + "(0)" : n;
@@ -372,12 +374,11 @@ private:
 /// consumer's syscalls.
 struct round_cost {
     double cpu_s = 0, consumer_cpu_s = 0;
-    std::uint64_t syscalls = 0, received = 0, lost = 0;
-    syscall_mix mix;
+    std::uint64_t received = 0, lost = 0;
+    syscall_mix mix;  // the consumer's syscalls
     round_cost& operator+=(const round_cost& o) {
         cpu_s += o.cpu_s;
         consumer_cpu_s += o.consumer_cpu_s;
-        syscalls += o.syscalls;
         received += o.received;
         lost += o.lost;
         mix += o.mix;
@@ -385,7 +386,7 @@ struct round_cost {
     }
     double cpu_ns_per_event() const { return received ? cpu_s * 1e9 / double(received) : 0; }
     double consumer_ns_per_event() const { return received ? consumer_cpu_s * 1e9 / double(received) : 0; }
-    double syscalls_per_1k_events() const { return received ? double(syscalls) * 1000 / double(received) : 0; }
+    double syscalls_per_1k_events() const { return received ? double(mix.total()) * 1000 / double(received) : 0; }
 };
 
 /// Emits `total` records through `emit(k)` (one BPF_PROG_TEST_RUN of k records) at `rate` per
@@ -444,7 +445,6 @@ round_cost concurrent_round(const syscall_counter& sys, Consume consume, const s
     consumer.join();
     round_cost c;
     c.mix = sys.count();
-    c.syscalls = c.mix.total();
     sys.watch(0);
     c.cpu_s = c.consumer_cpu_s = consumer_cpu;
     for (double s : producer_cpu) c.cpu_s += s;
