@@ -10,7 +10,7 @@
 #include "stream_producers.bpf.skel.h"
 
 #include <boost/asio.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -32,6 +33,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -246,6 +248,33 @@ inline drained libbpf_ring_drain(const producers& p, std::uint32_t records, std:
 
 /// Prints what the figures depend on: CPU, caches, kernel, libbpf, and the speed mark, libbpf's
 /// ring drain of 64-byte records from a backlog of a quarter of the L3 (100 ms, CPU 0).
+/// The CPU time this machine charges a thread per wake-up: a bare pipe reader pinned to CPU 0,
+/// woken `wakes` times by a writer on another CPU every `gap_us`. On the VMs of our kind it is
+/// several times larger after milliseconds asleep than after 0.1 ms, and at low event rates it
+/// is most of a consumer's CPU (docs/performance.md).
+inline double wake_charge_us(int gap_us, int wakes) {
+    int fds[2];
+    if (::pipe(fds) != 0) throw std::runtime_error("pipe");
+    std::thread writer([&] {
+        pin(1 % online_cpus());
+        const char c = 0;
+        for (int i = 0; i < wakes; ++i) {
+            std::this_thread::sleep_for(std::chrono::microseconds(gap_us));
+            if (::write(fds[1], &c, 1) != 1) break;
+        }
+    });
+    pin(0);
+    char c;
+    const double c0 = thread_cpu_s();
+    for (int i = 0; i < wakes; ++i)
+        if (::read(fds[0], &c, 1) != 1) break;
+    const double cpu = thread_cpu_s() - c0;
+    writer.join();
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return cpu * 1e6 / wakes;
+}
+
 inline cache_sizes print_machine_facts() {
     const cache_sizes c = read_cache_sizes();
     utsname u{};
@@ -260,6 +289,8 @@ inline cache_sizes print_machine_facts() {
     const auto records = static_cast<std::uint32_t>(backlog / (sizeof(bpfco_seq_event) + 8));
     libbpf_ring_drain(p, records, 64, 0.02);  // warm-up
     result("machine_libbpf_ring_drain", libbpf_ring_drain(p, records, 64, 0.1).rate() / 1e6, "M/s");
+    std::printf("MACHINE wake-up charge: %.1f us CPU per wake-up after 4 ms asleep, %.1f after 0.1 ms (a pipe reader)\n",
+                wake_charge_us(4000, 100), wake_charge_us(100, 100));
     return c;
 }
 
@@ -408,30 +439,79 @@ void paced(Emit emit, std::uint64_t total, double rate) {
     }
 }
 
-/// One concurrent round, the same for every consumer: `consume()` runs on a thread pinned to
-/// CPU 0 until the producers are done and a 100 ms wait finds nothing, while producer thread i
-/// runs `produce(i)` pinned to CPU `producer_cpus[i]`; then this thread sets `done` and runs
-/// `last()`, one record that ends a consumer's wait. CPU time is the consumer's and the
-/// producers' threads'; syscalls the consumer's, from its first wait to its last.
-template <class Consume, class Produce, class Last>
-round_cost concurrent_round(const syscall_counter& sys, Consume consume, const std::vector<int>& producer_cpus,
-                            Produce produce, std::atomic<bool>& done, Last last) {
-    std::atomic<std::uint32_t> tid{0};
-    std::atomic<bool> go{false};
-    double consumer_cpu = 0;
-    std::thread consumer([&] {
+/// A side's consumer thread, pinned to CPU 0 and kept for the whole matrix: a stream consumer
+/// lives as long as its application, so a thread's start (its stack, the malloc arena its first
+/// allocation creates, its first touch of the code) is not a cost of the events it reads. Each
+/// side has its own, so neither warms the other's. It sleeps between jobs; the syscall count
+/// of a job is the job's alone (watched from its start, read while the thread spins after it).
+class consumer_thread {
+public:
+    explicit consumer_thread(const syscall_counter& sys) : sys_(sys), thread_([this] { loop(); }) {
+        while (tid_ == 0) std::this_thread::yield();
+    }
+    ~consumer_thread() {
+        set(quit);
+        thread_.join();
+    }
+    consumer_thread(const consumer_thread&) = delete;
+    consumer_thread& operator=(const consumer_thread&) = delete;
+
+    /// Starts `job` on the thread, counting its syscalls.
+    void start(std::function<void()> job) {
+        job_ = std::move(job);
+        sys_.watch(tid_);
+        set(running);
+    }
+    /// Waits for the job to end; its CPU seconds and syscalls.
+    std::pair<double, syscall_mix> finish() {
+        while (state_.load(std::memory_order_acquire) != finished) std::this_thread::yield();
+        auto mix = sys_.count();
+        sys_.watch(0);
+        job_ = nullptr;
+        set(idle);
+        return {cpu_s_, std::move(mix)};
+    }
+
+private:
+    enum : int { idle, running, finished, quit };
+    void set(int s) {
+        state_.store(s, std::memory_order_release);
+        state_.notify_all();
+    }
+    void loop() {
         pin(0);
-        tid = static_cast<std::uint32_t>(::gettid());
-        while (!go) std::this_thread::yield();
-        const double c0 = thread_cpu_s();
-        consume();
-        consumer_cpu = thread_cpu_s() - c0;
-    });
-    while (tid == 0) std::this_thread::yield();
-    sys.watch(tid);
+        tid_ = static_cast<std::uint32_t>(::gettid());
+        for (;;) {
+            state_.wait(idle, std::memory_order_acquire);
+            if (state_.load(std::memory_order_acquire) == quit) return;
+            const double c0 = thread_cpu_s();
+            job_();
+            cpu_s_ = thread_cpu_s() - c0;
+            state_.store(finished, std::memory_order_release);
+            // No syscall until finish() has read the count: spin, not wait.
+            while (state_.load(std::memory_order_acquire) == finished) __builtin_ia32_pause();
+        }
+    }
+
+    const syscall_counter& sys_;
+    std::atomic<int> state_{idle};
+    std::atomic<std::uint32_t> tid_{0};
+    std::function<void()> job_;
+    double cpu_s_ = 0;
+    std::thread thread_;  // last: started once the members above exist
+};
+
+/// One concurrent round, the same for every consumer: `consume()` runs on `consumer` (CPU 0)
+/// until the producers are done and a 100 ms wait finds nothing, while producer thread i runs
+/// `produce(i)` pinned to CPU `producer_cpus[i]`; then this thread sets `done` and runs
+/// `last()`, one record that ends a consumer's wait. CPU time is the consumer's and the
+/// producers' threads'; syscalls the consumer's, from the start of its job to its end.
+template <class Consume, class Produce, class Last>
+round_cost concurrent_round(consumer_thread& consumer, Consume consume, const std::vector<int>& producer_cpus,
+                            Produce produce, std::atomic<bool>& done, Last last) {
     std::vector<double> producer_cpu(producer_cpus.size());
     std::vector<std::thread> threads;
-    go = true;
+    consumer.start(consume);
     for (std::size_t i = 0; i < producer_cpus.size(); ++i)
         threads.emplace_back([&, i] {
             pin(producer_cpus[i]);
@@ -442,11 +522,9 @@ round_cost concurrent_round(const syscall_counter& sys, Consume consume, const s
     for (auto& t : threads) t.join();
     done = true;
     last();
-    consumer.join();
     round_cost c;
-    c.mix = sys.count();
-    sys.watch(0);
-    c.cpu_s = c.consumer_cpu_s = consumer_cpu;
+    std::tie(c.consumer_cpu_s, c.mix) = consumer.finish();
+    c.cpu_s = c.consumer_cpu_s;
     for (double s : producer_cpu) c.cpu_s += s;
     return c;
 }
@@ -465,12 +543,13 @@ auto poll_loop(Poll poll, const std::atomic<bool>& done) {
 
 /// A bpfco stream's consume(), the loop docs/streams.md advises: try_receive() while it finds
 /// records, co_await a receive when it finds none, until the producer is done and a receive
-/// raced against a 100 ms timer finds nothing (as libbpf's poll timeout above). `take` walks a
-/// batch outside the coroutine, where GCC keeps the iterator in registers.
+/// raced against a 100 ms timer finds nothing (as libbpf's poll timeout above). The race is a
+/// parallel group of deferred operations: no coroutine per side, and the loser's cancellation
+/// is an error code, not a thrown exception. `take` walks a batch outside the coroutine, where
+/// GCC keeps the iterator in registers.
 template <class Stream, class Take>
 auto receive_loop(boost::asio::io_context& ctx, Stream& stream, Take take, const std::atomic<bool>& done) {
     return [&ctx, &stream, take, &done] {
-        using namespace boost::asio::experimental::awaitable_operators;
         namespace asio = boost::asio;
         asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
             for (;;) {
@@ -483,9 +562,13 @@ auto receive_loop(boost::asio::io_context& ctx, Stream& stream, Take take, const
                     continue;
                 }
                 asio::steady_timer t(ctx, std::chrono::milliseconds(100));
-                auto v = co_await (stream.async_receive(asio::use_awaitable) || t.async_wait(asio::use_awaitable));
-                if (v.index() == 1) break;
-                take(std::get<0>(v));
+                auto [order, ec, b, timer_ec] =
+                    co_await asio::experimental::make_parallel_group(stream.async_receive(asio::deferred),
+                                                                     t.async_wait(asio::deferred))
+                        .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+                if (order[0] == 1) break;
+                if (ec) throw boost::system::system_error(ec, "async_receive");
+                take(b);
             }
         }, asio::detached);
         ctx.run();

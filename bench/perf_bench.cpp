@@ -164,11 +164,11 @@ std::vector<int> producer_cpus() { return {0, 1 % bench::online_cpus()}; }
 
 // Each of the producers emits half of `total` at half of `rate`.
 template <class Consume>
-bench::round_cost round(const producers& p, const bench::syscall_counter& sys, Consume consume,
+bench::round_cost round(const producers& p, bench::consumer_thread& consumer, Consume consume,
                         std::atomic<bool>& done, std::uint64_t total, double rate) {
     const auto cpus = producer_cpus();
     return bench::concurrent_round(
-        sys, consume, cpus,
+        consumer, consume, cpus,
         [&](std::size_t) {
             bench::paced([&](std::uint32_t k) { p.run("perf_test_run", k); }, total / cpus.size(),
                          rate / static_cast<double>(cpus.size()));
@@ -176,26 +176,26 @@ bench::round_cost round(const producers& p, const bench::syscall_counter& sys, C
         done, [&] { p.run("perf_test_run", 1); });
 }
 
-bench::round_cost concurrent_libbpf(const producers& p, const bench::syscall_counter& sys, std::uint64_t total,
+bench::round_cost concurrent_libbpf(const producers& p, bench::consumer_thread& consumer, std::uint64_t total,
                                     double rate) {
     perf_sink s;
     ::perf_buffer* pb = libbpf_open(p, pages_concurrent, s);
     std::atomic<bool> done{false};
-    auto c = round(p, sys, bench::poll_loop([&] { return perf_buffer__poll(pb, 100); }, done), done, total, rate);
+    auto c = round(p, consumer, bench::poll_loop([&] { return perf_buffer__poll(pb, 100); }, done), done, total, rate);
     perf_buffer__free(pb);
     c.received = s.s.count;
     c.lost = s.lost;
     return c;
 }
 
-bench::round_cost concurrent_bpfco(const producers& p, const bench::syscall_counter& sys, std::uint64_t total,
+bench::round_cost concurrent_bpfco(const producers& p, bench::consumer_thread& consumer, std::uint64_t total,
                                    double rate) {
     perf_sink s;
     asio::io_context ctx;
     bpfco::perf_buffer pb(ctx, p.obj.map("perf").value(), bpfco_options(pages_concurrent));
     std::atomic<bool> done{false};
-    auto c = round(p, sys, bench::receive_loop(ctx, pb, [&s](const bpfco::perf_batch& b) { take(s, b); }, done), done,
-                   total, rate);
+    auto take_all = [&s](const bpfco::perf_batch& b) { take(s, b); };
+    auto c = round(p, consumer, bench::receive_loop(ctx, pb, take_all, done), done, total, rate);
     c.received = s.s.count;
     c.lost = s.lost;
     return c;
@@ -208,11 +208,12 @@ void concurrent() {
                 "syscalls: the consumer's\n", cpus[0], cpus[1], pages_concurrent, repeats);
     const producers p(4096);
     const bench::syscall_counter sys;
+    bench::consumer_thread libbpf_consumer(sys), bpfco_consumer(sys);
     bench::concurrent_matrix("perf", "lost", repeats, round_s, unpaced_events,
                              [&](std::uint64_t total) { return total / cpus.size() * cpus.size() + 1; },
                              [&](int side, std::uint64_t total, double rate) {
-                                 return side == 0 ? concurrent_libbpf(p, sys, total, rate)
-                                                  : concurrent_bpfco(p, sys, total, rate);
+                                 return side == 0 ? concurrent_libbpf(p, libbpf_consumer, total, rate)
+                                                  : concurrent_bpfco(p, bpfco_consumer, total, rate);
                              });
 }
 }  // namespace

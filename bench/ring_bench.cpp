@@ -188,7 +188,7 @@ constexpr std::uint64_t unpaced_events = 100000;
 
 int producer_cpu() { return 1 % bench::online_cpus(); }
 
-bench::round_cost concurrent_libbpf(const producers& p, const bench::syscall_counter& sys, std::uint64_t total,
+bench::round_cost concurrent_libbpf(const producers& p, bench::consumer_thread& consumer, std::uint64_t total,
                                     double rate) {
     sink s;
     ::ring_buffer* rb = ring_buffer__new(p.ring.fd(), bench::libbpf_ring_sample, &s, nullptr);
@@ -196,7 +196,7 @@ bench::round_cost concurrent_libbpf(const producers& p, const bench::syscall_cou
     const auto drops0 = p.drops();
     std::atomic<bool> done{false};
     auto c = bench::concurrent_round(
-        sys, bench::poll_loop([&] { return ring_buffer__poll(rb, 100); }, done), {producer_cpu()},
+        consumer, bench::poll_loop([&] { return ring_buffer__poll(rb, 100); }, done), {producer_cpu()},
         [&](std::size_t) { bench::paced([&](std::uint32_t k) { p.run("ring_test_run", k); }, total, rate); }, done,
         [&] { p.run("ring_test_run", 1); });
     ring_buffer__free(rb);
@@ -205,7 +205,7 @@ bench::round_cost concurrent_libbpf(const producers& p, const bench::syscall_cou
     return c;
 }
 
-bench::round_cost concurrent_bpfco(const producers& p, const bench::syscall_counter& sys, std::uint64_t total,
+bench::round_cost concurrent_bpfco(const producers& p, bench::consumer_thread& consumer, std::uint64_t total,
                                    double rate) {
     sink s;
     asio::io_context ctx;
@@ -214,7 +214,7 @@ bench::round_cost concurrent_bpfco(const producers& p, const bench::syscall_coun
     std::atomic<bool> done{false};
     auto take = [&s](const bpfco::ring_batch& b) { take_batch(s, b); };
     auto c = bench::concurrent_round(
-        sys, bench::receive_loop(ctx, rb, take, done), {producer_cpu()},
+        consumer, bench::receive_loop(ctx, rb, take, done), {producer_cpu()},
         [&](std::size_t) { bench::paced([&](std::uint32_t k) { p.run("ring_test_run", k); }, total, rate); }, done,
         [&] { p.run("ring_test_run", 1); });
     c.received = s.count;
@@ -228,11 +228,12 @@ void concurrent() {
                 producer_cpu(), ring_bytes_concurrent >> 10, repeats);
     const producers p(ring_bytes_concurrent);
     const bench::syscall_counter sys;
+    bench::consumer_thread libbpf_consumer(sys), bpfco_consumer(sys);
     bench::concurrent_matrix("ring", "dropped", repeats, round_s, unpaced_events,
                              [](std::uint64_t total) { return total + 1; },
                              [&](int side, std::uint64_t total, double rate) {
-                                 return side == 0 ? concurrent_libbpf(p, sys, total, rate)
-                                                  : concurrent_bpfco(p, sys, total, rate);
+                                 return side == 0 ? concurrent_libbpf(p, libbpf_consumer, total, rate)
+                                                  : concurrent_bpfco(p, bpfco_consumer, total, rate);
                              });
 }
 }  // namespace
