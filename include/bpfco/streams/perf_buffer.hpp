@@ -173,17 +173,22 @@ public:
                 if (stop_ - next_ > prefetch_distance)
                     __builtin_prefetch(ring_ + ((base_ + next_ + prefetch_distance) & mask_));
                 const std::uint32_t off = (base_ + next_) & mask_;
-                if (off <= mask_ - (perf_header_size - 1)) [[likely]] {
+                // A sample's header and raw size lie in its first 16 bytes (samples are at least
+                // that long); nearer the ring's end, the general step copes.
+                if (off <= mask_ - (perf_sample_data_offset + 3)) [[likely]] {
                     const std::byte* rec = ring_ + off;
-                    std::uint32_t type;
+                    std::uint32_t type, raw;
                     std::uint16_t size;
                     std::memcpy(&type, rec, sizeof type);
                     std::memcpy(&size, rec + perf_header_size_offset, sizeof size);
-                    std::span<const std::byte> data;
-                    if (type == perf_record_sample && size <= stop_ - next_ && size <= mask_ - off + 1 &&
-                        perf_sample_raw(rec, size, data)) [[likely]] {
-                        p_ = data.data();
-                        len_ = static_cast<std::uint32_t>(data.size());
+                    std::memcpy(&raw, rec + perf_header_size, sizeof raw);
+                    // The record ends below the head and before the ring's end, and its raw data
+                    // inside it; one branch for all: these are the checks libbpf does not make.
+                    const std::uint32_t room = std::min(stop_ - next_, mask_ - off + 1);
+                    if ((type == perf_record_sample) & (size <= room) &
+                        (std::uint64_t{raw} + perf_sample_data_offset <= size)) [[likely]] {
+                        p_ = rec + perf_sample_data_offset;
+                        len_ = raw;
                         lost_ = false;
                         pos_ = next_;
                         next_ += size;
