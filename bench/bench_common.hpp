@@ -246,8 +246,6 @@ inline drained libbpf_ring_drain(const producers& p, std::uint32_t records, std:
     return d;
 }
 
-/// Prints what the figures depend on: CPU, caches, kernel, libbpf, and the speed mark, libbpf's
-/// ring drain of 64-byte records from a backlog of a quarter of the L3 (100 ms, CPU 0).
 /// The CPU time this machine charges a thread per wake-up: a bare pipe reader pinned to CPU 0,
 /// woken `wakes` times by a writer on another CPU every `gap_us`. On the VMs of our kind it is
 /// several times larger after milliseconds asleep than after 0.1 ms, and at low event rates it
@@ -275,6 +273,9 @@ inline double wake_charge_us(int gap_us, int wakes) {
     return cpu * 1e6 / wakes;
 }
 
+/// Prints what the figures depend on: CPU, caches, kernel, libbpf, the speed mark (libbpf's
+/// ring drain of 64-byte records from a backlog of a quarter of the L3, 100 ms, CPU 0) and the
+/// wake-up charge.
 inline cache_sizes print_machine_facts() {
     const cache_sizes c = read_cache_sizes();
     utsname u{};
