@@ -173,9 +173,9 @@ public:
                 if (stop_ - next_ > prefetch_distance)
                     __builtin_prefetch(ring_ + ((base_ + next_ + prefetch_distance) & mask_));
                 const std::uint32_t off = (base_ + next_) & mask_;
-                // A sample's header and raw size lie in its first 16 bytes (samples are at least
-                // that long); nearer the ring's end, the general step copes.
-                if (off <= mask_ - (perf_sample_data_offset + 3)) [[likely]] {
+                // The header and the raw size field (the record's first 12 bytes) lie before the
+                // ring's end; a record starting nearer to it takes the general step.
+                if (off <= mask_ - (perf_sample_data_offset - 1)) [[likely]] {
                     const std::byte* rec = ring_ + off;
                     std::uint32_t type, raw;
                     std::uint16_t size;
@@ -185,8 +185,7 @@ public:
                     // The record ends below the head and before the ring's end, and its raw data
                     // inside it; one branch for all: these are the checks libbpf does not make.
                     const std::uint32_t room = std::min(stop_ - next_, mask_ - off + 1);
-                    if ((type == perf_record_sample) & (size <= room) &
-                        (std::uint64_t{raw} + perf_sample_data_offset <= size)) [[likely]] {
+                    if ((type == perf_record_sample) & (size <= room) & perf_raw_fits(raw, size)) [[likely]] {
                         p_ = rec + perf_sample_data_offset;
                         len_ = raw;
                         lost_ = false;

@@ -167,6 +167,12 @@ struct perf_decoded {
     std::uint64_t lost = 0;            ///< lost: the count the kernel reported
 };
 
+/// Whether a sample's `raw` bytes of data lie inside its record of `size` bytes (header
+/// included): one compare, in 64 bits so that nothing wraps.
+inline constexpr bool perf_raw_fits(std::uint32_t raw, std::uint32_t size) noexcept {
+    return std::uint64_t{raw} + perf_sample_data_offset <= size;
+}
+
 /// The raw data of a PERF_RECORD_SAMPLE lying whole at `rec` (`size` bytes, header included) into
 /// `out`; false, leaving `out` alone, when the record is too short for the raw size field or that
 /// size runs past the record.
@@ -174,7 +180,7 @@ inline bool perf_sample_raw(const std::byte* rec, std::uint32_t size, std::span<
     if (size < perf_sample_data_offset) return false;
     std::uint32_t raw;
     std::memcpy(&raw, rec + perf_header_size, sizeof raw);
-    if (raw > size - perf_sample_data_offset) return false;
+    if (!perf_raw_fits(raw, size)) return false;
     out = {rec + perf_sample_data_offset, raw};
     return true;
 }
